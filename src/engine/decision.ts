@@ -1,0 +1,43 @@
+import type { AnyMachineSnapshot, EventObject, StateValue } from 'xstate';
+
+/** A custom action of a transition: becomes one outbox row. `index` is its position among the effects. */
+export interface EffectIntent {
+  readonly index: number;
+  readonly type: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** A delayed event (`after`, or `raise` with `delay`): becomes one timer row. */
+export interface TimerIntent {
+  readonly index: number;
+  /** XState's id for the delayed event (`xstate.after.<delay>.<stateNodeId>`); what `xstate.cancel` names. */
+  readonly sendId: string;
+  readonly event: EventObject;
+  readonly delayMs: number;
+}
+
+/** The engine's verdict that an event is accepted: what to commit. */
+export interface Accepted {
+  readonly kind: 'accepted';
+  readonly snapshot: AnyMachineSnapshot;
+  /** JSON-safe persisted form of `snapshot`. */
+  readonly persisted: unknown;
+  readonly value: StateValue;
+  /** Leaf paths as one string (see stateToString). */
+  readonly state: string;
+  readonly effects: readonly EffectIntent[];
+  readonly timers: readonly TimerIntent[];
+  /** sendIds of timers scheduled by earlier transitions that this one cancels. */
+  readonly cancels: readonly string[];
+}
+
+/** The engine's verdict that an event is refused, deterministic for (state, event). */
+export interface Refused {
+  readonly kind: 'refused';
+  readonly code: 'TG_ILLEGAL_TRANSITION' | 'TG_GUARD_REJECTED';
+  readonly state: string;
+  /** Event types the state does accept (for the message). */
+  readonly accepted: readonly string[];
+}
+
+export type Decision = Accepted | Refused;

@@ -1,0 +1,72 @@
+import type { AnyStateMachine } from 'xstate';
+import type { z } from 'zod';
+
+/**
+ * One lifecycle registered with tollgate: the XState machine, its version, and the schemas that guard what
+ * enters it. Side effects are the machine's *custom actions* (declared in `setup({ actions })`); tollgate never
+ * runs them inside a transition, it writes them to the outbox.
+ *
+ * @example
+ * export const subscription = defineMachine({
+ *   machine: subscriptionMachine,
+ *   version: 1,
+ *   input: z.strictObject({ customerId: z.string(), plan: z.string() }),
+ *   events: { CANCEL: z.strictObject({}) },
+ *   compensations: { chargePayment: 'PAYMENT_FAILED' },
+ * });
+ */
+export interface MachineDefinition<
+  TMachine extends AnyStateMachine = AnyStateMachine,
+  TInput extends z.ZodType = z.ZodType,
+  TEvents extends Record<string, z.ZodType> = Record<string, z.ZodType>,
+> {
+  /** The XState v5 machine, built with `setup(...).createMachine(...)`. */
+  readonly machine: TMachine;
+  /**
+   * Integer version, at least 1. Stored with every entity and transition; bump it when a change to the machine
+   * makes old snapshots mean something else.
+   */
+  readonly version: number;
+  /** Schema of `create`'s input (what the machine's `context` factory receives as `input`). */
+  readonly input: TInput;
+  /**
+   * Schema of each event type a caller may send, keyed by event type, describing the payload *without* `type`.
+   * Event types not listed here are refused with `TG_INVALID_EVENT`. Delayed events (`after`) are internal and
+   * never listed.
+   */
+  readonly events: TEvents;
+  /**
+   * Effect type -> event type sent through the gate when that effect fails for good (compensation), e.g.
+   * `{ chargePayment: 'PAYMENT_FAILED' }`. Default: none.
+   */
+  readonly compensations?: Readonly<Record<string, string>>;
+  /** One line shown in listings. Default: none. */
+  readonly description?: string;
+}
+
+/** Any registered machine definition. */
+export type AnyMachineDefinition = MachineDefinition<AnyStateMachine, z.ZodType, Record<string, z.ZodType>>;
+
+/** Machines by name: the value passed to `createTollgate({ machines })`. */
+export type MachineRegistry = Readonly<Record<string, AnyMachineDefinition>>;
+
+/** Identity function that keeps the definition's precise types for `send()`'s event typing. */
+export function defineMachine<
+  TMachine extends AnyStateMachine,
+  TInput extends z.ZodType,
+  TEvents extends Record<string, z.ZodType>,
+>(definition: MachineDefinition<TMachine, TInput, TEvents>): MachineDefinition<TMachine, TInput, TEvents> {
+  return definition;
+}
+
+// zod infers `z.strictObject({})` as Record<string, never>, which would make `{ type } & payload` uninhabitable.
+type Payload<S extends z.ZodType> = string extends keyof z.input<S> ? unknown : z.input<S>;
+
+/** The events a caller may send to a machine: `{ type }` plus that type's payload. */
+export type EventOf<TDef> =
+  TDef extends MachineDefinition<AnyStateMachine, z.ZodType, infer TEvents>
+    ? { [K in keyof TEvents & string]: { type: K } & Payload<TEvents[K]> }[keyof TEvents & string]
+    : never;
+
+/** The input `create` accepts for a machine. */
+export type InputOf<TDef> = TDef extends MachineDefinition<AnyStateMachine, infer TInput> ? z.input<TInput> : never;

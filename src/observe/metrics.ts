@@ -1,0 +1,51 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * The journey-integrity metrics of one runtime, in its own prom-client registry (several runtimes in one process,
+ * as in tests, never share counters). Label values are bounded: machine, state and event names come from the
+ * registered machines; an event type that failed validation is labelled `(invalid)`.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  const transitions = new Counter({
+    name: 'tollgate_transitions_total',
+    help: 'Committed transitions by machine, from state, to state and event type.',
+    labelNames: ['machine', 'from', 'to', 'event'] as const,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'tollgate_rejections_total',
+    help: 'Refused events (illegal, guard-rejected, policy-denied, frozen, invalid) by machine, state, event and code.',
+    labelNames: ['machine', 'state', 'event', 'code'] as const,
+    registers: [registry],
+  });
+  const conflictRetries = new Counter({
+    name: 'tollgate_conflict_retries_total',
+    help: 'Commits retried because a concurrent writer moved the entity first, by the attempted state pair.',
+    labelNames: ['machine', 'from', 'to'] as const,
+    registers: [registry],
+  });
+  const conflicts = new Counter({
+    name: 'tollgate_version_conflicts_total',
+    help: 'Sends that gave up with TG_VERSION_CONFLICT after exhausting their retries.',
+    labelNames: ['machine'] as const,
+    registers: [registry],
+  });
+  const replays = new Counter({
+    name: 'tollgate_idempotent_replays_total',
+    help: 'Requests answered from a stored result because their idempotency key was already committed.',
+    labelNames: ['machine'] as const,
+    registers: [registry],
+  });
+  const timeInState = new Histogram({
+    name: 'tollgate_time_in_state_seconds',
+    help: 'How long entities stayed in a state, observed when they leave it.',
+    labelNames: ['machine', 'state'] as const,
+    buckets: [1, 60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400],
+    registers: [registry],
+  });
+  return { registry, transitions, rejections, conflictRetries, conflicts, replays, timeInState };
+}
+
+/** The metrics of one runtime. */
+export type Metrics = ReturnType<typeof createMetrics>;

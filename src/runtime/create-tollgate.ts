@@ -1,0 +1,206 @@
+import { systemClock } from '../clock.ts';
+import { checkMachine } from '../engine/check-machine.ts';
+import type { AnyMachineDefinition, EventOf, InputOf, MachineRegistry } from '../engine/definition.ts';
+import {
+  enqueueEvent,
+  registerEffect,
+  type EffectHandler,
+  type EffectHandlerOptions,
+  type EnqueuedEvent,
+  type EnqueueOptions,
+} from '../effects/registry.ts';
+import { TollgateError } from '../errors.ts';
+import { dwellLimits, entityGauges } from '../observe/entity-gauges.ts';
+import { createMetrics, type Metrics } from '../observe/metrics.ts';
+import { createCommitter } from '../store/commit.ts';
+import { pgliteClient } from '../store/drivers/pglite.ts';
+import { postgresClient } from '../store/drivers/postgres.ts';
+import { migrate } from '../store/migrate.ts';
+import { createQueries } from '../store/queries.ts';
+import type { SqlClient } from '../store/sql-client.ts';
+import { createEntity, type CreateResult } from './create-entity.ts';
+import { sendEvent, type InternalSendOptions, type SendOptions, type SendResult } from './gate.ts';
+import { loadEntity } from './load.ts';
+import { validateOptions, type TollgateOptions } from './options.ts';
+import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { SnapshotCache } from './snapshot-cache.ts';
+import {
+  toEffectView,
+  toEntityView,
+  toRejectionView,
+  toTimerView,
+  toTransitionView,
+  type EffectView,
+  type EntityView,
+  type RejectionView,
+  type TimerView,
+  type TransitionView,
+} from './views.ts';
+
+/** Options of `history`. */
+export interface HistoryOptions {
+  /** Only transitions with a larger seq (for paging). Default 0: from the creation. */
+  readonly afterSeq?: number;
+  /** At most this many, 1 to 1,000. Default 100. */
+  readonly limit?: number;
+}
+
+type Name<R> = keyof R & string;
+
+/** A running tollgate: the gate and the reads over one database. */
+export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
+  /** The registered machines. */
+  readonly machines: R;
+  /** Applies pending migrations (idempotent; safe to call from several processes at once). */
+  migrate(): Promise<string[]>;
+  /** Creates an entity in its machine's initial state. */
+  create<M extends Name<R>>(machine: M, id: string, input: InputOf<R[M]>, options?: SendOptions): Promise<CreateResult>;
+  /** Sends one event through the gate. */
+  send<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: SendOptions): Promise<SendResult>;
+  /** The entity now. */
+  get(machine: Name<R>, id: string): Promise<EntityView>;
+  /** Committed transitions, oldest first. */
+  history(machine: Name<R>, id: string, options?: HistoryOptions): Promise<TransitionView[]>;
+  /** The entity's side effects and their status. */
+  effects(machine: Name<R>, id: string): Promise<EffectView[]>;
+  /** The entity's durable timers. */
+  timers(machine: Name<R>, id: string): Promise<TimerView[]>;
+  /** Refused attempts recorded for the entity (illegal, guard-rejected, policy-denied). */
+  rejections(machine: Name<R>, id: string): Promise<RejectionView[]>;
+  /** Deletes rejection records older than `olderThanMs`; returns how many. */
+  pruneRejections(olderThanMs: number): Promise<number>;
+  /**
+   * Registers the handler of an effect type (a machine's custom action), run by the effect workers that
+   * `startProcesses` (workers/index.ts) starts. Register before starting them. See docs/effects.md.
+   */
+  effect<P = Record<string, unknown>>(type: string, handler: EffectHandler<P>, options?: EffectHandlerOptions): void;
+  /**
+   * Queues an event for the entity instead of sending it now: the ingestion worker sends it through the gate
+   * (conflicts retried, coded rejections final). Needs a transport attached by `startProcesses`.
+   */
+  enqueue<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: EnqueueOptions): Promise<EnqueuedEvent>;
+  /** Prometheus text exposition of this runtime's metrics (entity gauges are read from the database now). */
+  metricsText(): Promise<string>;
+  /** Closes the database connection(s). Further calls fail with TG_CLOSED. */
+  close(): Promise<void>;
+  /** For tollgate's own workers, timers and tests: not a stable API. */
+  readonly internals: TollgateInternals;
+}
+
+/** What tollgate's workers and timers build on. Not part of the stable API. */
+export interface TollgateInternals {
+  readonly client: SqlClient;
+  readonly schema: string;
+  readonly metrics: Metrics;
+  readonly context: RuntimeContext;
+  definition(machine: string): AnyMachineDefinition;
+  send(machine: string, id: string, event: unknown, options?: InternalSendOptions): Promise<SendResult>;
+}
+
+/**
+ * Starts a tollgate runtime over Postgres (`database: { url }`) or embedded PGlite (`database: { dataDir }`).
+ *
+ * @example
+ * import { createTollgate } from 'tollgate';
+ * import { machines } from './machines/index.ts';
+ * const tg = await createTollgate({ machines, database: { url: process.env.DATABASE_URL! } });
+ * await tg.migrate();
+ * await tg.create('subscription', 'sub-1', { customerId: 'c-1', plan: 'pro' });
+ * await tg.send('subscription', 'sub-1', { type: 'UPGRADE', paymentMethodId: 'pm_1' }, { idempotencyKey: 'req-1' });
+ */
+export async function createTollgate<R extends MachineRegistry>(options: TollgateOptions<R>): Promise<Tollgate<R>> {
+  validateOptions(options);
+  const machines = new Map<string, AnyMachineDefinition>();
+  for (const [name, definition] of Object.entries(options.machines)) {
+    checkMachine(name, definition);
+    machines.set(name, definition);
+  }
+  const schema = options.schema ?? 'tollgate';
+  const client = await connect(options);
+  const metrics = createMetrics();
+  const ctx: RuntimeContext = {
+    machines,
+    client,
+    schema,
+    queries: createQueries(client, schema),
+    committer: createCommitter(client, schema),
+    cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
+    clock: options.clock ?? systemClock,
+    metrics,
+    maxConflictRetries: options.maxConflictRetries ?? 5,
+    policy: options.policy,
+  };
+
+  const refreshEntityGauges = entityGauges(metrics.registry, client, schema, dwellLimits(machines), () => ctx.clock.now());
+
+  let closed = false;
+  const open = <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
+    (...args: A): Promise<T> => {
+      if (closed) return Promise.reject(new TollgateError('TG_CLOSED', 'This tollgate runtime was closed; create a new one.'));
+      return fn(...args);
+    };
+  const entityArgs = (machine: string, id: string) => {
+    machineOf(ctx, machine);
+    checkIdentifier('entity id', id, machine);
+  };
+
+  const tollgate: Tollgate<R> = {
+    machines: options.machines,
+    migrate: open(() => migrate(client, schema)),
+    create: open((machine, id, input, opts) => createEntity(ctx, machine, id, input, opts)),
+    send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
+    get: open(async (machine, id) => {
+      entityArgs(machine, id);
+      const loaded = await loadEntity(ctx, machineOf(ctx, machine), machine, id);
+      return toEntityView({ machine, id, ...loaded });
+    }),
+    history: open(async (machine, id, opts = {}) => {
+      entityArgs(machine, id);
+      const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
+      const rows = await ctx.queries.history(machine, id, Math.max(Math.trunc(opts.afterSeq ?? 0), 0), limit);
+      return rows.map(toTransitionView);
+    }),
+    effects: open(async (machine, id) => {
+      entityArgs(machine, id);
+      return (await ctx.queries.effects(machine, id)).map(toEffectView);
+    }),
+    timers: open(async (machine, id) => {
+      entityArgs(machine, id);
+      return (await ctx.queries.timers(machine, id)).map(toTimerView);
+    }),
+    rejections: open(async (machine, id) => {
+      entityArgs(machine, id);
+      return (await ctx.queries.rejections(machine, id)).map(toRejectionView);
+    }),
+    pruneRejections: open((olderThanMs) => ctx.queries.pruneRejections(new Date(ctx.clock.now() - olderThanMs))),
+    effect: (type, handler, opts) => registerEffect(ctx, type, handler as EffectHandler, opts),
+    enqueue: open(async (machine, id, event, opts) => {
+      entityArgs(machine, id);
+      return enqueueEvent(ctx, machine, id, event, opts);
+    }),
+    metricsText: open(async () => {
+      await refreshEntityGauges();
+      return metrics.registry.metrics();
+    }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+    internals: {
+      client,
+      schema,
+      metrics,
+      context: ctx,
+      definition: (machine) => machineOf(ctx, machine),
+      send: (machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts),
+    },
+  };
+  return tollgate;
+}
+
+async function connect(options: TollgateOptions): Promise<SqlClient> {
+  const db = options.database;
+  if ('url' in db) return postgresClient({ url: db.url, maxConnections: db.maxConnections });
+  return pgliteClient({ dataDir: db.dataDir });
+}

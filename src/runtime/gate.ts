@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventObject } from 'xstate';
+import type { AnyMachineDefinition } from '../engine/definition.ts';
+import type { Accepted, Refused } from '../engine/decision.ts';
+import { evaluate } from '../engine/evaluate.ts';
+import { restoreSnapshot } from '../engine/restore.ts';
+import { TollgateError, entityRef } from '../errors.ts';
+import type { CommitInput } from '../store/commit.ts';
+import type { TransitionRow } from '../store/rows.ts';
+import { pgErrorCode } from '../store/sql-client.ts';
+import { fingerprint } from './fingerprint.ts';
+import { loadEntity } from './load.ts';
+import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import type { CachedEntity } from './snapshot-cache.ts';
+import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
+
+/** Options of one send. */
+export interface SendOptions {
+  /**
+   * Makes the send safe to retry: the first commit under this key is the answer to every later send with the
+   * same key and the same event (`replayed: true`); another event under the key is `TG_IDEMPOTENCY_KEY_REUSED`.
+   * Scoped to the entity. At most 200 characters. Default: none (every send is new).
+   */
+  readonly idempotencyKey?: string;
+  /** Who sent the event (user id, service name), stored in the history. Default: none. */
+  readonly actor?: string;
+}
+
+/** The outcome of an accepted (or replayed) send. */
+export interface SendResult<TContext = Record<string, unknown>> {
+  /** The entity right after this transition (for a replay: as it was after the original commit). */
+  readonly entity: EntityView<TContext>;
+  readonly transition: TransitionView;
+  /** True when the idempotency key had already committed and nothing was written now. */
+  readonly replayed: boolean;
+}
+
+/** What only tollgate's own timers and workers may add to a send. */
+export interface InternalSendOptions extends SendOptions {
+  /** The event is internal (a delayed `xstate.after` event): skip the caller-event schema. */
+  readonly internal?: boolean;
+  /** The timer this event is the firing of: marked fired in the same commit. */
+  readonly firedTimerId?: string;
+}
+
+/**
+ * The gate (DESIGN.md): idempotency, load, policy, pure evaluation, one-statement commit under the version
+ * check, retried with jitter when a concurrent writer won. Nothing here runs an effect.
+ */
+export async function sendEvent(
+  ctx: RuntimeContext,
+  machine: string,
+  entityId: string,
+  rawEvent: unknown,
+  options: InternalSendOptions = {},
+): Promise<SendResult> {
+  const definition = machineOf(ctx, machine);
+  const id = checkIdentifier('entity id', entityId, machine);
+  const key = options.idempotencyKey === undefined ? null : checkIdentifier('idempotency key', options.idempotencyKey, machine);
+  const actor = options.actor === undefined ? null : checkIdentifier('actor', options.actor, machine);
+  const event = options.internal ? (rawEvent as EventObject) : parseEvent(ctx, definition, machine, id, rawEvent);
+  const print = fingerprint(event);
+  const target = { machine, entityId: id };
+
+  let fresh = false; // true once this attempt's snapshot came from the database, not the cache
+  for (let attempt = 0; ; ) {
+    let loaded: CachedEntity | undefined = fresh ? undefined : ctx.cache.get(machine, id);
+    if (!loaded) {
+      if (key) {
+        const prior = await ctx.queries.transitionByKey(machine, id, key);
+        if (prior) return replay(ctx, definition, prior, print, event);
+      }
+      loaded = await loadEntity(ctx, definition, machine, id);
+      fresh = true;
+    }
+
+    const denial = await checkPolicy(ctx, machine, id, loaded, event);
+    if (denial) {
+      await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: denial });
+    }
+
+    const decision = evaluate(definition.machine, loaded.snapshot, event, target);
+    if (decision.kind === 'refused') {
+      // A cached snapshot may be stale: only the database's current state may refuse an event.
+      if (!fresh) {
+        fresh = true;
+        continue;
+      }
+      await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
+    }
+
+    const accepted = decision as Accepted;
+    const transitionId = randomUUID();
+    const now = new Date(ctx.clock.now());
+    const input = commitInput({ machine, id, loaded, accepted, definition, transitionId, now, event, key, print, actor, options, ctx });
+    const committed = await tryCommit(ctx, input);
+    if (committed) {
+      const stateEnteredAt = committed;
+      ctx.cache.set(machine, id, {
+        version: loaded.version + 1,
+        machineVersion: definition.version,
+        snapshot: accepted.snapshot,
+        state: accepted.state,
+        stateEnteredAt,
+      });
+      recordCommit(ctx, machine, loaded, accepted, event, now);
+      return {
+        entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: loaded.version + 1, machineVersion: definition.version, stateEnteredAt }),
+        transition: transitionViewOf(input, accepted),
+        replayed: false,
+      };
+    }
+
+    // Lost the race (or the key was taken meanwhile): re-read the truth and go round again.
+    ctx.cache.delete(machine, id);
+    fresh = true;
+    if (key) {
+      const prior = await ctx.queries.transitionByKey(machine, id, key);
+      if (prior) return replay(ctx, definition, prior, print, event);
+    }
+    if (attempt >= ctx.maxConflictRetries) {
+      ctx.metrics.conflicts.inc({ machine });
+      throw new TollgateError(
+        'TG_VERSION_CONFLICT',
+        `${entityRef(machine, id)} changed ${attempt + 1} times while '${event.type}' was being applied ` +
+          `(concurrent writers). Nothing was written; send it again (with the same idempotency key).`,
+        { machine, entityId: id, state: loaded.state, event: event.type },
+      );
+    }
+    ctx.metrics.conflictRetries.inc({ machine, from: loaded.state, to: accepted.state });
+    attempt++;
+    await sleep(Math.random() * 2 ** attempt * 2);
+  }
+}
+
+function parseEvent(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, raw: unknown): EventObject {
+  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  const schema = typeof type === 'string' && Object.hasOwn(definition.events, type) ? definition.events[type] : undefined;
+  if (!schema) {
+    const known = Object.keys(definition.events).join(', ');
+    const shown = typeof type === 'string' ? `'${type.slice(0, 60)}'` : `no string 'type'`;
+    throw invalidEvent(ctx, machine, id, `Event with ${shown} is not an event of machine '${machine}' (for ${entityRef(machine, id)}). Known events: ${known}.`);
+  }
+  const { type: _type, ...payload } = raw as Record<string, unknown>;
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || '(payload)';
+    throw invalidEvent(ctx, machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${issue?.message ?? 'is invalid'}.`, String(type));
+  }
+  return { ...(parsed.data as object), type: type as string };
+}
+
+/** Counted, not recorded: the entity may not exist and the payload is whatever a caller sent. */
+function invalidEvent(ctx: RuntimeContext, machine: string, id: string, message: string, eventType = '(invalid)'): TollgateError {
+  ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: eventType, code: 'TG_INVALID_EVENT' });
+  return new TollgateError('TG_INVALID_EVENT', message, { machine, entityId: id, event: eventType });
+}
+
+async function checkPolicy(
+  ctx: RuntimeContext,
+  machine: string,
+  id: string,
+  loaded: CachedEntity,
+  event: EventObject,
+): Promise<TollgateError | undefined> {
+  if (!ctx.policy) return undefined;
+  const entity = toEntityView({ machine, id, ...loaded });
+  const decision = await ctx.policy.check({ machine, entity, event, now: ctx.clock.now() });
+  if (decision.allow) return undefined;
+  return new TollgateError(
+    'TG_POLICY_DENIED',
+    `Policy ${ctx.policy.version} denies '${event.type}' for ${entityRef(machine, id)} in state '${loaded.state}': ${decision.reason}.`,
+    { machine, entityId: id, state: loaded.state, event: event.type, reason: decision.reason },
+  );
+}
+
+function refusal(machine: string, id: string, event: EventObject, decision: Refused): TollgateError {
+  const accepted = decision.accepted.filter((t) => !t.startsWith('xstate.'));
+  const message =
+    decision.code === 'TG_ILLEGAL_TRANSITION'
+      ? `'${event.type}' is not allowed for ${entityRef(machine, id)} in state '${decision.state}'. ` +
+        (accepted.length ? `That state accepts: ${accepted.join(', ')}.` : 'That state accepts no events (it is final).')
+      : `'${event.type}' for ${entityRef(machine, id)} in state '${decision.state}' was refused by the machine's guards ` +
+        `(the state handles it, but no guard passed for this context and payload).`;
+  return new TollgateError(decision.code, message, { machine, entityId: id, state: decision.state, event: event.type });
+}
+
+interface Rejection {
+  readonly machine: string;
+  readonly id: string;
+  readonly state: string;
+  readonly event: EventObject;
+  readonly key: string | null;
+  readonly actor: string | null;
+  readonly error: TollgateError;
+}
+
+/** Records and counts a refusal, then throws it. Nothing else is written. */
+async function reject(ctx: RuntimeContext, r: Rejection): Promise<never> {
+  ctx.metrics.rejections.inc({ machine: r.machine, state: r.state, event: r.event.type, code: r.error.code });
+  await ctx.queries.recordRejection({
+    machine: r.machine,
+    entityId: r.id,
+    state: r.state,
+    event: r.event,
+    code: r.error.code,
+    message: r.error.message,
+    idempotencyKey: r.key,
+    actor: r.actor,
+    at: new Date(ctx.clock.now()),
+  });
+  throw r.error;
+}
+
+function replay(
+  ctx: RuntimeContext,
+  definition: AnyMachineDefinition,
+  prior: TransitionRow,
+  print: string,
+  event: EventObject,
+): SendResult {
+  if (prior.fingerprint !== print) {
+    throw new TollgateError(
+      'TG_IDEMPOTENCY_KEY_REUSED',
+      `Idempotency key '${prior.idempotency_key}' of ${entityRef(prior.machine, prior.entity_id)} already committed ` +
+        `'${prior.event_type}' (transition ${prior.seq}) with a different payload than this '${event.type}'. ` +
+        `Use a new key for a new request.`,
+      { machine: prior.machine, entityId: prior.entity_id, event: event.type, transitionId: prior.id },
+    );
+  }
+  ctx.metrics.replays.inc({ machine: prior.machine });
+  return { entity: entityAfter(definition, prior), transition: toTransitionView(prior), replayed: true };
+}
+
+/** The entity as it was right after a stored transition: what a replay answers. */
+export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow): EntityView {
+  const snapshot = restoreSnapshot(definition.machine, row.snapshot, {
+    machine: row.machine,
+    entityId: row.entity_id,
+    machineVersion: row.machine_version,
+  });
+  return toEntityView({
+    machine: row.machine,
+    id: row.entity_id,
+    snapshot,
+    state: row.to_state,
+    version: row.seq,
+    machineVersion: row.machine_version,
+    stateEnteredAt: new Date(row.state_entered_at),
+  });
+}
+
+interface CommitParts {
+  readonly machine: string;
+  readonly id: string;
+  readonly loaded: CachedEntity;
+  readonly accepted: Accepted;
+  readonly definition: AnyMachineDefinition;
+  readonly transitionId: string;
+  readonly now: Date;
+  readonly event: EventObject;
+  readonly key: string | null;
+  readonly print: string;
+  readonly actor: string | null;
+  readonly options: InternalSendOptions;
+  readonly ctx: RuntimeContext;
+}
+
+/** The rows of one accepted transition. Effect and timer ids derive from the transition id: stable on retry. */
+export function commitInput(p: CommitParts): CommitInput {
+  return {
+    machine: p.machine,
+    entityId: p.id,
+    expectedVersion: p.loaded.version,
+    machineVersion: p.definition.version,
+    snapshot: p.accepted.persisted,
+    state: p.accepted.state,
+    stateChanged: p.accepted.state !== p.loaded.state,
+    now: p.now,
+    transitionId: p.transitionId,
+    event: p.event,
+    fromState: p.loaded.version === 0 ? null : p.loaded.state,
+    idempotencyKey: p.key,
+    fingerprint: p.print,
+    actor: p.actor,
+    policyVersion: p.ctx.policy?.version ?? null,
+    effects: p.accepted.effects.map((e) => ({ id: `${p.transitionId}-e${e.index}`, idx: e.index, type: e.type, params: e.params })),
+    timers: p.accepted.timers.map((t) => ({
+      id: `${p.transitionId}-t${t.index}`,
+      send_id: t.sendId,
+      event: t.event,
+      due_at: new Date(p.now.getTime() + t.delayMs).toISOString(),
+    })),
+    cancels: p.accepted.cancels,
+    firedTimerId: p.options.firedTimerId ?? null,
+  };
+}
+
+/** Runs the commit; the entry time of the state if it committed, undefined if the version or key was taken. */
+export async function tryCommit(ctx: RuntimeContext, input: CommitInput): Promise<Date | undefined> {
+  try {
+    const outcome = await ctx.committer.commit(input);
+    return outcome.committed && outcome.stateEnteredAt ? outcome.stateEnteredAt : undefined;
+  } catch (error) {
+    // A unique violation means a concurrent writer took the seq or the key first: same as a lost version race.
+    if (pgErrorCode(error) === '23505') return undefined;
+    throw error;
+  }
+}
+
+export function transitionViewOf(input: CommitInput, accepted: Accepted): TransitionView {
+  return {
+    id: input.transitionId,
+    machine: input.machine,
+    entityId: input.entityId,
+    seq: input.expectedVersion + 1,
+    eventType: input.event.type,
+    event: input.event as Record<string, unknown>,
+    fromState: input.fromState,
+    toState: accepted.state,
+    idempotencyKey: input.idempotencyKey,
+    actor: input.actor,
+    machineVersion: input.machineVersion,
+    policyVersion: input.policyVersion,
+    createdAt: input.now.toISOString(),
+  };
+}
+
+function recordCommit(ctx: RuntimeContext, machine: string, loaded: CachedEntity, accepted: Accepted, event: EventObject, now: Date): void {
+  ctx.metrics.transitions.inc({ machine, from: loaded.state, to: accepted.state, event: event.type });
+  if (accepted.state !== loaded.state) {
+    ctx.metrics.timeInState.observe({ machine, state: loaded.state }, Math.max(0, now.getTime() - loaded.stateEnteredAt.getTime()) / 1000);
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import type { Clock } from '../clock.ts';
+import type { MachineRegistry } from '../engine/definition.ts';
+import { TollgateError } from '../errors.ts';
+import type { Policy } from './policy.ts';
+
+/** Where the entities live. */
+export type DatabaseOptions =
+  | {
+      /** Postgres connection string (production). */
+      readonly url: string;
+      /** Connection pool size. Default 10; size it to the number of concurrent sends. */
+      readonly maxConnections?: number;
+    }
+  | {
+      /** Embedded PGlite data directory (zero set-up, one process). `memory://` for a throw-away database. */
+      readonly dataDir: string;
+    };
+
+/** Options of `createTollgate`. */
+export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
+  /** The registered machines by name (`machines/index.ts` exports them). */
+  readonly machines: R;
+  /** The database: `{ url }` for Postgres, `{ dataDir }` for embedded PGlite. */
+  readonly database: DatabaseOptions;
+  /** Postgres schema holding tollgate's tables. Default `tollgate`. */
+  readonly schema?: string;
+  /** Source of "now" for entry times, timer due times and rejections. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Times a send re-reads and retries after losing a version race before `TG_VERSION_CONFLICT`. Default 5. */
+  readonly maxConflictRetries?: number;
+  /** Resolved snapshots kept in memory to skip the read on hot entities; 0 disables. Default 10,000. */
+  readonly snapshotCacheSize?: number;
+  /** Business rules evaluated before the engine (see policy.ts). Default: allow everything. */
+  readonly policy?: Policy;
+}
+
+const optionsSchema = z.object({
+  machines: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'machine names: lower-case letters, digits, - and _'), z.unknown()),
+  database: z.union([
+    z.object({ url: z.string().min(1), maxConnections: z.number().int().min(1).max(1000).optional() }).strict(),
+    z.object({ dataDir: z.string().min(1) }).strict(),
+  ]),
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').optional(),
+  clock: z.object({ now: z.function() }).loose().optional(),
+  maxConflictRetries: z.number().int().min(0).max(100).optional(),
+  snapshotCacheSize: z.number().int().min(0).optional(),
+  policy: z.object({ version: z.string(), check: z.function() }).loose().optional(),
+});
+
+/** Validates options once at start-up, failing with a message that names the bad field. */
+export function validateOptions(options: TollgateOptions): void {
+  const result = optionsSchema.safeParse(options);
+  if (result.success) return;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || '(options)';
+  throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: option '${field}' is invalid: ${issue?.message ?? 'invalid'}.`, {
+    field,
+  });
+}

@@ -1,0 +1,30 @@
+import type { EventObject } from 'xstate';
+import type { EntityView } from './views.ts';
+
+/** What a policy decides about one event for one entity, now. */
+export type PolicyDecision = { readonly allow: true } | { readonly allow: false; readonly reason: string };
+
+/**
+ * Business rules evaluated before the engine: the machine says what is structurally legal, the policy says what
+ * is allowed *now* (a regulatory hold, a plan rule). Denials are recorded and counted, and write nothing else.
+ *
+ * @example
+ * const policy: Policy = {
+ *   version: '2026-11-01',
+ *   check: ({ machine, event }) =>
+ *     machine === 'payout' && event.type === 'SUBMIT' && isHoliday() ? { allow: false, reason: 'payouts paused' } : { allow: true },
+ * };
+ */
+export interface Policy {
+  /** Recorded on every transition it allowed, so the history says which rules applied. */
+  readonly version: string;
+  check(request: PolicyRequest): PolicyDecision | Promise<PolicyDecision>;
+}
+
+export interface PolicyRequest {
+  readonly machine: string;
+  readonly entity: EntityView;
+  readonly event: EventObject;
+  /** Milliseconds since the epoch, from the runtime's clock. */
+  readonly now: number;
+}

@@ -1,0 +1,59 @@
+import type { Clock } from '../clock.ts';
+import type { AnyMachineDefinition } from '../engine/definition.ts';
+import { TollgateError } from '../errors.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { Committer } from '../store/commit.ts';
+import type { Queries } from '../store/queries.ts';
+import type { SqlClient } from '../store/sql-client.ts';
+import type { Policy } from './policy.ts';
+import type { SnapshotCache } from './snapshot-cache.ts';
+
+/** What the gate and the other runtime functions share: built once by createTollgate. */
+export interface RuntimeContext {
+  readonly machines: ReadonlyMap<string, AnyMachineDefinition>;
+  readonly client: SqlClient;
+  readonly schema: string;
+  readonly queries: Queries;
+  readonly committer: Committer;
+  readonly cache: SnapshotCache;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly maxConflictRetries: number;
+  readonly policy: Policy | undefined;
+}
+
+/** The definition registered as `name`, or TG_UNKNOWN_MACHINE. */
+export function machineOf(ctx: RuntimeContext, name: string): AnyMachineDefinition {
+  const definition = ctx.machines.get(name);
+  if (!definition) {
+    throw new TollgateError(
+      'TG_UNKNOWN_MACHINE',
+      `No machine named '${name}' is registered. Registered: ${[...ctx.machines.keys()].join(', ') || '(none)'}.`,
+      { machine: name },
+    );
+  }
+  return definition;
+}
+
+const maxIdLength = 200;
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Entity ids and idempotency keys: non-empty strings of at most 200 characters, no control characters. */
+export function checkIdentifier(kind: 'entity id' | 'idempotency key' | 'actor', value: unknown, machine: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxIdLength || hasControlCharacter(value)) {
+    const shown = typeof value === 'string' ? `'${value.slice(0, 40)}${value.length > 40 ? '…' : ''}' (${value.length} characters)` : typeof value;
+    throw new TollgateError(
+      'TG_INVALID_ARGUMENT',
+      `The ${kind} for machine '${machine}' must be a string of 1 to ${maxIdLength} characters without control characters; got ${shown}.`,
+      { machine, argument: kind },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,141 @@
+import { quoteIdent, type SqlClient } from './sql-client.ts';
+
+/** Everything one accepted event writes. */
+export interface CommitInput {
+  readonly machine: string;
+  readonly entityId: string;
+  /** The version read; the write succeeds only if it is still current. `0` creates the entity. */
+  readonly expectedVersion: number;
+  readonly machineVersion: number;
+  readonly snapshot: unknown;
+  readonly state: string;
+  /** Whether the state value changed (restarts the time-in-state clock). */
+  readonly stateChanged: boolean;
+  readonly now: Date;
+  readonly transitionId: string;
+  readonly event: { readonly type: string };
+  readonly fromState: string | null;
+  readonly idempotencyKey: string | null;
+  readonly fingerprint: string;
+  readonly actor: string | null;
+  readonly policyVersion: string | null;
+  readonly effects: ReadonlyArray<{ id: string; idx: number; type: string; params: unknown }>;
+  readonly timers: ReadonlyArray<{ id: string; send_id: string; event: unknown; due_at: string }>;
+  /** sendIds of scheduled timers to cancel. */
+  readonly cancels: readonly string[];
+  /** The timer whose firing this transition is, marked fired in the same commit. */
+  readonly firedTimerId: string | null;
+}
+
+/** What the commit statement reports. */
+export interface CommitOutcome {
+  /** False: the version moved (a concurrent writer won), the entity exists (create), or the key was taken. */
+  readonly committed: boolean;
+  readonly stateEnteredAt: Date | null;
+}
+
+/**
+ * Builds the commit as ONE statement: data-modifying CTEs update the entity under the version check and insert the
+ * history row, the effect and timer rows, cancel superseded timers and NOTIFY the relay. One statement is one
+ * implicit transaction and one round trip: state, history, effects and timers commit together or not at all, and
+ * the NOTIFY is delivered only on commit. Every later CTE runs only if the entity write matched (`FROM head`).
+ * Variable-length parts travel as JSON arrays, so the text never changes and stays a prepared statement.
+ */
+function commitStatement(schemaName: string, mode: 'create' | 'update'): string {
+  const s = quoteIdent(schemaName);
+  const notifyChannel = `${schemaName}_outbox`;
+  const head =
+    mode === 'create'
+      ? `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
+         SELECT $1::text, $2::text, $5::int, $6::text::jsonb, $7::text, $4::int, $9::timestamptz, $9::timestamptz, $9::timestamptz
+         WHERE $3::int = 0 AND $8::boolean
+         ON CONFLICT DO NOTHING
+         RETURNING state_entered_at`
+      : `UPDATE ${s}.entities SET
+           snapshot = $6::text::jsonb, state = $7::text, version = $4::int, machine_version = $5::int, updated_at = $9::timestamptz,
+           state_entered_at = CASE WHEN $8::boolean THEN $9::timestamptz ELSE state_entered_at END
+         WHERE machine = $1::text AND id = $2::text AND version = $3::int
+           AND ($13::text IS NULL OR NOT EXISTS (
+             SELECT 1 FROM ${s}.transitions WHERE machine = $1::text AND entity_id = $2::text AND idempotency_key = $13::text))
+         RETURNING state_entered_at`;
+  return `WITH head AS (${head}),
+  tr AS (
+    INSERT INTO ${s}.transitions (id, machine, entity_id, seq, event_type, event, from_state, to_state, snapshot,
+      state_entered_at, idempotency_key, fingerprint, machine_version, policy_version, actor, created_at)
+    SELECT $10::uuid, $1::text, $2::text, $4::int, $11::text, $12::text::jsonb, $14::text, $7::text, $6::text::jsonb,
+      head.state_entered_at, $13::text, $15::text, $5::int, $16::text, $17::text, $9::timestamptz
+    FROM head
+  ),
+  ef AS (
+    INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at)
+    SELECT e.id, $10::uuid, $1::text, $2::text, $4::int, e.idx, e.type, e.params, 'pending', $9::timestamptz
+    FROM head, jsonb_to_recordset($18::text::jsonb) AS e(id text, idx int, type text, params jsonb)
+  ),
+  tm AS (
+    INSERT INTO ${s}.timers (id, machine, entity_id, transition_id, send_id, event, due_at, status, created_at)
+    SELECT t.id, $1::text, $2::text, $10::uuid, t.send_id, t.event, t.due_at, 'scheduled', $9::timestamptz
+    FROM head, jsonb_to_recordset($19::text::jsonb) AS t(id text, send_id text, event jsonb, due_at timestamptz)
+  ),
+  cancelled AS (
+    UPDATE ${s}.timers SET status = 'cancelled', settled_at = $9::timestamptz
+    FROM head
+    WHERE machine = $1::text AND entity_id = $2::text AND status = 'scheduled'
+      AND send_id IN (SELECT jsonb_array_elements_text($20::text::jsonb))
+      AND id IS DISTINCT FROM $21::text
+  ),
+  fired AS (
+    UPDATE ${s}.timers SET status = 'fired', settled_at = $9::timestamptz
+    FROM head
+    WHERE id = $21::text AND status = 'scheduled'
+  )
+  SELECT (SELECT state_entered_at FROM head) AS state_entered_at,
+         CASE WHEN EXISTS (SELECT 1 FROM head) AND jsonb_array_length($18::text::jsonb) > 0
+              THEN pg_notify('${notifyChannel}', $1::text) END AS notified`;
+}
+
+/** The commit statements for one schema, built once. */
+export interface Committer {
+  commit(input: CommitInput): Promise<CommitOutcome>;
+}
+
+/** A committer for `schemaName` on `client`. */
+export function createCommitter(client: SqlClient, schemaName: string): Committer {
+  const createSql = commitStatement(schemaName, 'create');
+  const updateSql = commitStatement(schemaName, 'update');
+  return {
+    async commit(input) {
+      const creating = input.expectedVersion === 0;
+      const rows = await client.query<{ state_entered_at: Date | null }>(creating ? createSql : updateSql, [
+        input.machine,
+        input.entityId,
+        input.expectedVersion,
+        input.expectedVersion + 1,
+        input.machineVersion,
+        JSON.stringify(input.snapshot),
+        input.state,
+        input.stateChanged,
+        input.now,
+        input.transitionId,
+        input.event.type,
+        JSON.stringify(input.event),
+        input.idempotencyKey,
+        input.fromState,
+        input.fingerprint,
+        input.policyVersion,
+        input.actor,
+        JSON.stringify(input.effects),
+        JSON.stringify(input.timers),
+        JSON.stringify(input.cancels),
+        input.firedTimerId,
+      ]);
+      const enteredAt = rows[0]?.state_entered_at ?? null;
+      return { committed: enteredAt !== null, stateEnteredAt: enteredAt === null ? null : new Date(enteredAt) };
+    },
+  };
+}
+
+/** The NOTIFY channel the commit signals when it writes effects. */
+export function outboxChannel(schemaName: string): string {
+  quoteIdent(schemaName);
+  return `${schemaName}_outbox`;
+}

@@ -1,0 +1,79 @@
+/** Rows as the store reads them (snake_case columns as selected). */
+
+export interface EntityRow {
+  readonly machine: string;
+  readonly id: string;
+  readonly machine_version: number;
+  readonly snapshot: unknown;
+  readonly state: string;
+  readonly version: number;
+  readonly state_entered_at: Date;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+}
+
+export interface TransitionRow {
+  readonly id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly seq: number;
+  readonly event_type: string;
+  readonly event: unknown;
+  readonly from_state: string | null;
+  readonly to_state: string;
+  readonly snapshot: unknown;
+  readonly state_entered_at: Date;
+  readonly idempotency_key: string | null;
+  readonly fingerprint: string;
+  readonly machine_version: number;
+  readonly policy_version: string | null;
+  readonly actor: string | null;
+  readonly created_at: Date;
+}
+
+export interface EffectRow {
+  readonly id: string;
+  readonly transition_id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly seq: number;
+  readonly idx: number;
+  readonly type: string;
+  readonly params: Record<string, unknown>;
+  readonly status: 'pending' | 'dispatched' | 'completed' | 'failed';
+  readonly attempts: number;
+  readonly result: unknown;
+  readonly error: unknown;
+  readonly compensated: boolean;
+  readonly created_at: Date;
+  readonly dispatched_at: Date | null;
+  readonly completed_at: Date | null;
+}
+
+export interface TimerRow {
+  readonly id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly transition_id: string;
+  readonly send_id: string;
+  readonly event: { type: string } & Record<string, unknown>;
+  readonly due_at: Date;
+  readonly status: 'scheduled' | 'fired' | 'cancelled' | 'stale';
+  readonly created_at: Date;
+  readonly armed_at: Date | null;
+  readonly settled_at: Date | null;
+}
+
+export interface RejectionRow {
+  readonly id: number;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly state: string | null;
+  readonly event_type: string;
+  readonly event: unknown;
+  readonly code: string;
+  readonly message: string;
+  readonly idempotency_key: string | null;
+  readonly actor: string | null;
+  readonly at: Date;
+}

@@ -1,0 +1,178 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * The tables in a Postgres schema named `name`. drizzle-kit generates the migrations from the default
+ * (`tollgate`); `migrate()` rewrites the schema name when another is configured.
+ */
+export function createTables(name: string) {
+  const schema = pgSchema(name);
+  const ts = (column: string) => timestamp(column, { withTimezone: true, mode: 'date' });
+
+  const entities = schema.table(
+    'entities',
+    {
+      machine: text('machine').notNull(),
+      id: text('id').notNull(),
+      machineVersion: integer('machine_version').notNull(),
+      snapshot: jsonb('snapshot').notNull(),
+      /** Leaf state paths, sorted, comma-separated (see engine/state-value.ts). */
+      state: text('state').notNull(),
+      /** Optimistic lock: the seq of the entity's last transition. */
+      version: integer('version').notNull(),
+      stateEnteredAt: ts('state_entered_at').notNull(),
+      createdAt: ts('created_at').notNull(),
+      updatedAt: ts('updated_at').notNull(),
+    },
+    (t) => [
+      primaryKey({ columns: [t.machine, t.id] }),
+      index('entities_machine_state_idx').on(t.machine, t.state),
+    ],
+  );
+
+  const transitions = schema.table(
+    'transitions',
+    {
+      id: uuid('id').primaryKey(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      seq: integer('seq').notNull(),
+      eventType: text('event_type').notNull(),
+      event: jsonb('event').notNull(),
+      fromState: text('from_state'),
+      toState: text('to_state').notNull(),
+      /** The persisted snapshot after this transition: what an idempotent replay returns. */
+      snapshot: jsonb('snapshot').notNull(),
+      stateEnteredAt: ts('state_entered_at').notNull(),
+      idempotencyKey: text('idempotency_key'),
+      fingerprint: text('fingerprint').notNull(),
+      machineVersion: integer('machine_version').notNull(),
+      policyVersion: text('policy_version'),
+      actor: text('actor'),
+      createdAt: ts('created_at').notNull(),
+    },
+    (t) => [
+      uniqueIndex('transitions_entity_seq_uq').on(t.machine, t.entityId, t.seq),
+      uniqueIndex('transitions_entity_key_uq').on(t.machine, t.entityId, t.idempotencyKey),
+      index('transitions_machine_created_idx').on(t.machine, t.createdAt),
+    ],
+  );
+
+  const effects = schema.table(
+    'effects',
+    {
+      /** `<transition id>-e<index>`: stable across retries; the idempotency key handed to outside providers. */
+      id: text('id').primaryKey(),
+      transitionId: uuid('transition_id').notNull(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      seq: integer('seq').notNull(),
+      idx: integer('idx').notNull(),
+      type: text('type').notNull(),
+      params: jsonb('params').notNull(),
+      /** pending | dispatched | completed | failed */
+      status: text('status').notNull().default('pending'),
+      attempts: integer('attempts').notNull().default(0),
+      result: jsonb('result'),
+      error: jsonb('error'),
+      compensated: boolean('compensated').notNull().default(false),
+      createdAt: ts('created_at').notNull(),
+      dispatchedAt: ts('dispatched_at'),
+      completedAt: ts('completed_at'),
+      /** The event the worker sends through the gate after the handler (follow-up or compensation), keyed by the effect id. */
+      followUp: jsonb('follow_up'),
+      /** What the gate answered for `follow_up` (committed, replayed, or the rejection code); null while unsent. */
+      followUpOutcome: jsonb('follow_up_outcome'),
+    },
+    (t) => [
+      index('effects_entity_idx').on(t.machine, t.entityId, t.seq),
+      index('effects_pending_idx').on(t.createdAt).where(sql`status = 'pending'`),
+      index('effects_dispatched_idx').on(t.dispatchedAt).where(sql`status = 'dispatched'`),
+      index('effects_follow_up_idx').on(t.completedAt).where(sql`follow_up IS NOT NULL AND follow_up_outcome IS NULL`),
+    ],
+  );
+
+  const timers = schema.table(
+    'timers',
+    {
+      /** `<transition id>-t<index>`. */
+      id: text('id').primaryKey(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      transitionId: uuid('transition_id').notNull(),
+      /** XState's id of the delayed event; what a later `xstate.cancel` names. */
+      sendId: text('send_id').notNull(),
+      event: jsonb('event').notNull(),
+      dueAt: ts('due_at').notNull(),
+      /** scheduled | fired | cancelled | stale */
+      status: text('status').notNull().default('scheduled'),
+      createdAt: ts('created_at').notNull(),
+      armedAt: ts('armed_at'),
+      settledAt: ts('settled_at'),
+    },
+    (t) => [
+      index('timers_entity_idx').on(t.machine, t.entityId, t.sendId),
+      index('timers_due_idx').on(t.dueAt).where(sql`status = 'scheduled'`),
+    ],
+  );
+
+  const rejections = schema.table(
+    'rejections',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      state: text('state'),
+      eventType: text('event_type').notNull(),
+      event: jsonb('event'),
+      code: text('code').notNull(),
+      message: text('message').notNull(),
+      idempotencyKey: text('idempotency_key'),
+      actor: text('actor'),
+      at: ts('at').notNull(),
+    },
+    (t) => [index('rejections_entity_idx').on(t.machine, t.entityId), index('rejections_at_idx').on(t.at)],
+  );
+
+  /** Demo payment provider (machines/demo-handlers.ts): one row per charge, keyed by the caller's idempotency key. */
+  const demoCharges = schema.table('demo_charges', {
+    idempotencyKey: text('idempotency_key').primaryKey(),
+    customerId: text('customer_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    /** succeeded | declined */
+    status: text('status').notNull(),
+    /** How many times the provider was asked for this key (more than 1 = a retried call, not a double charge). */
+    calls: integer('calls').notNull().default(1),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  });
+
+  /** Demo email sink: every email the demo handler sends, keyed by the effect id. */
+  const demoEmails = schema.table(
+    'demo_emails',
+    {
+      effectId: text('effect_id').primaryKey(),
+      customerId: text('customer_id').notNull(),
+      template: text('template').notNull(),
+      calls: integer('calls').notNull().default(1),
+      createdAt: ts('created_at').notNull().defaultNow(),
+    },
+    (t) => [index('demo_emails_customer_idx').on(t.customerId, t.template)],
+  );
+
+  return { schema, entities, transitions, effects, timers, rejections, demoCharges, demoEmails };
+}
+
+/** The tables under the default schema name; what drizzle-kit reads. */
+export const { schema, entities, transitions, effects, timers, rejections, demoCharges, demoEmails } = createTables('tollgate');

@@ -1,0 +1,40 @@
+/**
+ * The few things tollgate asks of a database connection. Postgres (postgres.js) and PGlite each implement it in
+ * drivers/; everything above this line is shared, so both run the same SQL and the same test suite.
+ */
+export interface SqlClient {
+  /** `postgres` for a server, `pglite` for the embedded database. */
+  readonly dialect: 'postgres' | 'pglite';
+  /** Runs one statement with `$n` parameters; returns its rows. */
+  query<T extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs statements separated by `;` with no parameters (migrations). */
+  exec(text: string): Promise<void>;
+  /** Runs `fn` in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /** Calls `onNotify` for each NOTIFY on `channel`; resolves to an unsubscribe function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Closes the connection(s). */
+  close(): Promise<void>;
+}
+
+/** The statement runner inside a transaction. */
+export interface SqlTransaction {
+  query<T extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/** The Postgres error code of a driver error (`23505` unique violation), if it has one. */
+export function pgErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** Quotes a validated identifier (schema names come from configuration). */
+export function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new Error(`'${name}' is not a valid schema name: use lower-case letters, digits and _ (at most 63).`);
+  }
+  return `"${name}"`;
+}
