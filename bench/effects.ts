@@ -1,0 +1,200 @@
+/**
+ * Effect pipeline benchmark: outbox lag (commit -> handler start) at 200 and 1,000 transitions/s, and effects/s
+ * at saturation (relay + BullMQ + effect worker draining a backlog), beside two baselines measured in the same run
+ * on the same Redis and Postgres: raw BullMQ with no-op jobs, and raw BullMQ whose jobs each do one Postgres
+ * UPDATE (the least any worker that records completion must do).
+ *
+ * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
+ * defaults). A full run takes about a minute.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { Queue, Worker } from 'bullmq';
+import postgres from 'postgres';
+import { setup } from 'xstate';
+import { z } from 'zod';
+import { createTollgate, defineMachine, type Tollgate } from '../src/index.ts';
+import { quoteIdent } from '../src/store/sql-client.ts';
+import { startProcesses } from '../workers/index.ts';
+
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const concurrency = 32;
+const backlog = Number(process.env.BENCH_BACKLOG ?? 20_000);
+const rateSeconds = Number(process.env.BENCH_RATE_SECONDS ?? 5);
+const quiet = { error() {}, warn() {}, info() {} };
+
+/** One effect per transition: the smallest machine that exercises the whole pipeline. */
+const ticker = defineMachine({
+  machine: setup({
+    types: { context: {} as { n: number }, events: {} as { type: 'TICK' } },
+    actions: { work: (_, _p: { n: number }) => {} },
+  }).createMachine({
+    id: 'ticker',
+    context: { n: 0 },
+    initial: 'on',
+    states: { on: { on: { TICK: { actions: { type: 'work', params: ({ context }) => ({ n: context.n }) } } } } },
+  }),
+  version: 1,
+  input: z.object({}),
+  events: { TICK: z.strictObject({}) },
+});
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `tg_bench_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function cleanRedis(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+/** Sends TICKs at `rate`/s for `seconds`; returns commit->handler-start lags in ms. */
+async function lagAt(tg: Tollgate, rate: number, seconds: number, starts: Map<string, number>): Promise<{ lags: number[]; achieved: number }> {
+  const entities = 400;
+  const committed = new Map<string, number>();
+  const total = rate * seconds;
+  const began = performance.now();
+  const inflight = new Set<Promise<void>>();
+  for (let i = 0; i < total; i++) {
+    const due = began + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const p = tg.send('ticker', `t${i % entities}`, { type: 'TICK' }).then(
+      (r) => void committed.set(r.transition.id, performance.now()),
+      () => {},
+    );
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+    if (inflight.size > 200) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  const achieved = committed.size / ((performance.now() - began) / 1000);
+  const until = performance.now() + 10_000;
+  while (performance.now() < until && [...committed.keys()].some((id) => !starts.has(id))) await sleep(20);
+  const lags = [...committed].map(([id, at]) => Math.max(0, (starts.get(id) ?? NaN) - at)).filter((x) => !Number.isNaN(x));
+  return { lags: lags.sort((a, b) => a - b), achieved };
+}
+
+async function tollgateRuns(url: string) {
+  const prefix = `tgbench_${randomBytes(4).toString('hex')}`;
+  const tg = await createTollgate({ machines: { ticker }, database: { url, maxConnections: 12 }, schema: 'bench' });
+  await tg.migrate();
+  const starts = new Map<string, number>();
+  tg.effect('work', (ctx) => {
+    starts.set(ctx.transitionId, performance.now());
+  });
+  for (let i = 0; i < 400; i++) await tg.create('ticker', `t${i}`, {});
+  const processes = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: prefix, concurrency, timers: false, eventWorkers: false, logger: quiet });
+  const lag200 = await lagAt(tg, 200, rateSeconds, starts);
+  const lag1000 = await lagAt(tg, 1000, rateSeconds, starts);
+  await processes.stop();
+
+  // Saturation: a backlog of pending effects (written in bulk), then relay + workers drain it.
+  const s = quoteIdent('bench');
+  await tg.internals.client.query(
+    `INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at)
+     SELECT gen_random_uuid()::text || '-e0', gen_random_uuid(), 'ticker', 't0', g, 0, 'work', '{}'::jsonb, 'pending', now()
+     FROM generate_series(1, $1::int) g`,
+    [backlog],
+  );
+  const began = performance.now();
+  const drain = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: prefix, concurrency, timers: false, eventWorkers: false, logger: quiet });
+  while (true) {
+    const [row] = await tg.internals.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status <> 'completed'`);
+    if (row?.n === 0) break;
+    await sleep(50);
+  }
+  const perSecond = backlog / ((performance.now() - began) / 1000);
+  await drain.stop();
+  await tg.close();
+  await cleanRedis(prefix);
+  return { lag200, lag1000, perSecond };
+}
+
+async function baseline(url: string, withUpdate: boolean): Promise<number> {
+  const prefix = `tgbench_${randomBytes(4).toString('hex')}`;
+  const connection = { url: redisUrl, maxRetriesPerRequest: null };
+  const sql = postgres(url, { max: 12, onnotice: () => {} });
+  await sql.unsafe(`CREATE TABLE IF NOT EXISTS baseline (id text PRIMARY KEY, done boolean NOT NULL DEFAULT false)`);
+  await sql.unsafe(`TRUNCATE baseline`);
+  await sql.unsafe(`INSERT INTO baseline (id) SELECT 'j' || g FROM generate_series(1, ${backlog}) g`);
+  const queue = new Queue('baseline', { connection, prefix });
+  for (let i = 0; i < backlog; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => ({ name: 'j', data: { id: `j${i + k + 1}` }, opts: { jobId: `j${i + k + 1}`, removeOnComplete: true } })));
+  }
+  let done = 0;
+  const began = performance.now();
+  const worker = new Worker(
+    'baseline',
+    async (job) => {
+      if (withUpdate) await sql.unsafe(`UPDATE baseline SET done = true WHERE id = $1::text`, [job.data.id], { prepare: true });
+      done++;
+    },
+    { connection, prefix, concurrency },
+  );
+  while (done < backlog) await sleep(20);
+  const perSecond = backlog / ((performance.now() - began) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await sql.end();
+  return perSecond;
+}
+
+export async function main(): Promise<void> {
+  await withDatabase(async (url) => {
+    const noop = await baseline(url, false);
+    const update = await baseline(url, true);
+    const ours = await tollgateRuns(url);
+    const f = (n: number) => n.toFixed(1);
+    const rows: Array<[string, string, string]> = [
+      [`outbox lag p50 @ 200/s (achieved ${f(ours.lag200.achieved)}/s)`, `${f(percentile(ours.lag200.lags, 50))} ms`, ''],
+      [`outbox lag p99 @ 200/s`, `${f(percentile(ours.lag200.lags, 99))} ms`, 'target < 25 ms at 1,000/s'],
+      [`outbox lag p50 @ 1,000/s (achieved ${f(ours.lag1000.achieved)}/s)`, `${f(percentile(ours.lag1000.lags, 50))} ms`, ''],
+      [`outbox lag p99 @ 1,000/s`, `${f(percentile(ours.lag1000.lags, 99))} ms`, `${f(percentile(ours.lag1000.lags, 99) / 25)}x of the 25 ms target`],
+      [`raw BullMQ, no-op jobs`, `${Math.round(noop)} jobs/s`, '1.00x'],
+      [`raw BullMQ + 1 Postgres UPDATE per job`, `${Math.round(update)} jobs/s`, `${(update / noop).toFixed(2)}x of no-op`],
+      [`tollgate effects at saturation (relay + worker)`, `${Math.round(ours.perSecond)} effects/s`, `${(ours.perSecond / update).toFixed(2)}x of BullMQ+UPDATE (target >= 0.80)`],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    console.log(`\neffects bench: backlog ${backlog}, worker concurrency ${concurrency}, ${rateSeconds}s per rate\n`);
+    console.log(`| ${'measure'.padEnd(w)} | value | ratio |`);
+    console.log(`|${'-'.repeat(w + 2)}|---|---|`);
+    for (const [a, b, c] of rows) console.log(`| ${a.padEnd(w)} | ${b} | ${c} |`);
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

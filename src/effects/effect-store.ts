@@ -1,0 +1,79 @@
+import type { EffectRow } from '../store/rows.ts';
+import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import { batcher } from './batcher.ts';
+
+/** The effect row as the worker reads it. */
+export interface EffectRecord
+  extends Pick<EffectRow, 'id' | 'transition_id' | 'machine' | 'entity_id' | 'type' | 'params' | 'status' | 'attempts' | 'created_at'> {
+  readonly follow_up: ({ type: string } & Record<string, unknown>) | null;
+  readonly follow_up_outcome: unknown;
+}
+
+/** How one run ended, as recorded. `dispatched` = a retryable failure: attempts + 1, the effect stays open. */
+export interface RunRecord {
+  readonly id: string;
+  readonly status: 'completed' | 'failed' | 'dispatched';
+  readonly result?: unknown;
+  readonly error?: unknown;
+  readonly followUp?: unknown;
+  readonly at: Date;
+}
+
+/** The worker's reads and writes of effect rows, batched (see batcher.ts). */
+export interface EffectStore {
+  /** The row, or undefined if there is none. */
+  read(id: string): Promise<EffectRecord | undefined>;
+  /**
+   * Records a run if the effect is still open (not completed, not failed): true if this call recorded it, false
+   * if another run settled the effect first. The conditional update is what makes two concurrent runs record once.
+   */
+  record(run: RunRecord): Promise<boolean>;
+  /** Stores what the gate answered for the follow-up or compensation event. */
+  recordFollowUp(id: string, outcome: unknown, compensated: boolean): Promise<void>;
+}
+
+export function effectStore(client: SqlClient, schema: string): EffectStore {
+  const s = quoteIdent(schema);
+  const read = batcher(async (ids: string[]) => {
+    const rows = await client.query<EffectRecord>(
+      `SELECT id, transition_id, machine, entity_id, type, params, status, attempts, created_at, follow_up, follow_up_outcome
+       FROM ${s}.effects WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+      [JSON.stringify(ids)],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  });
+  const record = batcher(async (runs: RunRecord[]) => {
+    const rows = await client.query<{ id: string }>(
+      `UPDATE ${s}.effects e SET
+         status = x.status, attempts = e.attempts + 1, result = x.result, error = x.error, follow_up = x.follow_up,
+         completed_at = CASE WHEN x.status = 'dispatched' THEN NULL ELSE x.at END
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, status text, result jsonb, error jsonb, follow_up jsonb, at timestamptz)
+       WHERE e.id = x.id AND e.status IN ('pending', 'dispatched')
+       RETURNING e.id`,
+      [
+        JSON.stringify(
+          runs.map((r) => ({ id: r.id, status: r.status, result: r.result ?? null, error: r.error ?? null, follow_up: r.followUp ?? null, at: r.at.toISOString() })),
+        ),
+      ],
+    );
+    const recorded = new Set(rows.map((r) => r.id));
+    // The same effect twice in one batch (two concurrent runs): the statement updates it once; credit the first.
+    const seen = new Set<string>();
+    return runs.map((r) => {
+      const first = !seen.has(r.id);
+      seen.add(r.id);
+      return first && recorded.has(r.id);
+    });
+  });
+  return {
+    read,
+    record,
+    async recordFollowUp(id, outcome, compensated) {
+      await client.query(
+        `UPDATE ${s}.effects SET follow_up_outcome = $2::text::jsonb, compensated = (status = 'failed' AND $3::boolean) WHERE id = $1::text`,
+        [id, JSON.stringify(outcome), compensated],
+      );
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { TollgateError } from '../errors.ts';
+import type { EntityView } from '../runtime/views.ts';
+
+/** What an effect handler receives. */
+export interface EffectContext<P = Record<string, unknown>> {
+  /**
+   * The effect's stable id (`<transition id>-e<index>`). Pass it to the outside provider as its idempotency key:
+   * a retried or re-delivered run then cannot charge or send twice.
+   */
+  readonly effectId: string;
+  readonly type: string;
+  readonly params: P;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly transitionId: string;
+  /** 1 for the first run, then 2, 3, ... (runs that recorded a retryable failure). */
+  readonly attempt: number;
+  /** Aborted when the worker shuts down past its deadline: stop and throw. */
+  readonly signal: AbortSignal;
+  /** The entity now (read on demand: one query). */
+  entity(): Promise<EntityView>;
+}
+
+/** What a handler may return. */
+export interface EffectOutcome {
+  /** Stored in the effect row (JSON). Default: null. */
+  readonly result?: unknown;
+  /**
+   * A follow-up event for the effect's entity (e.g. `{ type: 'PAYMENT_SUCCEEDED', chargeId }`), sent through the
+   * gate with the effect id as idempotency key, so it is applied at most once whatever is retried.
+   */
+  readonly event?: { readonly type: string } & Readonly<Record<string, unknown>>;
+}
+
+/** Runs one effect type. Throw RetryableError / TerminalError (or anything: retryable) to fail the attempt. */
+export type EffectHandler<P = Record<string, unknown>> = (ctx: EffectContext<P>) => Promise<EffectOutcome | void> | EffectOutcome | void;
+
+/** Retry rules of one effect type. */
+export interface EffectHandlerOptions {
+  /** Runs at most this many times before the effect is marked failed (and compensated). 1 to 100. Default 5. */
+  readonly attempts?: number;
+  /** Delay before the second run; doubles each run (with jitter). Default 1,000 ms. */
+  readonly backoffMs?: number;
+  /** Upper bound of the backoff. Default 60,000 ms. */
+  readonly maxBackoffMs?: number;
+}
+
+export interface RegisteredHandler {
+  readonly handler: EffectHandler;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+/** Adds a queue-driven event; implemented by the event producer workers/events.ts attaches. */
+export type EventEnqueuer = (machine: string, id: string, event: unknown, options: EnqueueOptions) => Promise<EnqueuedEvent>;
+
+/** Options of `tg.enqueue`. */
+export interface EnqueueOptions {
+  /** Applies the event at most once per entity; also the job's identity. Default: a fresh random key. */
+  readonly idempotencyKey?: string;
+  /** Who sent the event, stored in the history. Default: none. */
+  readonly actor?: string;
+}
+
+/** How a queue-driven event ended. Coded rejections are outcomes, not exceptions: they are final. */
+export type EventOutcome =
+  | { readonly status: 'accepted'; readonly transitionId: string; readonly state: string; readonly replayed: boolean }
+  | { readonly status: 'rejected'; readonly code: string; readonly message: string };
+
+/** A queued event. */
+export interface EnqueuedEvent {
+  /** The job id (derived from machine, entity and idempotency key). */
+  readonly jobId: string;
+  readonly idempotencyKey: string;
+  /** Waits for the ingestion worker's outcome. Rejects if the job failed for good or the wait timed out. */
+  outcome(options?: { timeoutMs?: number }): Promise<EventOutcome>;
+}
+
+interface RuntimeEffects {
+  readonly handlers: Map<string, RegisteredHandler>;
+  enqueuer: EventEnqueuer | undefined;
+}
+
+// Keyed by the runtime's context object, so registrations die with the runtime and runtimes never share them.
+const registries = new WeakMap<object, RuntimeEffects>();
+
+function of(runtime: object): RuntimeEffects {
+  let found = registries.get(runtime);
+  if (!found) {
+    found = { handlers: new Map(), enqueuer: undefined };
+    registries.set(runtime, found);
+  }
+  return found;
+}
+
+/** Registers the handler of an effect type for `runtime` (replacing an earlier one). */
+export function registerEffect(runtime: object, type: string, handler: EffectHandler, options: EffectHandlerOptions = {}): void {
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect: the effect type must be a non-empty string, got ${String(type)}.`);
+  }
+  if (typeof handler !== 'function') {
+    throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect('${type}'): the handler must be a function.`);
+  }
+  const attempts = options.attempts ?? 5;
+  const backoffMs = options.backoffMs ?? 1000;
+  const maxBackoffMs = options.maxBackoffMs ?? 60_000;
+  const bad = !Number.isInteger(attempts) || attempts < 1 || attempts > 100 ? 'attempts (an integer from 1 to 100)'
+    : !(backoffMs >= 0) ? 'backoffMs (0 or more)'
+    : !(maxBackoffMs >= backoffMs) ? 'maxBackoffMs (at least backoffMs)'
+    : undefined;
+  if (bad) throw new TollgateError('TG_INVALID_OPTIONS', `tg.effect('${type}'): option ${bad} is invalid.`, { field: bad.split(' ')[0] });
+  of(runtime).handlers.set(type, { handler: handler as EffectHandler, attempts, backoffMs, maxBackoffMs });
+}
+
+/** The handler registered for `type`, if any. */
+export function effectHandler(runtime: object, type: string): RegisteredHandler | undefined {
+  return registries.get(runtime)?.handlers.get(type);
+}
+
+/** The effect types with a handler. */
+export function registeredEffectTypes(runtime: object): string[] {
+  return [...(registries.get(runtime)?.handlers.keys() ?? [])];
+}
+
+/** Attaches (or detaches, with undefined) the producer that `tg.enqueue` uses. */
+export function attachEnqueuer(runtime: object, enqueuer: EventEnqueuer | undefined): void {
+  of(runtime).enqueuer = enqueuer;
+}
+
+/** `tg.enqueue`: hands the event to the attached producer, or says how to attach one. */
+export function enqueueEvent(runtime: object, machine: string, id: string, event: unknown, options: EnqueueOptions = {}): Promise<EnqueuedEvent> {
+  const enqueuer = registries.get(runtime)?.enqueuer;
+  if (!enqueuer) {
+    return Promise.reject(
+      new TollgateError(
+        'TG_NO_TRANSPORT',
+        `tg.enqueue('${machine}', '${id}') needs a queue: call startProcesses(tg, { transport: ... }) from workers/index.ts first ` +
+          `(with eventWorkers: false in a process that only produces events).`,
+        { machine, entityId: id },
+      ),
+    );
+  }
+  return enqueuer(machine, id, event, options);
+}

@@ -1,0 +1,23 @@
+/**
+ * Named fault points (DBOS `debugpoint.ts`): places where a test can stop or kill a process to set up a race.
+ * Each name says what the stop sets up. Production never installs a hook, so a fault point costs one check.
+ */
+export type FaultPoint =
+  /** The relay added the jobs to the transport but has not marked the rows dispatched (its transaction is open). */
+  | 'relay.after-enqueue-before-mark'
+  /** An effect handler is running (the worker checked the row, ran nothing to completion yet). */
+  | 'effect.mid-handler'
+  /** The handler succeeded; the completion is not yet recorded in Postgres. */
+  | 'effect.before-record';
+
+let hook: ((point: FaultPoint) => void | Promise<void>) | undefined;
+
+/** Installs (or removes) the fault hook of this process. Tests and test fixtures only. */
+export function setFaultHook(fn: ((point: FaultPoint) => void | Promise<void>) | undefined): void {
+  hook = fn;
+}
+
+/** Marks a fault point. */
+export async function faultPoint(point: FaultPoint): Promise<void> {
+  if (hook) await hook(point);
+}

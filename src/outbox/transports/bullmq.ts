@@ -1,0 +1,177 @@
+import { DelayedError, Job, Queue, QueueEvents, Worker, type JobsOptions } from 'bullmq';
+import { systemClock, type Clock } from '../../clock.ts';
+import {
+  JobFailedError,
+  JobWaitTimeoutError,
+  maxDeliveries as defaultMaxDeliveries,
+  throwBackoffMs,
+  type Consumer,
+  type ConsumeOptions,
+  type JobHandler,
+  type NewJob,
+  type QueueKind,
+  type Transport,
+} from '../transport.ts';
+
+/** Options of the BullMQ transport. */
+export interface BullmqTransportOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. Required. */
+  readonly redisUrl: string;
+  /** Key prefix of every queue. Default `tollgate`. */
+  readonly prefix?: string;
+  /** Queue names are `<namespace>-effects|timers|events`; use the tollgate schema name. Default `tollgate`. */
+  readonly namespace?: string;
+  /** The clock `dueAt` is read on (timers). Default: system. */
+  readonly clock?: Clock;
+  /** How long a worker holds a job before it counts as stalled (crashed worker). Default 30,000 ms. */
+  readonly lockDurationMs?: number;
+  /** How often workers look for stalled jobs. Default 30,000 ms. */
+  readonly stalledIntervalMs?: number;
+  /** Stalls after which BullMQ fails a job (the sweeper re-adds it from Postgres). Default 5. */
+  readonly maxStalledCount?: number;
+  /** Deliveries of a job whose handler keeps throwing before it ends failed. Default 10. */
+  readonly maxDeliveries?: number;
+}
+
+/** Events jobs keep their outcome this long for `waitFor`. */
+const keepEventOutcomesSeconds = 24 * 3600;
+
+/**
+ * BullMQ (Redis) transport: one queue per kind, job id = the effect / timer id (neither has `:` nor looks like
+ * an integer). Handler retries use `moveToDelayed` + `DelayedError`, so retry policy stays with the worker that
+ * knows the effect type, not with whoever added the job. Completed effect and timer jobs are removed at once:
+ * re-adding an id later runs it again, and the worker's Postgres check turns that run into a no-op.
+ *
+ * @example
+ * const transport = bullmqTransport({ redisUrl: 'redis://127.0.0.1:6379', namespace: 'tollgate' });
+ */
+export function bullmqTransport(options: BullmqTransportOptions): Transport {
+  if (!options.redisUrl) throw new Error('bullmqTransport: redisUrl is required');
+  const clock = options.clock ?? systemClock;
+  const maxDeliveries = options.maxDeliveries ?? defaultMaxDeliveries;
+  const prefix = options.prefix ?? 'tollgate';
+  const namespace = options.namespace ?? 'tollgate';
+  const connection = { url: options.redisUrl, maxRetriesPerRequest: null };
+  const queues = new Map<QueueKind, Queue>();
+  const workers = new Set<Worker>();
+  const listeners = new Map<QueueKind, QueueEvents>();
+  const name = (kind: QueueKind) => `${namespace}-${kind}`;
+  const queue = (kind: QueueKind): Queue => {
+    let q = queues.get(kind);
+    if (!q) {
+      q = new Queue(name(kind), { connection, prefix });
+      q.on('error', () => {}); // reconnects on its own; callers see failed commands
+      q.setMaxListeners(0); // every waitFor listens for the queue closing
+      queues.set(kind, q);
+    }
+    return q;
+  };
+  const jobOptions = (kind: QueueKind, job: NewJob): JobsOptions => {
+    const delay = job.dueAt !== undefined ? Math.max(0, job.dueAt - clock.now()) : Math.max(0, job.delayMs ?? 0);
+    return {
+      jobId: job.id,
+      delay,
+      attempts: maxDeliveries,
+      backoff: { type: 'exponential', delay: throwBackoffMs(1) },
+      removeOnComplete: kind === 'events' ? { age: keepEventOutcomesSeconds } : true,
+      removeOnFail: { age: keepEventOutcomesSeconds },
+    };
+  };
+  const add = async (kind: QueueKind, jobs: readonly NewJob[]) => {
+    if (jobs.length === 0) return;
+    await queue(kind).addBulk(jobs.map((job) => ({ name: kind, data: job.data, opts: jobOptions(kind, job) })));
+  };
+
+  return {
+    kind: 'bullmq',
+    add,
+    async readd(kind, jobs) {
+      const q = queue(kind);
+      // A failed (or kept completed) job still owns its id: remove it so the add is not ignored.
+      await Promise.all(
+        jobs.map(async (job) => {
+          const state = await q.getJobState(job.id);
+          if (state === 'failed' || state === 'completed') await q.remove(job.id);
+        }),
+      );
+      await add(kind, jobs);
+    },
+    async present(kind, ids) {
+      const q = queue(kind);
+      const states = await Promise.all(ids.map((id) => q.getJobState(id)));
+      return new Set(ids.filter((_, i) => !['unknown', 'failed', 'completed'].includes(states[i] as string)));
+    },
+    consume<T>(kind: QueueKind, handler: JobHandler<T>, opts: ConsumeOptions = {}): Consumer {
+      const worker = new Worker(
+        name(kind),
+        async (job: Job, token?: string, signal?: AbortSignal) => {
+          const result = await handler({
+            id: job.id as string,
+            data: job.data as T,
+            delivery: job.attemptsMade + (job.stalledCounter ?? 0) + 1,
+            signal: signal ?? new AbortController().signal,
+          });
+          if (result.retryInMs !== undefined) {
+            await job.moveToDelayed(systemClock.now() + result.retryInMs, token);
+            throw new DelayedError();
+          }
+          return result.value ?? null;
+        },
+        {
+          connection,
+          prefix,
+          concurrency: opts.concurrency ?? 16,
+          lockDuration: options.lockDurationMs ?? 30_000,
+          stalledInterval: options.stalledIntervalMs ?? 30_000,
+          maxStalledCount: options.maxStalledCount ?? 5,
+        },
+      );
+      // Lost connections and lost locks are reported here; BullMQ reconnects, stalled jobs are re-run.
+      worker.on('error', () => {});
+      workers.add(worker);
+      return {
+        async close(deadlineMs = 10_000) {
+          const graceful = worker.close();
+          let timer: NodeJS.Timeout | undefined;
+          const late = await Promise.race([
+            graceful.then(() => false),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs))),
+          ]);
+          clearTimeout(timer);
+          if (late) {
+            // Past the deadline: abort running handlers and leave their jobs to the stalled check.
+            worker.cancelAllJobs('worker shutting down');
+            await worker.close(true);
+          }
+          workers.delete(worker);
+        },
+      };
+    },
+    async waitFor(kind, id, timeoutMs) {
+      const q = queue(kind);
+      let events = listeners.get(kind);
+      if (!events) {
+        events = new QueueEvents(name(kind), { connection, prefix });
+        events.on('error', () => {});
+        events.setMaxListeners(0);
+        listeners.set(kind, events);
+        await events.waitUntilReady();
+      }
+      const job = await Job.fromId(q, id);
+      if (!job) throw new JobFailedError(`no job '${id}' in queue ${name(kind)}`);
+      try {
+        return await job.waitUntilFinished(events, timeoutMs);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (/timed out/i.test(message)) throw new JobWaitTimeoutError(message);
+        throw new JobFailedError(message);
+      }
+    },
+    async close() {
+      await Promise.all([...workers].map((w) => w.close(true)));
+      workers.clear();
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      await Promise.all([...listeners.values()].map((e) => e.close()));
+    },
+  };
+}

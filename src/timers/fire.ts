@@ -1,0 +1,71 @@
+import type { Clock } from '../clock.ts';
+import { isTollgateError } from '../errors.ts';
+import type { ProcessLogger } from '../outbox/logger.ts';
+import { effectMetrics } from '../outbox/metrics.ts';
+import type { Consumer, JobResult, Transport } from '../outbox/transport.ts';
+import type { Tollgate } from '../runtime/create-tollgate.ts';
+import { quoteIdent } from '../store/sql-client.ts';
+import type { TimerJobData } from './scheduler.ts';
+
+/** Options of the timer worker. */
+export interface TimerWorkerOptions {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly concurrency?: number;
+  readonly logger: ProcessLogger;
+}
+
+interface TimerRecord {
+  readonly id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly event: { type: string };
+  readonly due_at: Date;
+  readonly status: 'scheduled' | 'fired' | 'cancelled' | 'stale';
+}
+
+/** A job that fired before its due time on the runtime's clock waits at least this long before looking again. */
+const minEarlyWaitMs = 50;
+
+/**
+ * Fires timer jobs: the timer's event goes through the gate as an internal event, with the timer id as
+ * idempotency key and `firedTimerId` (the commit marks the row fired). A timer whose row is no longer
+ * `scheduled` (cancelled by a later transition, or fired already) is stale: ignored and counted. A timer whose
+ * event the gate refuses (the entity moved on without cancelling it) is marked stale and counted.
+ */
+export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Consumer {
+  const s = quoteIdent(tg.internals.schema);
+  const client = tg.internals.client;
+  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const { clock } = options;
+
+  async function fire(timerId: string): Promise<JobResult> {
+    const [timer] = await client.query<TimerRecord>(
+      `SELECT id, machine, entity_id, event, due_at, status FROM ${s}.timers WHERE id = $1::text`,
+      [timerId],
+    );
+    if (!timer) return {};
+    if (timer.status !== 'scheduled') {
+      metrics.staleTimers.inc({ machine: timer.machine, reason: timer.status });
+      return {};
+    }
+    const early = new Date(timer.due_at).getTime() - clock.now();
+    if (early > 0) return { retryInMs: Math.max(early, minEarlyWaitMs) };
+    try {
+      await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
+      metrics.timersFired.inc({ machine: timer.machine });
+      metrics.timerLag.observe({ machine: timer.machine }, Math.max(0, clock.now() - new Date(timer.due_at).getTime()) / 1000);
+    } catch (error) {
+      if (!isTollgateError(error) || error.retryable) throw error;
+      await client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [
+        timer.id,
+        new Date(clock.now()),
+      ]);
+      metrics.staleTimers.inc({ machine: timer.machine, reason: 'refused' });
+      options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code }, `timer event '${timer.event.type}' refused: marked stale`);
+    }
+    return {};
+  }
+
+  return options.transport.consume<TimerJobData>('timers', (job) => fire(job.data.timerId), { concurrency: options.concurrency ?? 16 });
+}

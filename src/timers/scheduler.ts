@@ -1,0 +1,118 @@
+import { systemClock, type Clock } from '../clock.ts';
+import { handOff, startLoop } from '../outbox/hand-off.ts';
+import type { ProcessLogger } from '../outbox/logger.ts';
+import type { EffectMetrics } from '../outbox/metrics.ts';
+import { resweep } from '../outbox/sweeper.ts';
+import type { Transport } from '../outbox/transport.ts';
+import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+
+/** The job of one timer. */
+export interface TimerJobData {
+  readonly timerId: string;
+  readonly machine: string;
+  readonly entityId: string;
+}
+
+interface TimerRowLite {
+  readonly id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly due_at: Date;
+}
+
+/** Options of the timer scheduler. */
+export interface TimerSchedulerOptions {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  /**
+   * Arm timers due within this horizon (a delayed job each). Far timers stay in Postgres only, so Redis holds few
+   * of them and loses little. Default 60,000 ms on the system clock, 0 on any other clock (a simulated clock moves
+   * in jumps; timers are armed once due).
+   */
+  readonly horizonMs?: number;
+  /** How often to look for timers to arm. Default 1,000 ms (and on every advance of a ManualClock). */
+  readonly pollIntervalMs?: number;
+  /** Timers armed per round. Default 500. */
+  readonly batchSize?: number;
+  readonly logger: ProcessLogger;
+}
+
+/** A running scheduler. */
+export interface TimerScheduler {
+  /** Arms what is due within the horizon now; how many. */
+  runOnce(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Hands due (or nearly due) timers to the transport as delayed jobs keyed by timer id, and marks them armed,
+ * in one transaction per batch (same claim-hand-off-mark as the relay: several schedulers never arm one timer
+ * twice, a crash in between re-arms it).
+ */
+export function startTimerScheduler(client: SqlClient, schema: string, options: TimerSchedulerOptions): TimerScheduler {
+  const s = quoteIdent(schema);
+  const { clock, transport } = options;
+  const horizonMs = options.horizonMs ?? (clock === systemClock ? 60_000 : 0);
+  const batchSize = options.batchSize ?? 500;
+  const runOnce = async () =>
+    (
+      await handOff<TimerRowLite>({
+        client,
+        transport,
+        queue: 'timers',
+        claimSql: `SELECT id, machine, entity_id, due_at FROM ${s}.timers
+          WHERE status = 'scheduled' AND armed_at IS NULL AND due_at <= $1::timestamptz
+          ORDER BY due_at LIMIT $2::int FOR UPDATE SKIP LOCKED`,
+        claimParams: [new Date(clock.now() + horizonMs), batchSize],
+        markSql: `UPDATE ${s}.timers SET armed_at = now()
+          WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND status = 'scheduled'`,
+        toJob: timerJob,
+      })
+    ).length;
+  const loop = startLoop(async () => (await runOnce()) === batchSize, options.pollIntervalMs ?? 1000, (error) =>
+    options.logger.error({ err: error }, 'timer scheduler round failed; retrying at the next poll'),
+  );
+  const unsubscribe = (clock as { onAdvance?: (fn: () => void) => () => void }).onAdvance?.(() => loop.wake());
+  return {
+    runOnce,
+    async stop() {
+      unsubscribe?.();
+      await loop.stop();
+    },
+  };
+}
+
+export function timerJob(r: TimerRowLite) {
+  return {
+    id: r.id,
+    data: { timerId: r.id, machine: r.machine, entityId: r.entity_id } satisfies TimerJobData,
+    dueAt: new Date(r.due_at).getTime(),
+  };
+}
+
+/**
+ * Re-arms scheduled timers whose job is gone (Redis flushed or restarted, the process holding the in-process
+ * queue exited): timers survive restarts of every process and of Redis.
+ */
+export async function sweepTimers(
+  client: SqlClient,
+  schema: string,
+  transport: Transport,
+  metrics: EffectMetrics,
+  options: { minAgeMs?: number; limit?: number } = {},
+): Promise<string[]> {
+  const s = quoteIdent(schema);
+  return resweep<TimerRowLite>({
+    client,
+    transport,
+    queue: 'timers',
+    selectSql: `SELECT id, machine, entity_id, due_at FROM ${s}.timers
+      WHERE status = 'scheduled' AND armed_at IS NOT NULL AND armed_at < now() - make_interval(secs => $1::float8 / 1000)
+      ORDER BY due_at LIMIT $2::int`,
+    selectParams: [options.minAgeMs ?? 5000, options.limit ?? 500],
+    touchSql: `UPDATE ${s}.timers SET armed_at = now()
+      WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND status = 'scheduled' RETURNING id`,
+    toJob: timerJob,
+    metrics,
+  });
+}

@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { machines } from '../../machines/index.ts';
+import { systemClock } from '../../src/clock.ts';
+import { startRelay } from '../../src/outbox/relay.ts';
+import type { NewJob, QueueKind, Transport } from '../../src/outbox/transport.ts';
+import { bullmqTransport } from '../../src/outbox/transports/bullmq.ts';
+import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
+import { quoteIdent } from '../../src/store/sql-client.ts';
+import { startEffectWorker } from '../../workers/effects.ts';
+import { testRuntime } from '../support/databases.ts';
+import { eventually, quietLogger, transportKinds } from '../support/processes.ts';
+import { sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Wraps a transport to count every job id handed to `add` (what "dispatched twice" would look like). */
+function counting(inner: Transport, counts: Map<string, number>): Transport {
+  return {
+    ...inner,
+    async add(queue: QueueKind, jobs: readonly NewJob[]) {
+      if (queue === 'effects') for (const j of jobs) counts.set(j.id, (counts.get(j.id) ?? 0) + 1);
+      await inner.add(queue, jobs);
+    },
+  };
+}
+
+async function subscriptions() {
+  const tg = await testRuntime('postgres', { machines, maxConnections: 6 });
+  const s = quoteIdent(tg.internals.schema);
+  return { tg, s };
+}
+
+describe('relay', () => {
+  it('wakes on the commit\'s NOTIFY, long before its next poll', async () => {
+    const { tg } = await subscriptions();
+    const added: string[] = [];
+    const transport = inProcessTransport();
+    const relay = await startRelay(tg.internals, { transport: { ...transport, add: async (_q, jobs) => void added.push(...jobs.map((j) => j.id)) }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    cleanups.push(() => relay.stop());
+    await new Promise((r) => setTimeout(r, 200)); // the first (empty) round is done; now only a NOTIFY can wake it
+    await tg.create('subscription', 'n1', { customerId: 'c', plan: 'pro' });
+    const at = Date.now();
+    await tg.send('subscription', 'n1', { type: 'CANCEL' });
+    await eventually(() => added.length === 1, 5000);
+    expect(Date.now() - at).toBeLessThan(2000);
+  });
+
+  it('finds by polling an effect whose notification was lost', async () => {
+    const { tg, s } = await subscriptions();
+    const added: string[] = [];
+    const relay = await startRelay(tg.internals, { transport: { ...inProcessTransport(), add: async (_q, jobs) => void added.push(...jobs.map((j) => j.id)) }, clock: systemClock, pollIntervalMs: 200, logger: quietLogger });
+    cleanups.push(() => relay.stop());
+    // An effect row written without NOTIFY (as if the notification were lost).
+    await tg.internals.client.query(
+      `INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at)
+       VALUES ('00000000-0000-4000-8000-000000000001-e0', '00000000-0000-4000-8000-000000000001', 'subscription', 'lost', 1, 0, 'sendEmail', '{}'::jsonb, 'pending', now())`,
+    );
+    await eventually(() => added.length === 1, 3000, 'the poll');
+    const [row] = await tg.internals.client.query<{ status: string }>(`SELECT status FROM ${s}.effects`);
+    expect(row?.status).toBe('dispatched');
+  });
+});
+
+describe.each(transportKinds())('two relays and three workers on %s', (kind) => {
+  it('dispatches and runs each of the effects of 1,000 transitions exactly once', async () => {
+    const { tg, s } = await subscriptions();
+    const prefix = kind === 'bullmq' ? uniquePrefix() : '';
+    const make = () => (kind === 'bullmq' ? bullmqTransport({ redisUrl: sharedRedisUrl(), prefix, namespace: tg.internals.schema }) : undefined);
+    const shared = kind === 'in-process' ? inProcessTransport() : undefined;
+    const transport = () => shared ?? (make() as Transport);
+    const runs = new Map<string, number>();
+    tg.effect('sendEmail', async (ctx) => {
+      runs.set(ctx.effectId, (runs.get(ctx.effectId) ?? 0) + 1);
+      return {};
+    });
+    const dispatched = new Map<string, number>();
+    const transports = [transport(), transport(), transport(), transport(), transport()];
+    cleanups.push(async () => void (await Promise.all(transports.map((t) => t.close()))));
+    const relays = await Promise.all(
+      [0, 1].map((i) => startRelay(tg.internals, { transport: counting(transports[i]!, dispatched), clock: systemClock, pollIntervalMs: 100, batchSize: 50, logger: quietLogger })),
+    );
+    cleanups.push(async () => void (await Promise.all(relays.map((r) => r.stop()))));
+    const workers = [2, 3, 4].map((i) => startEffectWorker(tg, { transport: transports[i]!, concurrency: 8, clock: systemClock, logger: quietLogger }));
+    cleanups.push(async () => void (await Promise.all(workers.map((w) => w.close(1000)))));
+    // 500 creations (no effect) and 500 cancellations (one sendEmail each), from 10 concurrent writers.
+    await Promise.all(Array.from({ length: 10 }, async (_, w) => {
+      for (let i = w; i < 500; i += 10) {
+        await tg.create('subscription', `m${i}`, { customerId: `c${i}`, plan: 'pro' });
+        await tg.send('subscription', `m${i}`, { type: 'CANCEL' });
+      }
+    }));
+    await eventually(async () => {
+      const [row] = await tg.internals.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status = 'completed'`);
+      return row?.n === 500;
+    }, 40_000, 'every effect to complete');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(dispatched.size).toBe(500);
+    expect([...dispatched.values()].every((n) => n === 1)).toBe(true);
+    expect(runs.size).toBe(500);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+  }, 60_000);
+});

@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { machines } from '../../machines/index.ts';
+import { registerDemoHandlers } from '../../machines/demo-handlers.ts';
+import { quoteIdent } from '../../src/store/sql-client.ts';
+import { testDatabaseUrl, testRuntime } from '../support/databases.ts';
+import { eventually, stopAll, testProcesses, transportKinds, type TransportKind } from '../support/processes.ts';
+import { PrivateRedis, sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
+
+afterEach(stopAll);
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+const fixture = fileURLToPath(new URL('./fixtures/process.ts', import.meta.url));
+
+/** Starts the fixture; resolves when it is ready, and gives its exit. */
+async function child(env: Record<string, string>): Promise<{ exited: Promise<NodeJS.Signals | null> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fixture], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.once('exit', (_code, signal) => resolve(signal)));
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    proc.once('exit', (code, signal) => reject(new Error(`fixture exited before ready (${code ?? signal})`)));
+  });
+  return { exited };
+}
+
+async function world(kind: TransportKind, redisUrl = sharedRedisUrl()) {
+  const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
+  registerDemoHandlers(tg);
+  const s = quoteIdent(tg.internals.schema);
+  const prefix = kind === 'bullmq' ? uniquePrefix(redisUrl) : '';
+  const env = { DATABASE_URL: await testDatabaseUrl(), SCHEMA: tg.internals.schema, TRANSPORT: kind, REDIS_URL: kind === 'bullmq' ? redisUrl : '', PREFIX: prefix };
+  const emails = () =>
+    tg.internals.client.query<{ effect_id: string; calls: number }>(`SELECT effect_id, calls FROM ${s}.demo_emails ORDER BY effect_id`);
+  const effectStates = () =>
+    tg.internals.client.query<{ id: string; status: string; attempts: number }>(`SELECT id, status, attempts FROM ${s}.effects WHERE type = 'sendEmail' ORDER BY id`);
+  /** Subscriptions paused: each commit writes one sendEmail effect. */
+  const pauseMany = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await tg.create('subscription', `s${i}`, { customerId: `c${i}`, plan: 'pro' });
+    }
+    for (let i = 0; i < n; i++) await tg.send('subscription', `s${i}`, { type: 'CANCEL' });
+  };
+  return { tg, env, prefix, emails, effectStates, pauseMany };
+}
+
+describe.each(transportKinds())('crashes on %s', (kind) => {
+  it('runs an effect once more, never twice to completion, after its worker is SIGKILLed mid-handler and restarted', async () => {
+    const w = await world(kind);
+    const relay = kind === 'bullmq' ? await child({ ...w.env, ROLE: 'relay' }) : undefined;
+    const worker = await child({ ...w.env, ROLE: kind === 'bullmq' ? 'worker' : 'all', KILL_AT: 'mid-email' });
+    await w.pauseMany(3);
+    expect(await worker.exited).toBe('SIGKILL');
+    // The restarted worker (here: this process) picks the job up again: BullMQ after the lock expires, in-process
+    // through the sweeper (the queue died with the process).
+    const restarted = await testProcesses(w.tg, kind, { queuePrefix: w.prefix || undefined, relay: kind !== 'bullmq' });
+    if (kind === 'in-process') await restarted.sweep({ minAgeMs: 0 });
+    await eventually(async () => (await w.effectStates()).every((e) => e.status === 'completed'), 20_000, 'every email effect to complete');
+    const emails = await w.emails();
+    expect(emails).toHaveLength(3); // one email per effect: the sink honours the effect id
+    expect(emails.map((e) => e.calls).sort()).toEqual([1, 1, 2]); // only the killed run was repeated
+    expect((await w.effectStates()).map((e) => e.attempts)).toEqual([1, 1, 1]); // each completion recorded once
+    void relay;
+  });
+
+  it('dispatches again, and runs once, the effects of a relay SIGKILLed between enqueue and marking dispatched', async () => {
+    const w = await world(kind);
+    await w.pauseMany(5);
+    const relay = await child({ ...w.env, ROLE: kind === 'bullmq' ? 'relay' : 'all', KILL_AT: 'relay.after-enqueue-before-mark' });
+    expect(await relay.exited).toBe('SIGKILL');
+    const [pending] = await w.tg.internals.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${quoteIdent(w.tg.internals.schema)}.effects WHERE status = 'pending'`,
+    );
+    expect(pending?.n).toBe(5); // the kill rolled the marks back: nothing is lost
+    await testProcesses(w.tg, kind, { queuePrefix: w.prefix || undefined });
+    await eventually(async () => (await w.effectStates()).every((e) => e.status === 'completed'), 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await w.emails()).map((e) => e.calls)).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
+describe.runIf(sharedRedisUrl() !== '')('Redis restarted with jobs in flight', () => {
+  it('completes every effect exactly once after SHUTDOWN NOSAVE and a restart', async () => {
+    const redis = await PrivateRedis.start();
+    const w = await world('bullmq', redis.url);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    w.tg.effect('sendEmail', async (ctx) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      await w.tg.internals.client.query(
+        `INSERT INTO ${quoteIdent(w.tg.internals.schema)}.demo_emails (effect_id, customer_id, template) VALUES ($1::text, 'c', 't')
+         ON CONFLICT (effect_id) DO UPDATE SET calls = ${quoteIdent(w.tg.internals.schema)}.demo_emails.calls + 1`,
+        [ctx.effectId],
+      );
+      inFlight--;
+      return {};
+    });
+    const processes = await testProcesses(w.tg, 'bullmq', { redisUrl: redis.url, queuePrefix: w.prefix, concurrency: 4, tuning: { sweepMinAgeMs: 500 } });
+    await w.pauseMany(60);
+    await eventually(async () => (await w.emails()).length >= 5, 10_000, 'some effects to run');
+    await redis.shutdownNoSave();
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.start();
+    // The sweeper finds dispatched effects whose job Redis lost and dispatches them again.
+    await eventually(async () => {
+      await processes.sweep({ minAgeMs: 500 });
+      return (await w.effectStates()).every((e) => e.status === 'completed');
+    }, 30_000, 'every effect to complete after the restart');
+    const states = await w.effectStates();
+    expect(states).toHaveLength(60);
+    expect(states.every((e) => e.attempts === 1)).toBe(true);
+    const emails = await w.emails();
+    expect(emails).toHaveLength(60);
+    // A handler running while Redis died may run once more (its job was lost mid-run): at most the in-flight ones.
+    const repeated = emails.filter((e) => e.calls > 1).length;
+    expect(repeated).toBeLessThanOrEqual(maxInFlight);
+  });
+});

@@ -1,0 +1,130 @@
+import type { Clock } from '../src/clock.ts';
+import { describeError, TerminalError, RetryableError } from '../src/effects/errors.ts';
+import { effectStore, type EffectRecord } from '../src/effects/effect-store.ts';
+import { effectHandler, type EffectContext, type RegisteredHandler } from '../src/effects/registry.ts';
+import { isTollgateError } from '../src/errors.ts';
+import { faultPoint } from '../src/outbox/faults.ts';
+import type { ProcessLogger } from '../src/outbox/logger.ts';
+import { effectMetrics } from '../src/outbox/metrics.ts';
+import type { EffectJobData } from '../src/outbox/relay.ts';
+import type { Consumer, JobResult, RunningJob, Transport } from '../src/outbox/transport.ts';
+import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+
+/** Options of an effect worker. */
+export interface EffectWorkerOptions {
+  readonly transport: Transport;
+  /** Effects run at once. Default 16. */
+  readonly concurrency?: number;
+  readonly clock: Clock;
+  readonly logger: ProcessLogger;
+}
+
+/** How long a worker without a handler for an effect type leaves it before looking again (another worker may have one). */
+const noHandlerRetryMs = 30_000;
+
+/**
+ * Starts an effect worker: runs the handler registered with `tg.effect(type, ...)` for each effect job.
+ *
+ * Exactly once, as far as tollgate can make it: before running, the effect row is read, and a completed or failed
+ * effect is acknowledged without running (whatever BullMQ re-delivers). The outcome is recorded with a conditional
+ * update, so two concurrent runs record once. The handler gets the effect id to pass on as the provider's
+ * idempotency key: that covers the one window tollgate cannot close, a crash after the provider acted and before
+ * the completion was recorded. Follow-up and compensation events go through the gate with the effect id as
+ * idempotency key: applied at most once, and one outcome event per effect (a success and a compensation for the
+ * same effect cannot both commit).
+ */
+export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): Consumer {
+  const { client, schema, context } = tg.internals;
+  const store = effectStore(client, schema);
+  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const { clock, logger } = options;
+
+  async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<void> {
+    let outcome: Record<string, unknown>;
+    try {
+      const sent = await tg.internals.send(effect.machine, effect.entity_id, event, {
+        idempotencyKey: effect.id,
+        actor: `effect/${effect.type}`,
+      });
+      outcome = { status: sent.replayed ? 'replayed' : 'committed', transitionId: sent.transition.id, state: sent.entity.state };
+      if (compensation && !sent.replayed) metrics.compensations.inc({ machine: effect.machine, type: effect.type, event: event.type });
+    } catch (error) {
+      // A coded, final refusal (illegal now, guard, policy, key already used by the other outcome): the gate
+      // recorded it; store it and stop. Anything else (a conflict, the database) throws: the job is retried.
+      if (!isTollgateError(error) || error.retryable) throw error;
+      outcome = { status: 'rejected', code: error.code, message: error.message };
+      logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: error.code }, `effect follow-up '${event.type}' refused`);
+    }
+    await store.recordFollowUp(effect.id, outcome, compensation && outcome.status !== 'rejected');
+  }
+
+  async function fail(effect: EffectRecord, error: unknown): Promise<void> {
+    const compensation = tg.internals.definition(effect.machine).compensations?.[effect.type];
+    const followUp = compensation ? { type: compensation } : undefined;
+    const recorded = await store.record({ id: effect.id, status: 'failed', error: describeError(error), followUp, at: new Date(clock.now()) });
+    metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'failed' : 'duplicate' });
+    logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, err: error }, `effect '${effect.type}' failed for good`);
+    if (recorded && followUp) await sendFollowUp(effect, followUp, true);
+  }
+
+  async function run(effect: EffectRecord, registered: RegisteredHandler, signal: AbortSignal): Promise<JobResult> {
+    const attempt = effect.attempts + 1;
+    const ctx: EffectContext = {
+      effectId: effect.id,
+      type: effect.type,
+      params: effect.params,
+      machine: effect.machine,
+      entityId: effect.entity_id,
+      transitionId: effect.transition_id,
+      attempt,
+      signal,
+      entity: () => tg.get(effect.machine, effect.entity_id),
+    };
+    if (attempt === 1) metrics.startLag.observe({ type: effect.type }, Math.max(0, clock.now() - new Date(effect.created_at).getTime()) / 1000);
+    let outcome;
+    try {
+      await faultPoint('effect.mid-handler');
+      outcome = (await registered.handler(ctx)) ?? {};
+    } catch (error) {
+      if (error instanceof TerminalError || attempt >= registered.attempts) {
+        await fail(effect, error);
+        return {};
+      }
+      const recorded = await store.record({ id: effect.id, status: 'dispatched', error: describeError(error), at: new Date(clock.now()) });
+      metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'retried' : 'duplicate' });
+      if (!recorded) return {};
+      const backoff = Math.min(registered.backoffMs * 2 ** (attempt - 1), registered.maxBackoffMs) * (0.75 + Math.random() / 4);
+      return { retryInMs: error instanceof RetryableError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoff };
+    }
+    await faultPoint('effect.before-record');
+    const recorded = await store.record({ id: effect.id, status: 'completed', result: outcome.result, followUp: outcome.event, at: new Date(clock.now()) });
+    metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'completed' : 'duplicate' });
+    if (recorded && outcome.event) await sendFollowUp(effect, outcome.event, false);
+    return {};
+  }
+
+  return options.transport.consume<EffectJobData>(
+    'effects',
+    async (job: RunningJob<EffectJobData>) => {
+      const effect = await store.read(job.data.effectId);
+      if (!effect) {
+        logger.warn({ effectId: job.data.effectId }, 'effect job without an effect row (another schema or database?): dropped');
+        return {};
+      }
+      if (effect.status === 'completed' || effect.status === 'failed') {
+        metrics.outcomes.inc({ type: effect.type, outcome: 'skipped' });
+        // Settled, but the process died before its follow-up went out: send it now (the gate replays if it did).
+        if (effect.follow_up && effect.follow_up_outcome === null) await sendFollowUp(effect, effect.follow_up, effect.status === 'failed');
+        return {};
+      }
+      const registered = effectHandler(context, effect.type);
+      if (!registered) {
+        metrics.outcomes.inc({ type: effect.type, outcome: 'no_handler' });
+        logger.error({ effectId: effect.id, type: effect.type }, `no handler registered for effect type '${effect.type}' in this worker (tg.effect)`);
+        return { retryInMs: noHandlerRetryMs };
+      }
+      return run(effect, registered, job.signal);
+    },
+    { concurrency: options.concurrency ?? 16 },
+  );
+}

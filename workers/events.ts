@@ -1,0 +1,83 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { EnqueuedEvent, EventEnqueuer, EventOutcome } from '../src/effects/registry.ts';
+import { isTollgateError, TollgateError, entityRef } from '../src/errors.ts';
+import type { ProcessLogger } from '../src/outbox/logger.ts';
+import { effectMetrics } from '../src/outbox/metrics.ts';
+import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/outbox/transport.ts';
+import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import { canonicalJson } from '../src/runtime/fingerprint.ts';
+import { checkIdentifier } from '../src/runtime/runtime-context.ts';
+
+/** The job of one queued event. */
+export interface EventJobData {
+  readonly machine: string;
+  readonly entityId: string;
+  readonly event: unknown;
+  readonly idempotencyKey: string;
+  readonly actor?: string;
+}
+
+/**
+ * The job id of a queued event: one per (machine, entity, key, event), so enqueueing the same request twice is
+ * one job, and reusing a key for another event is another job that the gate refuses with
+ * TG_IDEMPOTENCY_KEY_REUSED (instead of silently answering with the first event's outcome).
+ */
+export function eventJobId(machine: string, entityId: string, key: string, event: unknown): string {
+  return `ev-${createHash('sha256').update(canonicalJson([machine, entityId, key, event])).digest('hex').slice(0, 40)}`;
+}
+
+/** The producer behind `tg.enqueue`. */
+export function eventEnqueuer(transport: Transport): EventEnqueuer {
+  return async (machine, entityId, event, options) => {
+    const key = checkIdentifier('idempotency key', options.idempotencyKey ?? randomUUID(), machine);
+    const jobId = eventJobId(machine, entityId, key, event);
+    const data: EventJobData = { machine, entityId, event, idempotencyKey: key, ...(options.actor ? { actor: options.actor } : {}) };
+    await transport.add('events', [{ id: jobId, data }]);
+    const queued: EnqueuedEvent = {
+      jobId,
+      idempotencyKey: key,
+      async outcome({ timeoutMs = 30_000 } = {}) {
+        try {
+          return (await transport.waitFor('events', jobId, timeoutMs)) as EventOutcome;
+        } catch (error) {
+          const ref = entityRef(machine, entityId);
+          if (error instanceof JobWaitTimeoutError) {
+            throw new TollgateError('TG_ENQUEUE_TIMEOUT', `The queued event for ${ref} (key '${key}') has no outcome after ${timeoutMs} ms; it may still run. Wait again or read the entity.`, { machine, entityId, jobId }, { cause: error });
+          }
+          throw new TollgateError('TG_EVENT_FAILED', `The queued event for ${ref} (key '${key}') failed for good: ${error instanceof Error ? error.message : String(error)}. Enqueue it again with the same key.`, { machine, entityId, jobId }, { cause: error });
+        }
+      },
+    };
+    return queued;
+  };
+}
+
+/**
+ * Starts the ingestion worker: each queued event goes through the gate with its idempotency key (a re-delivered
+ * job replays instead of applying twice). Coded rejections are final outcomes: recorded by the gate, the job
+ * completes with the rejection. Retryable errors (TG_VERSION_CONFLICT, the database) are retried by the
+ * transport with backoff.
+ */
+export function startEventWorker(tg: Tollgate, options: { transport: Transport; concurrency?: number; logger: ProcessLogger }): Consumer {
+  const metrics = effectMetrics(tg.internals.metrics.registry);
+  return options.transport.consume<EventJobData>(
+    'events',
+    async ({ data }) => {
+      try {
+        const sent = await tg.internals.send(data.machine, data.entityId, data.event, { idempotencyKey: data.idempotencyKey, actor: data.actor });
+        metrics.events.inc({ machine: data.machine, outcome: sent.replayed ? 'replayed' : 'accepted' });
+        const value: EventOutcome = { status: 'accepted', transitionId: sent.transition.id, state: sent.entity.state, replayed: sent.replayed };
+        return { value };
+      } catch (error) {
+        if (isTollgateError(error) && !error.retryable) {
+          metrics.events.inc({ machine: data.machine, outcome: 'rejected' });
+          const value: EventOutcome = { status: 'rejected', code: error.code, message: error.message };
+          return { value };
+        }
+        metrics.events.inc({ machine: data.machine, outcome: 'retried' });
+        throw error;
+      }
+    },
+    { concurrency: options.concurrency ?? 16 },
+  );
+}

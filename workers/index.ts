@@ -1,0 +1,155 @@
+import type { Clock } from '../src/clock.ts';
+import { attachEnqueuer } from '../src/effects/registry.ts';
+import { TollgateError } from '../src/errors.ts';
+import { startLoop, type Loop } from '../src/outbox/hand-off.ts';
+import { defaultLogger, type ProcessLogger } from '../src/outbox/logger.ts';
+import { effectMetrics } from '../src/outbox/metrics.ts';
+import { startRelay, type Relay } from '../src/outbox/relay.ts';
+import { sweepEffects } from '../src/outbox/sweeper.ts';
+import type { Consumer, Transport } from '../src/outbox/transport.ts';
+import { bullmqTransport } from '../src/outbox/transports/bullmq.ts';
+import { inProcessTransport } from '../src/outbox/transports/in-process.ts';
+import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import { startTimerWorker } from '../src/timers/fire.ts';
+import { startTimerScheduler, sweepTimers, type TimerScheduler } from '../src/timers/scheduler.ts';
+import { startEffectWorker } from './effects.ts';
+import { eventEnqueuer, startEventWorker } from './events.ts';
+
+/** Which of tollgate's background processes to run here, and over which transport. */
+export interface ProcessesOptions {
+  /** `bullmq` (Redis; any number of processes) or `in-process` (embedded mode, one process). */
+  transport: 'bullmq' | 'in-process';
+  /** Redis URL; required for `bullmq`. */
+  redisUrl?: string;
+  /** Run the outbox relay. Default true. */
+  relay?: boolean;
+  /** Run effect workers (handlers registered with `tg.effect`). Default true. */
+  effectWorkers?: boolean;
+  /** Run the timer scheduler, the timer worker and the sweepers. Default true. */
+  timers?: boolean;
+  /** Run the queue-driven event worker (`tg.enqueue`). Default true. */
+  eventWorkers?: boolean;
+  /** Jobs run at once per worker kind. Default 16. */
+  concurrency?: number;
+  /** BullMQ key prefix. Default `tollgate` (tests use one per run). */
+  queuePrefix?: string;
+  /** Clock for timer due times and lags. Default: the runtime's. */
+  clock?: Clock;
+  /** pino-compatible logger. Default: pino at TOLLGATE_LOG_LEVEL (info). */
+  logger?: ProcessLogger;
+  /** Intervals and limits; the defaults suit production. */
+  tuning?: ProcessesTuning;
+}
+
+/** Intervals and limits of the processes. */
+export interface ProcessesTuning {
+  /** Relay and scheduler poll when no notification came. Default 1,000 ms. */
+  pollIntervalMs?: number;
+  /** How often the sweepers run. Default 10,000 ms. */
+  sweepIntervalMs?: number;
+  /** Sweepers leave jobs younger than this alone (database time). Default 5,000 ms. */
+  sweepMinAgeMs?: number;
+  /** Timers are armed this long before they are due. Default 60,000 ms (system clock), 0 (other clocks). */
+  timerHorizonMs?: number;
+  /** BullMQ: a crashed worker's job is re-run after about lock duration + stalled interval. Defaults 30,000 ms. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+/** The running processes. */
+export interface Processes {
+  readonly transport: Transport;
+  /** Runs both sweepers once now (what the sweep loop does every `sweepIntervalMs`); the ids re-added. */
+  sweep(options?: { minAgeMs?: number }): Promise<{ effects: string[]; timers: string[] }>;
+  /** Stops taking work, lets running handlers finish within `deadlineMs` (default 10,000), closes the transport. */
+  stop(opts?: { deadlineMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts tollgate's background processes for a runtime: relay, effect workers, timers (scheduler, worker,
+ * sweepers) and the queue-driven event worker, and attaches the producer `tg.enqueue` uses. Register effect
+ * handlers (`tg.effect`) first.
+ *
+ * @example
+ * const tg = await createTollgate({ machines, database: { url: process.env.DATABASE_URL! } });
+ * registerDemoHandlers(tg);
+ * const processes = await startProcesses(tg, { transport: 'bullmq', redisUrl: process.env.REDIS_URL });
+ * process.on('SIGTERM', () => processes.stop({ deadlineMs: 10_000 }));
+ */
+export async function startProcesses(tg: Tollgate, options: ProcessesOptions): Promise<Processes> {
+  if (options.transport !== 'bullmq' && options.transport !== 'in-process') {
+    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'transport' must be 'bullmq' or 'in-process', got '${String(options.transport)}'.`, { field: 'transport' });
+  }
+  if (options.transport === 'bullmq' && !options.redisUrl) {
+    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'redisUrl' is required with transport 'bullmq' (e.g. redis://127.0.0.1:6379).`, { field: 'redisUrl' });
+  }
+  const { client, schema, context } = tg.internals;
+  const clock = options.clock ?? context.clock;
+  const logger = options.logger ?? defaultLogger();
+  const tuning = options.tuning ?? {};
+  const concurrency = options.concurrency ?? 16;
+  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const transport =
+    options.transport === 'bullmq'
+      ? bullmqTransport({
+          redisUrl: options.redisUrl as string,
+          prefix: options.queuePrefix ?? 'tollgate',
+          namespace: schema,
+          clock,
+          lockDurationMs: tuning.lockDurationMs,
+          stalledIntervalMs: tuning.stalledIntervalMs,
+        })
+      : inProcessTransport({ clock });
+
+  const consumers: Consumer[] = [];
+  let relay: Relay | undefined;
+  let scheduler: TimerScheduler | undefined;
+  let sweeper: Loop | undefined;
+  const sweep = async (o: { minAgeMs?: number } = {}) => {
+    const minAgeMs = o.minAgeMs ?? tuning.sweepMinAgeMs;
+    return {
+      effects: await sweepEffects(client, schema, transport, metrics, { minAgeMs }),
+      timers: options.timers === false ? [] : await sweepTimers(client, schema, transport, metrics, { minAgeMs }),
+    };
+  };
+
+  attachEnqueuer(context, eventEnqueuer(transport));
+  try {
+    if (options.effectWorkers !== false) consumers.push(startEffectWorker(tg, { transport, concurrency, clock, logger }));
+    if (options.eventWorkers !== false) consumers.push(startEventWorker(tg, { transport, concurrency, logger }));
+    if (options.timers !== false) {
+      consumers.push(startTimerWorker(tg, { transport, clock, concurrency, logger }));
+      scheduler = startTimerScheduler(client, schema, { transport, clock, horizonMs: tuning.timerHorizonMs, pollIntervalMs: tuning.pollIntervalMs, logger });
+    }
+    if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger });
+    // The sweepers run with the relay or the timers: a process that dispatches also repairs lost dispatches.
+    if (options.relay !== false || options.timers !== false) {
+      sweeper = startLoop(
+        async () => {
+          await sweep();
+          return false;
+        },
+        tuning.sweepIntervalMs ?? 10_000,
+        (error) => logger.error({ err: error }, 'sweep failed; retrying at the next interval'),
+      );
+    }
+  } catch (error) {
+    await transport.close().catch(() => {});
+    throw error;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    transport,
+    sweep,
+    stop(opts = {}) {
+      stopped ??= (async () => {
+        attachEnqueuer(context, undefined);
+        await Promise.all([relay?.stop(), scheduler?.stop(), sweeper?.stop()]);
+        await Promise.all(consumers.map((c) => c.close(opts.deadlineMs ?? 10_000)));
+        await transport.close();
+      })();
+      return stopped;
+    },
+  };
+}
