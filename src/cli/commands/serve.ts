@@ -1,0 +1,41 @@
+import { buildServer } from '../../http/server.ts';
+import { parse, UsageError } from '../args.ts';
+import { untilSignal } from '../lifecycle.ts';
+import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
+import { listenOf, loadKeys, redisCheck, serverFlags, serverFlagsHelp, serverOptionsOf } from '../server-config.ts';
+
+const usage = 'tollgate serve [--port 3000] [--host 0.0.0.0] [--keys-file FILE] [options]';
+
+export const help = `${usage}
+
+The HTTP API for production: any number of these behind a load balancer, with \`tollgate worker\` beside them.
+Needs API keys (--keys-file or TOLLGATE_API_KEYS) and a database (DATABASE_URL). Run \`tollgate migrate\` first.
+/readyz checks Postgres, and Redis when REDIS_URL is set. SIGTERM stops taking requests and finishes the
+running ones.
+${serverFlagsHelp('0.0.0.0', 'info')}
+${databaseFlagsHelp}
+  --redis-url URL     Redis checked by /readyz (default: $REDIS_URL)`;
+
+export async function run(args: string[]): Promise<number> {
+  const { flags } = parse(args, { ...serverFlags, ...databaseFlags, 'redis-url': { type: 'string' } }, { min: 0, max: 0, usage });
+  const keys = loadKeys(flags);
+  if (!keys || keys.length === 0) {
+    throw new UsageError('serve needs API keys: set TOLLGATE_API_KEYS or --keys-file (make entries with `tollgate keys new`). Use `tollgate dev` for a keyless local server.');
+  }
+  const listen = listenOf(flags, '0.0.0.0');
+  const options = serverOptionsOf(flags, 'info');
+  const redisUrl = flags['redis-url'] ?? process.env.REDIS_URL;
+  const { tg, database } = await openRuntime(flags);
+  const app = await buildServer(tg, { ...options, auth: { mode: 'keys', keys }, ...(redisUrl ? { readiness: { redis: redisCheck(redisUrl) } } : {}) });
+  try {
+    const address = await app.listen(listen);
+    process.stdout.write(`tollgate serve: listening on ${address} (${describeDatabase(database)}, ${keys.length} API key(s))\n`);
+  } catch (error) {
+    await tg.close();
+    throw error;
+  }
+  return untilSignal(async () => {
+    await app.close();
+    await tg.close();
+  });
+}

@@ -1,0 +1,113 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ManualClock } from '../../clock.ts';
+import { createTollgate, type Tollgate } from '../../index.ts';
+import { formatCoverage, formatPathTable, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions } from '../../testing/index.ts';
+import { jsonArg, parse, UsageError } from '../args.ts';
+import { loadMachines } from '../runtime.ts';
+
+const usage = 'tollgate test-paths <machine> [--input JSON] [--options MODULE] [--paths shortest|transitions|simple] [--machines MODULE] [--database-url URL] [--coverage-from URL]';
+
+export const help = `${usage}
+
+Generates paths through the machine with @xstate/graph and drives each through a real runtime on a fresh entity,
+checking every step against XState's pure transition(): state, context, history, effects, timers (delayed events
+are fired through their timer rows on a simulated clock). The path that first reaches each state also sends every
+event that state must refuse. Prints a table of paths; exits 1 at the first divergence, showing the path.
+
+  --input JSON          create input of the path entities (overrides the options module)
+  --options MODULE      module exporting \`pathTestOptions\`: { [machine]: PathTestOptions | PathTestOptions[] }
+                        (input, event payload samples, serializeState); e.g. test/paths/options.ts
+  --paths STRATEGY      shortest (default: one per reachable state), transitions (every transition), simple
+  --machines MODULE     module exporting \`machines\` (default: machines/index.ts)
+  --database-url URL    run on Postgres, in the schema --schema (default tollgate_paths), instead of a throw-away
+                        embedded database. Never point it at production's schema: the paths write entities.
+  --schema NAME         schema for --database-url (default tollgate_paths)
+  --coverage-from URL   also read the history table of this Postgres (schema --coverage-schema, default tollgate)
+                        and report transitions production took that no path covers, and those it never takes
+
+Exit codes: 0 every path agrees, 1 a divergence, 2 usage.`;
+
+const strategies: readonly PathStrategy[] = ['shortest', 'transitions', 'simple'];
+
+export async function run(args: string[]): Promise<number> {
+  const { flags, positionals } = parse(
+    args,
+    {
+      input: { type: 'string' },
+      options: { type: 'string' },
+      paths: { type: 'string' },
+      machines: { type: 'string' },
+      'database-url': { type: 'string' },
+      schema: { type: 'string' },
+      'coverage-from': { type: 'string' },
+      'coverage-schema': { type: 'string' },
+    },
+    { min: 1, max: 1, usage },
+  );
+  const name = positionals[0] as string;
+  const machines = await loadMachines(flags.machines);
+  if (!machines[name]) throw new UsageError(`no machine named '${name}'. Known: ${Object.keys(machines).join(', ')}.`);
+  const strategy = flags.paths as PathStrategy | undefined;
+  if (strategy !== undefined && !strategies.includes(strategy)) throw new UsageError(`--paths must be one of ${strategies.join(', ')}, got '${strategy}'.`);
+
+  let variants = await optionsFor(name, flags.options);
+  if (flags.input !== undefined) {
+    const input = jsonArg(flags.input, '--input');
+    variants = variants.length ? variants.map((v) => ({ ...v, input })) : [{ input }];
+  }
+  if (variants.length === 0) variants = [{}];
+  const suites = variants.map((v) => pathTests(name, { ...v, machines, ...(strategy ? { paths: strategy } : {}) }));
+
+  const tg = await createTollgate({
+    machines,
+    database: flags['database-url'] ? { url: flags['database-url'] } : { dataDir: 'memory://' },
+    ...(flags['database-url'] ? { schema: flags.schema ?? 'tollgate_paths' } : {}),
+    clock: new ManualClock(Date.now()),
+  });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  try {
+    await tg.migrate();
+    const rows: Array<{ path: string; result?: PathRunResult; error?: string }> = [];
+    for (const [i, suite] of suites.entries()) {
+      if (suites.length > 1) out(`${name}, input variant ${i + 1} of ${suites.length}: ${suite.paths.length} paths`);
+      for (const path of suite.paths) {
+        try {
+          rows.push({ path: path.name, result: await path.run(tg as Tollgate) });
+        } catch (error) {
+          rows.push({ path: path.name, error: String(error) });
+          out(formatPathTable(rows));
+          out('');
+          out(error instanceof PathDivergence ? error.message : `Path "${path.name}" failed: ${error instanceof Error ? error.message : String(error)}`);
+          out(`steps: ${path.steps.map((s) => s.event.type).join(' -> ') || '(create only)'}`);
+          return 1;
+        }
+      }
+    }
+    out(formatPathTable(rows));
+    out('');
+    for (const suite of suites) out(formatCoverage(name, suite.coverage()));
+    if (flags['coverage-from']) {
+      const prod = await createTollgate({ machines, database: { url: flags['coverage-from'] }, schema: flags['coverage-schema'] ?? 'tollgate' });
+      try {
+        for (const suite of suites) out(formatCoverage(`${name} (production history)`, await suite.productionCoverage(prod as Tollgate)));
+      } finally {
+        await prod.close();
+      }
+    }
+    out(`${rows.length} paths agree with XState.`);
+    return 0;
+  } finally {
+    await tg.close();
+  }
+}
+
+async function optionsFor(name: string, modulePath: string | undefined): Promise<PathTestOptions[]> {
+  if (!modulePath) return [];
+  const url = pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(modulePath)).href;
+  const loaded = (await import(url)) as { pathTestOptions?: Record<string, PathTestOptions | readonly PathTestOptions[]> };
+  if (!loaded.pathTestOptions) throw new UsageError(`${modulePath} does not export \`pathTestOptions\`.`);
+  const entry = loaded.pathTestOptions[name];
+  if (!entry) return [];
+  return Array.isArray(entry) ? [...entry] : [entry as PathTestOptions];
+}

@@ -1,0 +1,64 @@
+import { intFlag, parse, UsageError } from '../args.ts';
+import { UnreachableError } from '../exit.ts';
+import { untilSignal } from '../lifecycle.ts';
+import { loadStartProcesses, processFlags, processFlagsHelp, registerHandlers, type ProcessesOptions } from '../processes.ts';
+import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
+
+const usage = 'tollgate worker [--concurrency 16] [--no-relay] [--no-timers] [options]';
+
+export const help = `${usage}
+
+The background processes over BullMQ: effect workers (run the effect handlers), event workers (queued events),
+and by default the outbox relay and the timers too, so \`serve\` + \`worker\` is a complete deployment. Run any
+number; they share the work through Postgres and Redis. SIGTERM stops taking jobs and lets running handlers
+finish (--shutdown-ms).
+  --no-relay          do not run the outbox relay here (run \`tollgate relay\` elsewhere)
+  --no-timers         do not run the timer scheduler, timer worker and sweepers here
+  --shutdown-ms N     time running handlers get to finish on SIGTERM (default 10000)
+${processFlagsHelp}
+${databaseFlagsHelp}`;
+
+export async function run(args: string[]): Promise<number> {
+  const { flags } = parse(
+    args,
+    { ...processFlags, ...databaseFlags, relay: { type: 'boolean' }, timers: { type: 'boolean' }, 'shutdown-ms': { type: 'string' } },
+    { min: 0, max: 0, usage },
+  );
+  return runProcesses('worker', flags, { relay: flags.relay ?? true, timers: flags.timers ?? true, effectWorkers: true, eventWorkers: true });
+}
+
+/** Shared by `worker` and `relay`: open the runtime, start the chosen processes over BullMQ, stop on SIGTERM. */
+export async function runProcesses(
+  name: string,
+  flags: Parameters<typeof openRuntime>[0] & { 'redis-url'?: string; concurrency?: string; 'queue-prefix'?: string; handlers?: string; 'shutdown-ms'?: string },
+  which: Pick<ProcessesOptions, 'relay' | 'timers' | 'effectWorkers' | 'eventWorkers'>,
+): Promise<number> {
+  const redisUrl = flags['redis-url'] ?? process.env.REDIS_URL;
+  if (!redisUrl) throw new UsageError(`${name} needs Redis: set REDIS_URL or --redis-url.`);
+  const concurrency = intFlag(flags.concurrency, 'concurrency', 16, 1, 1000);
+  const deadlineMs = intFlag(flags['shutdown-ms'], 'shutdown-ms', 10_000, 0);
+  const startProcesses = await loadStartProcesses();
+  if (!startProcesses) throw new UnreachableError(`${name}: workers/index.ts is not in this build, so there are no background processes to run.`);
+  const { tg, database } = await openRuntime(flags);
+  let processes;
+  try {
+    const handlers = which.effectWorkers ? await registerHandlers(tg, flags.handlers) : undefined;
+    processes = await startProcesses(tg, {
+      transport: 'bullmq',
+      redisUrl,
+      concurrency,
+      queuePrefix: flags['queue-prefix'] ?? process.env.TOLLGATE_QUEUE_PREFIX ?? 'tollgate',
+      ...which,
+    });
+    const running = Object.entries(which).filter(([, on]) => on).map(([kind]) => kind).join(', ');
+    process.stdout.write(`tollgate ${name}: running ${running} (${describeDatabase(database)}; Redis ${new URL(redisUrl).host})${handlers ? `; handlers: ${handlers}` : ''}\n`);
+  } catch (error) {
+    await tg.close();
+    throw error;
+  }
+  const started = processes;
+  return untilSignal(async () => {
+    await started.stop({ deadlineMs });
+    await tg.close();
+  });
+}

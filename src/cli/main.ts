@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { UsageError, wantsHelp } from './args.ts';
+import { exitCodes, report } from './exit.ts';
+
+/** What every command file in commands/ exports. */
+export interface Command {
+  /** Usage and flags, printed by `tollgate <command> --help`. */
+  readonly help: string;
+  /** Runs the command; resolves to the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+// One line per command for `tollgate --help`; the command's own file holds its full help.
+const commands: Readonly<Record<string, string>> = {
+  dev: 'the whole service in one process: embedded PGlite, API, relay, workers and timers',
+  serve: 'the HTTP API (production: DATABASE_URL, API keys)',
+  worker: 'the background processes: effect and event workers, relay and timers (DATABASE_URL, REDIS_URL)',
+  relay: 'the outbox relay and the timers only (DATABASE_URL, REDIS_URL)',
+  migrate: 'apply database migrations',
+  machines: 'list the registered machines with their versions',
+  create: 'create an entity through the API',
+  send: 'send an event to an entity through the API',
+  get: 'show an entity through the API',
+  history: "show an entity's transitions and effects as a timeline",
+  diagram: 'print a machine as a Mermaid stateDiagram-v2',
+  demo: 'run the traffic simulation and print its integrity summary',
+  keys: 'make API keys and their hashed entries',
+  'test-paths': 'generate and run path tests for a machine',
+};
+
+/** Commands whose file exists (test-paths comes with tollgate/testing). */
+export function availableCommands(): string[] {
+  return Object.keys(commands).filter((name) => existsSync(new URL(`./commands/${name}.ts`, import.meta.url)));
+}
+
+export function usage(): string {
+  const names = availableCommands();
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Usage: tollgate <command> [arguments] [--help]',
+    '',
+    'Commands:',
+    ...names.map((name) => `  ${name.padEnd(width)}  ${commands[name]}`),
+    '',
+    'Exit codes: 0 ok, 1 a coded rejection, 2 usage, 3 a service cannot be reached.',
+  ].join('\n');
+}
+
+/** Runs `tollgate <argv...>`; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? exitCodes.usage : exitCodes.ok;
+  }
+  if (!availableCommands().includes(name)) {
+    return report(new UsageError(`unknown command '${name}'. Commands: ${availableCommands().join(', ')} (tollgate --help).`));
+  }
+  try {
+    const command = (await import(`./commands/${name}.ts`)) as Command;
+    if (wantsHelp(rest)) {
+      process.stdout.write(`${command.help.trimEnd()}\n`);
+      return exitCodes.ok;
+    }
+    return await command.run(rest);
+  } catch (error) {
+    return report(error);
+  }
+}

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { MachineRegistry } from '../engine/definition.ts';
+import { createTollgate, type Tollgate } from '../index.ts';
+import type { DatabaseOptions } from '../runtime/options.ts';
+import { UsageError } from './args.ts';
+
+/** Flags every command that opens the database shares. */
+export const databaseFlags = {
+  'database-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  schema: { type: 'string' },
+  machines: { type: 'string' },
+} as const;
+
+export const databaseFlagsHelp = `  --database-url URL  Postgres (default: $DATABASE_URL)
+  --data-dir DIR      embedded PGlite directory, when no Postgres URL is given
+  --schema NAME       Postgres schema of tollgate's tables (default: $TOLLGATE_SCHEMA or tollgate)
+  --machines MODULE   module exporting \`machines\` (default: machines/index.ts)`;
+
+export interface DatabaseFlags {
+  readonly 'database-url'?: string;
+  readonly 'data-dir'?: string;
+  readonly schema?: string;
+  readonly machines?: string;
+}
+
+/** Postgres from --database-url / DATABASE_URL, else the embedded directory (`embeddedDefault`), else a usage error. */
+export function databaseOf(flags: DatabaseFlags, embeddedDefault?: string): DatabaseOptions {
+  const url = flags['database-url'] ?? process.env.DATABASE_URL;
+  if (url) return { url };
+  const dataDir = flags['data-dir'] ?? embeddedDefault;
+  if (dataDir) return { dataDir };
+  throw new UsageError('no database: set DATABASE_URL (or --database-url), or pass --data-dir for an embedded one.');
+}
+
+/** Describes the database for the start-up line, without the password. */
+export function describeDatabase(database: DatabaseOptions): string {
+  if ('dataDir' in database) return `embedded PGlite at ${database.dataDir}`;
+  try {
+    const url = new URL(database.url);
+    url.password = url.password ? '***' : '';
+    return `Postgres ${url.host}${url.pathname}`;
+  } catch {
+    return 'Postgres';
+  }
+}
+
+/** The machines exported as `machines` by `modulePath` (default: the repository's machines/index.ts). */
+export async function loadMachines(modulePath?: string): Promise<MachineRegistry> {
+  const url = modulePath ? pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(modulePath)).href : new URL('../../machines/index.ts', import.meta.url).href;
+  const loaded = (await import(url)) as { machines?: MachineRegistry };
+  if (!loaded.machines) throw new UsageError(`${modulePath ?? 'machines/index.ts'} does not export \`machines\`.`);
+  return loaded.machines;
+}
+
+/** Opens a runtime over the database the flags name and checks the database answers (exit 3 if not). */
+export async function openRuntime(flags: DatabaseFlags, embeddedDefault?: string): Promise<{ tg: Tollgate; database: DatabaseOptions }> {
+  const database = databaseOf(flags, embeddedDefault);
+  const machines = await loadMachines(flags.machines);
+  const schema = flags.schema ?? process.env.TOLLGATE_SCHEMA;
+  const tg = await createTollgate({ machines, database, ...(schema ? { schema } : {}) });
+  try {
+    await tg.internals.client.query('SELECT 1');
+  } catch (error) {
+    await tg.close().catch(() => {});
+    throw error;
+  }
+  return { tg, database };
+}
+
+/** Imports a module of the repository if its file exists; undefined if it does not (a feature not built yet). */
+export async function importIfPresent<T>(relativeToRepo: string): Promise<T | undefined> {
+  const url = new URL(`../../${relativeToRepo}`, import.meta.url);
+  if (!existsSync(url)) return undefined;
+  return (await import(url.href)) as T;
+}

@@ -1,0 +1,76 @@
+import { restoreSnapshot } from '../engine/restore.ts';
+import { TollgateError } from '../errors.ts';
+import type { Tollgate } from '../runtime/create-tollgate.ts';
+import { checkIdentifier } from '../runtime/runtime-context.ts';
+import { toEntityView, type EntityView } from '../runtime/views.ts';
+import type { EntityRow } from '../store/rows.ts';
+import { quoteIdent } from '../store/sql-client.ts';
+
+/** One page of a machine's entities. */
+export interface EntityPage {
+  readonly items: EntityView[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface ListOptions {
+  /** A state path: matches entities in that state or inside it (`paused` matches `paused.idle`). */
+  readonly state?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/**
+ * The entities of `machine`, ordered by id, keyset-paginated (the cursor is the last id of the page, encoded).
+ * `entities.state` holds sorted leaf paths joined by commas (`a.x,b.y` for parallel states), so a state matches
+ * when one of its leaf paths equals the prefix or starts with `prefix.`.
+ */
+export async function listEntities(tg: Tollgate, machine: string, options: ListOptions): Promise<EntityPage> {
+  const definition = tg.internals.definition(machine);
+  const after = options.cursor === undefined ? null : decodeCursor(options.cursor, machine);
+  const prefix = options.state === undefined ? null : escapeLike(options.state);
+  const s = quoteIdent(tg.internals.schema);
+  const rows = await tg.internals.client.query<EntityRow>(
+    `SELECT machine, id, machine_version, snapshot, state, version, state_entered_at
+       FROM ${s}.entities
+      WHERE machine = $1::text
+        AND ($2::text IS NULL
+             OR (',' || state || ',') LIKE ('%,' || $2::text || ',%')
+             OR (',' || state) LIKE ('%,' || $2::text || '.%'))
+        AND ($3::text IS NULL OR id > $3::text)
+      ORDER BY id
+      LIMIT $4::int`,
+    [machine, prefix, after, options.limit + 1],
+  );
+  const page = rows.slice(0, options.limit);
+  const items = page.map((row) =>
+    toEntityView({
+      machine,
+      id: row.id,
+      snapshot: restoreSnapshot(definition.machine, row.snapshot, { machine, entityId: row.id, machineVersion: row.machine_version }),
+      state: row.state,
+      version: row.version,
+      machineVersion: row.machine_version,
+      stateEnteredAt: new Date(row.state_entered_at),
+    }),
+  );
+  const last = page.at(-1);
+  return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string, machine: string): string {
+  const id = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  try {
+    return checkIdentifier('entity id', id, machine);
+  } catch {
+    throw new TollgateError('TG_INVALID_ARGUMENT', `The cursor '${cursor.slice(0, 40)}' is not one this API returned; pass nextCursor unchanged.`, {
+      argument: 'cursor',
+    });
+  }
+}

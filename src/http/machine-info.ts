@@ -1,0 +1,161 @@
+import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { z } from 'zod';
+import type { AnyMachineDefinition } from '../engine/definition.ts';
+
+/** A registered machine as listings show it. */
+export interface MachineSummary {
+  readonly name: string;
+  readonly version: number;
+  readonly description: string | null;
+  readonly initial: unknown;
+  readonly states: readonly string[];
+  readonly events: readonly string[];
+  readonly effects: readonly string[];
+  readonly compensations: Readonly<Record<string, string>>;
+}
+
+/** A machine with its schemas and XState definition. */
+export interface MachineDetail extends MachineSummary {
+  readonly inputSchema: Record<string, unknown>;
+  readonly eventSchemas: Record<string, Record<string, unknown>>;
+  readonly definition: Record<string, unknown>;
+}
+
+/** One transition of the machine graph, as drawn and listed. */
+export interface GraphTransition {
+  readonly source: AnyStateNode;
+  readonly targets: readonly AnyStateNode[];
+  /** `CANCEL`, `after trialPeriod`, `done`, `always`. */
+  readonly event: string;
+  readonly guard: string | null;
+  readonly effects: readonly string[];
+}
+
+/** Every state node below the root, parents before children. */
+export function stateNodes(machine: AnyStateMachine): AnyStateNode[] {
+  const nodes: AnyStateNode[] = [];
+  const visit = (node: AnyStateNode) => {
+    for (const child of Object.values(node.states) as AnyStateNode[]) {
+      nodes.push(child);
+      visit(child);
+    }
+  };
+  visit(machine.root);
+  return nodes;
+}
+
+/** The dotted path of a node: `paused.idle`. */
+export function nodePath(node: AnyStateNode): string {
+  return node.path.join('.');
+}
+
+/** Whether the action is a custom action (an effect), as opposed to assign and the other built-ins. */
+function effectType(machine: AnyStateMachine, action: unknown): string | null {
+  const type = typeof action === 'string' ? action : (action as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || type.startsWith('xstate.')) return null;
+  const implementation = (machine.implementations.actions as Record<string, unknown>)[type] as { type?: unknown } | undefined;
+  if (typeof implementation?.type === 'string' && implementation.type.startsWith('xstate.')) return null;
+  return type;
+}
+
+function guardName(guard: unknown): string | null {
+  if (guard === undefined || guard === null) return null;
+  if (typeof guard === 'string') return guard;
+  const type = (guard as { type?: unknown }).type;
+  return typeof type === 'string' ? type : 'guard';
+}
+
+/** `xstate.after.trialPeriod.subscription.trial` -> `after trialPeriod`; `xstate.done.state.x` -> `done`. */
+export function eventLabel(eventType: string, source: AnyStateNode): string {
+  const prefix = 'xstate.after.';
+  const suffix = `.${source.id}`;
+  if (eventType.startsWith(prefix) && eventType.endsWith(suffix)) return `after ${eventType.slice(prefix.length, -suffix.length)}`;
+  if (eventType.startsWith('xstate.done.state.')) return 'done';
+  return eventType;
+}
+
+/** Every transition of the machine (event, delayed, done and eventless), in document order. */
+export function graphTransitions(machine: AnyStateMachine): GraphTransition[] {
+  const result: GraphTransition[] = [];
+  for (const node of [machine.root, ...stateNodes(machine)]) {
+    const groups: Array<[string, readonly unknown[]]> = [...(node.transitions as Map<string, unknown[]>)];
+    if (node.always) groups.push(['always', node.always]);
+    for (const [eventType, transitions] of groups) {
+      for (const t of transitions as Array<{ target?: AnyStateNode[]; guard?: unknown; actions: unknown[] }>) {
+        result.push({
+          source: node,
+          targets: t.target ?? [],
+          event: eventType === 'always' ? 'always' : eventLabel(eventType, node),
+          guard: guardName(t.guard),
+          effects: t.actions.map((a) => effectType(machine, a)).filter((a): a is string => a !== null),
+        });
+      }
+    }
+  }
+  return result;
+}
+
+/** Effect types of the machine: custom actions of transitions, entry and exit, sorted. */
+export function effectTypes(machine: AnyStateMachine): string[] {
+  const types = new Set<string>();
+  for (const t of graphTransitions(machine)) for (const e of t.effects) types.add(e);
+  for (const node of stateNodes(machine)) {
+    for (const action of [...node.entry, ...node.exit]) {
+      const type = effectType(machine, action);
+      if (type) types.add(type);
+    }
+  }
+  return [...types].sort();
+}
+
+/** The summary of one machine. */
+export function describeMachine(name: string, definition: AnyMachineDefinition): MachineSummary {
+  const machine = definition.machine;
+  return {
+    name,
+    version: definition.version,
+    description: definition.description ?? null,
+    initial: initialValue(machine),
+    states: stateNodes(machine).map(nodePath),
+    events: Object.keys(definition.events),
+    effects: effectTypes(machine),
+    compensations: definition.compensations ?? {},
+  };
+}
+
+/** The summary plus the JSON Schemas of input and events and the XState definition. */
+export function describeMachineInDetail(name: string, definition: AnyMachineDefinition): MachineDetail {
+  const eventSchemas: Record<string, Record<string, unknown>> = {};
+  for (const [type, schema] of Object.entries(definition.events)) eventSchemas[type] = jsonSchemaOf(schema, 'input');
+  return {
+    ...describeMachine(name, definition),
+    inputSchema: jsonSchemaOf(definition.input, 'input'),
+    eventSchemas,
+    definition: jsonSafe(definition.machine.definition) as Record<string, unknown>,
+  };
+}
+
+/** A zod schema as JSON Schema (2020-12), without the `$schema` member so it can be embedded. */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const { $schema: _omit, ...rest } = z.toJSONSchema(schema, { unrepresentable: 'any', io }) as Record<string, unknown>;
+  return rest;
+}
+
+// The initial state value for display, computed from the machine's config (no input needed).
+function initialValue(machine: AnyStateMachine): unknown {
+  const initial = (machine.root.initial as { target?: readonly AnyStateNode[] } | undefined)?.target;
+  return initial?.map((node) => nodePath(node)).join(',') ?? null;
+}
+
+/** Functions (inline guards and assigns) become `"[function]"`; a cycle becomes `"[cycle]"`. */
+function jsonSafe(value: unknown, ancestors: Set<object> = new Set()): unknown {
+  if (typeof value === 'function') return '[function]';
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.has(value)) return '[cycle]';
+  ancestors.add(value);
+  const result = Array.isArray(value)
+    ? value.map((item: unknown) => jsonSafe(item, ancestors) ?? null)
+    : Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, jsonSafe(v, ancestors)]));
+  ancestors.delete(value);
+  return result;
+}

@@ -1,0 +1,40 @@
+import type { Tollgate } from '../../runtime/create-tollgate.ts';
+import { canAccessMachine } from '../auth.ts';
+import { describeMachine, describeMachineInDetail } from '../machine-info.ts';
+import { defineRoute, type AnyRouteSpec } from '../route.ts';
+import { machineDetail, machineList, machineParams } from '../schemas.ts';
+
+const tag = 'machines';
+
+/** The registered machines (a key limited to some machines sees only those). */
+export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/v1/machines',
+      operationId: 'listMachines',
+      summary: 'Registered machines with their versions, states and events',
+      tag,
+      access: 'read',
+      success: { status: 200, description: 'The machines this key may access', schema: machineList },
+      errors: [],
+      handler: async ({ caller }) => ({
+        items: Object.entries(tg.machines)
+          .filter(([name]) => canAccessMachine(caller, name))
+          .map(([name, definition]) => describeMachine(name, definition)),
+      }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/machines/{machine}',
+      operationId: 'getMachine',
+      summary: "One machine: states, events, their JSON Schemas and the machine's JSON definition",
+      tag,
+      access: 'read',
+      params: machineParams,
+      success: { status: 200, description: 'The machine', schema: machineDetail },
+      errors: ['TG_UNKNOWN_MACHINE'],
+      handler: async ({ params }) => describeMachineInDetail(params.machine, tg.internals.definition(params.machine)),
+    }),
+  ];
+}
