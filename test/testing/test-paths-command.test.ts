@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '../../src/cli/args.ts';
+import { help, run } from '../../src/cli/commands/test-paths.ts';
+import { testDatabaseUrl } from '../support/databases.ts';
+
+function capture(): { text: () => string } {
+  const chunks: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  return { text: () => chunks.join('') };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('tollgate test-paths', () => {
+  // On the test Postgres (the default, a throw-away embedded PGlite, is slow to boot under a loaded test run).
+  it('runs every path of a shipped machine, prints the table and the coverage, exits 0', async () => {
+    const out = capture();
+    const code = await run(['payout', '--options', 'test/paths/options.ts', '--paths', 'transitions', '--database-url', await testDatabaseUrl()]);
+    vi.restoreAllMocks();
+    expect(code).toBe(0);
+    expect(out.text()).toMatch(/^path +steps +refusals +result +time$/m);
+    expect(out.text()).toMatch(/^SUBMIT → APPROVE → TRANSFER_FAILED → after\(retryDelay\) ⇒ processing +4 +\d+ +ok/m);
+    expect(out.text()).toMatch(/payout: paths cover (\d+)\/\1 transitions \(100%\)/);
+    expect(out.text()).toMatch(/\d+ paths agree with XState\.\n$/);
+  });
+
+  it('exits 1 at the first divergence and shows the path (impure effect params)', async () => {
+    const out = capture();
+    const code = await run(['ticket', '--machines', 'test/testing/fixtures/impure-machines.ts', '--database-url', await testDatabaseUrl(), '--schema', 'impure']);
+    vi.restoreAllMocks();
+    expect(code).toBe(1);
+    expect(out.text()).toMatch(/^CLOSE ⇒ closed +- +- +DIVERGED/m);
+    expect(out.text()).toMatch(/Path "CLOSE ⇒ closed" diverged from XState at step 1 \(CLOSE\).*effects written by this step/);
+    expect(out.text()).toMatch(/steps: CLOSE\n/);
+  });
+
+  it('refuses an unknown machine or strategy as a usage error', async () => {
+    await expect(run(['nope'])).rejects.toThrow(UsageError);
+    await expect(run(['order', '--paths', 'all'])).rejects.toThrow(/--paths must be one of shortest, transitions, simple/);
+    expect(help).toMatch(/^tollgate test-paths <machine>/);
+  });
+});
