@@ -1,0 +1,16 @@
+/**
+ * tollgate's public API. Named exports only: what is not here is internal and may change.
+ */
+export { createTollgate } from './runtime/create-tollgate.ts';
+export type { Tollgate, HistoryOptions, TollgateInternals } from './runtime/create-tollgate.ts';
+export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
+export type { SendOptions, SendResult } from './runtime/gate.ts';
+export type { CreateResult } from './runtime/create-entity.ts';
+export type { EntityView, TransitionView, EffectView, TimerView, RejectionView } from './runtime/views.ts';
+export type { Policy, PolicyDecision, PolicyRequest } from './runtime/policy.ts';
+export { defineMachine } from './engine/definition.ts';
+export type { MachineDefinition, AnyMachineDefinition, MachineRegistry, EventOf, InputOf } from './engine/definition.ts';
+export { TollgateError, isTollgateError, errorRegistry } from './errors.ts';
+export type { TollgateErrorCode, ErrorDetails } from './errors.ts';
+export { ManualClock, systemClock } from './clock.ts';
+export type { Clock } from './clock.ts';

@@ -1,0 +1,29 @@
+import type { TestProject } from 'vitest/node';
+import { adminDatabaseUrl, inCi, reachable, redisUrl } from './services.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Admin URL of the test Postgres server, or '' when it is not reachable (then suites run on PGlite). */
+    postgresUrl: string;
+    /** URL of the test Redis, or '' when it is not reachable. */
+    redisUrl: string;
+  }
+}
+
+/**
+ * Finds the services once per run. Under CI=true a missing service fails the run, never a skip; elsewhere the
+ * database suites fall back to PGlite and say so.
+ */
+export default async function setup(project: TestProject): Promise<void> {
+  const [pg, redis] = await Promise.all([reachable(adminDatabaseUrl), reachable(redisUrl)]);
+  if (inCi && (!pg || !redis)) {
+    throw new Error(
+      `CI=true but ${!pg ? `Postgres (${adminDatabaseUrl})` : ''}${!pg && !redis ? ' and ' : ''}${!redis ? `Redis (${redisUrl})` : ''} ` +
+        `is not reachable. Start it (see README, "Tests"); CI never skips the database suites.`,
+    );
+  }
+  if (!pg) console.warn(`[tollgate tests] Postgres not reachable at ${adminDatabaseUrl}: database suites run on PGlite only.`);
+  if (!redis) console.warn(`[tollgate tests] Redis not reachable at ${redisUrl}: suites that need Redis are skipped.`);
+  project.provide('postgresUrl', pg ? adminDatabaseUrl : '');
+  project.provide('redisUrl', redis ? redisUrl : '');
+}
