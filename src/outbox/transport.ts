@@ -78,7 +78,14 @@ export class JobWaitTimeoutError extends Error {
 /** Deliveries of a job whose handler throws before it ends failed. */
 export const maxDeliveries = 10;
 
-/** Backoff after the n-th failed delivery of a throwing handler: 200 ms doubling, at most 30 s. */
-export function throwBackoffMs(delivery: number): number {
-  return Math.min(200 * 2 ** (delivery - 1), 30_000);
+/** Share of a retry's backoff that is random, so jobs that failed together do not retry together. */
+export const backoffJitter = 0.5;
+
+/**
+ * Backoff after the n-th failed delivery of a throwing handler: 200 ms doubling, at most 30 s. With `random`
+ * (a number in [0, 1)), the upper `backoffJitter` share of it is randomised, as BullMQ's `jitter` does.
+ */
+export function throwBackoffMs(delivery: number, random?: number): number {
+  const ceiling = Math.min(200 * 2 ** (delivery - 1), 30_000);
+  return random === undefined ? ceiling : Math.floor(ceiling * (1 - backoffJitter) + ceiling * backoffJitter * random);
 }

@@ -4,6 +4,7 @@ import {
   JobFailedError,
   JobWaitTimeoutError,
   maxDeliveries as defaultMaxDeliveries,
+  backoffJitter,
   throwBackoffMs,
   type Consumer,
   type ConsumeOptions,
@@ -54,7 +55,9 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
   const connection = { url: options.redisUrl, maxRetriesPerRequest: null };
   const queues = new Map<QueueKind, Queue>();
   const workers = new Set<Worker>();
-  const listeners = new Map<QueueKind, QueueEvents>();
+  // One QueueEvents per kind, shared by every waitFor once it is reading: a waiter that attached to a reader not
+  // yet started would miss a completion that lands in between (the reader starts at the stream's end).
+  const listeners = new Map<QueueKind, Promise<QueueEvents>>();
   const name = (kind: QueueKind) => `${namespace}-${kind}`;
   const queue = (kind: QueueKind): Queue => {
     let q = queues.get(kind);
@@ -72,7 +75,8 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
       jobId: job.id,
       delay,
       attempts: maxDeliveries,
-      backoff: { type: 'exponential', delay: throwBackoffMs(1) },
+      // Jitter: writers that lost the same race must not all come back at the same instant and race again.
+      backoff: { type: 'exponential', delay: throwBackoffMs(1), jitter: backoffJitter },
       removeOnComplete: kind === 'events' ? { age: keepEventOutcomesSeconds } : true,
       removeOnFail: { age: keepEventOutcomesSeconds },
     };
@@ -149,14 +153,15 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
     },
     async waitFor(kind, id, timeoutMs) {
       const q = queue(kind);
-      let events = listeners.get(kind);
-      if (!events) {
-        events = new QueueEvents(name(kind), { connection, prefix });
-        events.on('error', () => {});
-        events.setMaxListeners(0);
-        listeners.set(kind, events);
-        await events.waitUntilReady();
+      let ready = listeners.get(kind);
+      if (!ready) {
+        const created = new QueueEvents(name(kind), { connection, prefix });
+        created.on('error', () => {});
+        created.setMaxListeners(0);
+        ready = created.waitUntilReady().then(() => created);
+        listeners.set(kind, ready);
       }
+      const events = await ready;
       const job = await Job.fromId(q, id);
       if (!job) throw new JobFailedError(`no job '${id}' in queue ${name(kind)}`);
       try {
@@ -171,7 +176,7 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
       await Promise.all([...workers].map((w) => w.close(true)));
       workers.clear();
       await Promise.all([...queues.values()].map((q) => q.close()));
-      await Promise.all([...listeners.values()].map((e) => e.close()));
+      await Promise.all([...listeners.values()].map(async (e) => (await e).close()));
     },
   };
 }

@@ -157,7 +157,7 @@ export function inProcessTransport(options: InProcessTransportOptions = {}): Tra
             }),
           (error: unknown) =>
             settle(() => {
-              if (entry.delivery < maxDeliveries) delay(q, entry, throwBackoffMs(entry.delivery));
+              if (entry.delivery < maxDeliveries) delay(q, entry, throwBackoffMs(entry.delivery, Math.random()));
               else finish(q, entry, { ok: false, value: error });
             }),
         );
