@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../src/demo/run-demo.ts';
 
-describe('the traffic demo (npm start)', () => {
+describe('the traffic demo (tollgate demo)', () => {
   it('drives subscriptions with duplicates, races and the seed bugs, and nothing drifts', async () => {
     const lines: string[] = [];
     const summary = await runDemo({ subscriptions: 24, database: { dataDir: 'memory://' }, progress: false, print: (l) => lines.push(l) });
