@@ -14,3 +14,13 @@ export { TollgateError, isTollgateError, errorRegistry } from './errors.ts';
 export type { TollgateErrorCode, ErrorDetails } from './errors.ts';
 export { ManualClock, systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
+export { RetryableError, TerminalError } from './effects/errors.ts';
+export type {
+  EffectContext,
+  EffectHandler,
+  EffectHandlerOptions,
+  EffectOutcome,
+  EnqueueOptions,
+  EnqueuedEvent,
+  EventOutcome,
+} from './effects/registry.ts';
