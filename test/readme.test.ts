@@ -27,6 +27,26 @@ describe('README', () => {
     }
   }, 60_000);
 
+  it('shows examples/effects.ts verbatim, and it runs as shown: one charge, its follow-up event applied once', async () => {
+    const example = readFileSync(new URL('../examples/effects.ts', import.meta.url), 'utf8');
+    const shown = example
+      .replaceAll("'../src/index.ts'", "'tollgate'")
+      .replaceAll("'../workers/index.ts'", "'tollgate/workers'")
+      .replaceAll("'../machines/index.ts'", "'./machines/index.ts'");
+    expect(readme).toContain(shown.trim());
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'tg-effects-example-'));
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/effects.ts'], {
+        env: { ...process.env, EXAMPLE_DATA_DIR: dataDir },
+      });
+      expect(stdout.match(/^chargePayment completed \{"chargeId":"ch_1"\}$/gm)).toHaveLength(1);
+      expect(stdout.match(/PAYMENT_SUCCEEDED by effect\/chargePayment/g)).toHaveLength(1);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('names the test command CI runs and every error code', async () => {
     expect(readme).toContain('npm test');
     expect(readFileSync(new URL('../.ci/run', import.meta.url), 'utf8')).toContain('npm test');

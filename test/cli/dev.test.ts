@@ -9,11 +9,18 @@ import { cliEnv, repoRoot, runCli, startDaemon, type Daemon } from './support.ts
 const dataRoot = mkdtempSync(join(tmpdir(), 'tollgate-dev-'));
 afterAll(() => rmSync(dataRoot, { recursive: true, force: true }));
 
-/** The quick-start lines of docs/http.md (the block after the `quickstart` marker), continuations joined. */
-function quickstartLines(): string[] {
-  const doc = readFileSync(new URL('../../docs/http.md', import.meta.url), 'utf8');
+/** The quick-start block (after the `quickstart` marker) of a document. */
+function quickstartBlock(path: string): string {
+  const doc = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
   const block = /<!-- quickstart:[^>]*-->\n```sh\n([\s\S]*?)```/.exec(doc)?.[1];
-  if (!block) throw new Error('docs/http.md has no quickstart block');
+  if (!block) throw new Error(`${path} has no quickstart block`);
+  return block;
+}
+
+/** The README's quick-start lines, continuations joined; docs/http.md must show the same block. */
+function quickstartLines(): string[] {
+  const block = quickstartBlock('README.md');
+  expect(quickstartBlock('docs/http.md')).toBe(block);
   return block.replace(/\\\n\s*/g, '').trim().split('\n');
 }
 
@@ -37,7 +44,7 @@ describe('tollgate dev', () => {
     url = dev.match[1] as string;
   }, 45_000);
 
-  it('runs the quick start of docs/http.md as written', async () => {
+  it('runs the quick start of the README (and docs/http.md) as written', async () => {
     const outputs: string[] = [];
     for (const line of quickstartLines()) {
       const { stdout } = await promisify(execFile)('sh', ['-c', line.replaceAll('http://127.0.0.1:3000', url)], {
