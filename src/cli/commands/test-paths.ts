@@ -2,11 +2,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ManualClock } from '../../clock.ts';
 import { createTollgate, type Tollgate } from '../../index.ts';
-import { formatCoverage, formatPathTable, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions } from '../../testing/index.ts';
+import { formatCoverage, formatPathTable, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions, type PathTestSuite } from '../../testing/index.ts';
 import { jsonArg, parse, UsageError } from '../args.ts';
 import { loadMachines } from '../runtime.ts';
+import type { MachineRegistry } from '../../engine/definition.ts';
+import { quoteIdent } from '../../store/sql-client.ts';
 
-const usage = 'tollgate test-paths <machine> [--input JSON] [--options MODULE] [--paths shortest|transitions|simple] [--machines MODULE] [--database-url URL] [--coverage-from URL]';
+const usage = 'tollgate test-paths <machine> [--input JSON] [--options MODULE] [--paths shortest|transitions|simple] [--machines MODULE] [--database-url URL [--schema NAME]] [--coverage-from URL [--coverage-schema NAME]]';
 
 export const help = `${usage}
 
@@ -23,8 +25,9 @@ event that state must refuse. Prints a table of paths; exits 1 at the first dive
   --database-url URL    run on Postgres, in the schema --schema (default tollgate_paths), instead of a throw-away
                         embedded database. Never point it at production's schema: the paths write entities.
   --schema NAME         schema for --database-url (default tollgate_paths)
-  --coverage-from URL   also read the history table of this Postgres (schema --coverage-schema, default tollgate)
-                        and report transitions production took that no path covers, and those it never takes
+  --coverage-from URL   also read the history table of this Postgres (schema --coverage-schema) and report
+                        transitions production took that no path covers, and those it never takes (read only)
+  --coverage-schema NAME  schema of that history table (default tollgate); checked before any path runs
 
 Exit codes: 0 every path agrees, 1 a divergence, 2 usage.`;
 
@@ -59,6 +62,22 @@ export async function run(args: string[]): Promise<number> {
   if (variants.length === 0) variants = [{}];
   const suites = variants.map((v) => pathTests(name, { ...v, machines, ...(strategy ? { paths: strategy } : {}) }));
 
+  // The history database is opened (and its table checked) first: a wrong URL or schema fails before the paths run.
+  const prod = flags['coverage-from'] ? await openHistory(machines, flags['coverage-from'], flags['coverage-schema'] ?? 'tollgate') : undefined;
+  try {
+    return await runPaths(name, suites, machines, flags, prod);
+  } finally {
+    await prod?.close();
+  }
+}
+
+async function runPaths(
+  name: string,
+  suites: readonly PathTestSuite[],
+  machines: MachineRegistry,
+  flags: { 'database-url'?: string | undefined; schema?: string | undefined },
+  prod: Tollgate | undefined,
+): Promise<number> {
   const tg = await createTollgate({
     machines,
     database: flags['database-url'] ? { url: flags['database-url'] } : { dataDir: 'memory://' },
@@ -87,18 +106,24 @@ export async function run(args: string[]): Promise<number> {
     out(formatPathTable(rows));
     out('');
     for (const suite of suites) out(formatCoverage(name, suite.coverage()));
-    if (flags['coverage-from']) {
-      const prod = await createTollgate({ machines, database: { url: flags['coverage-from'] }, schema: flags['coverage-schema'] ?? 'tollgate' });
-      try {
-        for (const suite of suites) out(formatCoverage(`${name} (production history)`, await suite.productionCoverage(prod as Tollgate)));
-      } finally {
-        await prod.close();
-      }
-    }
+    if (prod) for (const suite of suites) out(formatCoverage(`${name} (production history)`, await suite.productionCoverage(prod)));
     out(`${rows.length} paths agree with XState.`);
     return 0;
   } finally {
     await tg.close();
+  }
+}
+
+/** A runtime on the history database, without migrating: it only reads `<schema>.transitions`, which must exist. */
+async function openHistory(machines: MachineRegistry, url: string, schema: string): Promise<Tollgate> {
+  const prod = (await createTollgate({ machines, database: { url }, schema })) as Tollgate;
+  try {
+    const [row] = await prod.internals.client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${quoteIdent(schema)}.transitions`]);
+    if (!row?.t) throw new UsageError(`no history table "${schema}".transitions in the --coverage-from database; pass the schema production runs in with --coverage-schema.`);
+    return prod;
+  } catch (error) {
+    await prod.close();
+    throw error;
   }
 }
 
