@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
 import { help, run } from '../../src/cli/commands/test-paths.ts';
+import { main } from '../../src/cli/main.ts';
 import { testDatabaseUrl } from '../support/databases.ts';
 
 function capture(): { text: () => string } {
@@ -37,6 +38,18 @@ describe('tollgate test-paths', () => {
     expect(out.text()).toMatch(/^CLOSE ⇒ closed +- +- +DIVERGED/m);
     expect(out.text()).toMatch(/Path "CLOSE ⇒ closed" diverged from XState at step 1 \(CLOSE\).*effects written by this step/);
     expect(out.text()).toMatch(/steps: CLOSE\n/);
+  });
+
+  it('fails fast on an unbounded context (subscription.payments) without serializeState: exit 2, says to pass it', async () => {
+    const err: string[] = [];
+    capture();
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
+    const started = performance.now();
+    const code = await main(['test-paths', 'subscription', '--input', '{"customerId":"c1","plan":"pro","paymentMethodId":"pm_0"}']);
+    vi.restoreAllMocks();
+    expect(code).toBe(2);
+    expect(err.join('')).toMatch(/context probably grows without bound.*Pass serializeState.*--options module \(pathTestOptions\.subscription\)/);
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it('refuses an unknown machine or strategy as a usage error', async () => {

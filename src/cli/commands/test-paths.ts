@@ -29,7 +29,7 @@ event that state must refuse. Prints a table of paths; exits 1 at the first dive
                         transitions production took that no path covers, and those it never takes (read only)
   --coverage-schema NAME  schema of that history table (default tollgate); checked before any path runs
 
-Exit codes: 0 every path agrees, 1 a divergence, 2 usage.`;
+Exit codes: 0 every path agrees, 1 a divergence, 2 usage (including options that cannot generate paths).`;
 
 const strategies: readonly PathStrategy[] = ['shortest', 'transitions', 'simple'];
 
@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
     variants = variants.length ? variants.map((v) => ({ ...v, input })) : [{ input }];
   }
   if (variants.length === 0) variants = [{}];
-  const suites = variants.map((v) => pathTests(name, { ...v, machines, ...(strategy ? { paths: strategy } : {}) }));
+  const suites = variants.map((v) => generate(name, { ...v, machines, ...(strategy ? { paths: strategy } : {}) }));
 
   // The history database is opened (and its table checked) first: a wrong URL or schema fails before the paths run.
   const prod = flags['coverage-from'] ? await openHistory(machines, flags['coverage-from'], flags['coverage-schema'] ?? 'tollgate') : undefined;
@@ -68,6 +68,16 @@ export async function run(args: string[]): Promise<number> {
     return await runPaths(name, suites, machines, flags, prod);
   } finally {
     await prod?.close();
+  }
+}
+
+// Paths that cannot be generated (no payload for an event, an unbounded context) are a problem of the options: exit 2.
+function generate(name: string, options: PathTestOptions): PathTestSuite {
+  try {
+    return pathTests(name, options);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${message} From the CLI, set it in the --options module (pathTestOptions.${name}).`);
   }
 }
 
