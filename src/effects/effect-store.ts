@@ -1,5 +1,6 @@
 import type { EffectRow } from '../store/rows.ts';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import { idsOf } from '../outbox/ids.ts';
 import { batcher } from './batcher.ts';
 
 /** The effect row as the worker reads it. */
@@ -37,7 +38,7 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
   const read = batcher(async (ids: string[]) => {
     const rows = await client.query<EffectRecord>(
       `SELECT id, transition_id, machine, entity_id, type, params, status, attempts, created_at, follow_up, follow_up_outcome
-       FROM ${s}.effects WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+       FROM ${s}.effects WHERE id = ANY(${idsOf('$1')})`,
       [JSON.stringify(ids)],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -49,7 +50,8 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
          status = x.status, attempts = e.attempts + 1, result = x.result, error = x.error, follow_up = x.follow_up,
          completed_at = CASE WHEN x.status = 'dispatched' THEN NULL ELSE x.at END
        FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, status text, result jsonb, error jsonb, follow_up jsonb, at timestamptz)
-       WHERE e.id = x.id AND e.status IN ('pending', 'dispatched')
+       WHERE e.id = ANY(ARRAY(SELECT jsonb_array_elements($1::text::jsonb) ->> 'id')) AND e.id = x.id -- see ids.ts
+         AND e.status IN ('pending', 'dispatched')
        RETURNING e.id`,
       [
         JSON.stringify(

@@ -10,7 +10,11 @@ export interface HandOff<R> {
   /** Selects rows `FOR UPDATE SKIP LOCKED`, so concurrent relays claim disjoint sets. */
   readonly claimSql: string;
   readonly claimParams: readonly unknown[];
-  /** Marks the claimed rows; `$1` is the JSON array of their ids. */
+  /**
+   * Marks the claimed rows; `$1` is the JSON array of their ids. The claim holds their row locks, so their status
+   * cannot have moved: do not repeat the claim's status test. It matches the predicate of the partial index the
+   * claim uses, and a generic plan made while that index was small walks all of it on every round (see ids.ts).
+   */
   readonly markSql: string;
   readonly markParams?: readonly unknown[];
   readonly toJob: (row: R) => NewJob;

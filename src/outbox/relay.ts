@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import { outboxChannel } from '../store/commit.ts';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { handOff, startLoop, type Loop } from './hand-off.ts';
+import { idsOf } from './ids.ts';
 import { defaultLogger, type ProcessLogger } from './logger.ts';
 import { effectMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
@@ -58,7 +59,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
   const claimSql = `SELECT id, machine, entity_id, type FROM ${s}.effects
     WHERE status = 'pending' ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED`;
   const markSql = `UPDATE ${s}.effects SET status = 'dispatched', dispatched_at = now()
-    WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND status = 'pending'`;
+    WHERE id = ANY(${idsOf('$1')})`; // the claim locked them pending: no status test (see HandOff.markSql)
 
   const runOnce = async () => {
     const rows = await handOff<{ id: string; machine: string; entity_id: string; type: string }>({

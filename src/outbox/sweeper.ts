@@ -1,5 +1,6 @@
 import type { SqlClient } from '../store/sql-client.ts';
 import { quoteIdent } from '../store/sql-client.ts';
+import { idsOf } from './ids.ts';
 import type { EffectMetrics } from './metrics.ts';
 import type { EffectJobData } from './relay.ts';
 import type { NewJob, QueueKind, Transport } from './transport.ts';
@@ -70,7 +71,7 @@ export async function sweepEffects(
       ORDER BY dispatched_at LIMIT $2::int`,
     selectParams: [options.minAgeMs ?? 5000, limit],
     touchSql: `UPDATE ${s}.effects SET dispatched_at = now()
-      WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND status = 'dispatched' RETURNING id`,
+      WHERE id = ANY(${idsOf('$1')}) AND (status = 'dispatched') IS TRUE RETURNING id`, // IS TRUE: see ids.ts
     toJob,
     metrics,
   });
@@ -82,7 +83,7 @@ export async function sweepEffects(
       WHERE follow_up IS NOT NULL AND follow_up_outcome IS NULL AND status IN ('completed', 'failed')
       ORDER BY completed_at LIMIT $1::int`,
     selectParams: [limit],
-    touchSql: `SELECT id FROM ${s}.effects WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND follow_up_outcome IS NULL`,
+    touchSql: `SELECT id FROM ${s}.effects WHERE id = ANY(${idsOf('$1')}) AND follow_up_outcome IS NULL`,
     toJob,
     metrics,
   });

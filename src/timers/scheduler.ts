@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { handOff, startLoop } from '../outbox/hand-off.ts';
+import { idsOf } from '../outbox/ids.ts';
 import type { ProcessLogger } from '../outbox/logger.ts';
 import type { EffectMetrics } from '../outbox/metrics.ts';
 import { resweep } from '../outbox/sweeper.ts';
@@ -64,8 +65,7 @@ export function startTimerScheduler(client: SqlClient, schema: string, options: 
           WHERE status = 'scheduled' AND armed_at IS NULL AND due_at <= $1::timestamptz
           ORDER BY due_at LIMIT $2::int FOR UPDATE SKIP LOCKED`,
         claimParams: [new Date(clock.now() + horizonMs), batchSize],
-        markSql: `UPDATE ${s}.timers SET armed_at = now()
-          WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND status = 'scheduled'`,
+        markSql: `UPDATE ${s}.timers SET armed_at = now() WHERE id = ANY(${idsOf('$1')})`,
         toJob: timerJob,
       })
     ).length;
@@ -111,7 +111,7 @@ export async function sweepTimers(
       ORDER BY due_at LIMIT $2::int`,
     selectParams: [options.minAgeMs ?? 5000, options.limit ?? 500],
     touchSql: `UPDATE ${s}.timers SET armed_at = now()
-      WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND status = 'scheduled' RETURNING id`,
+      WHERE id = ANY(${idsOf('$1')}) AND (status = 'scheduled') IS TRUE RETURNING id`, // IS TRUE: see ids.ts
     toJob: timerJob,
     metrics,
   });
