@@ -2,8 +2,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { UsageError } from './args.ts';
-import { importIfPresent } from './runtime.ts';
-// Type-only: erased at run time, where workers/index.ts is loaded only if present (see loadStartProcesses).
 import type { ProcessesOptions, startProcesses } from '../../workers/index.ts';
 
 
@@ -14,16 +12,11 @@ export interface RunningProcesses {
   stop(options?: { deadlineMs?: number }): Promise<void>;
 }
 
-interface WorkersModule {
-  startProcesses: typeof startProcesses;
-}
-
 type RegisterHandlers = (tg: Tollgate) => void | Promise<void>;
 
-/** `startProcesses` from workers/index.ts, or undefined when that module does not exist. */
-export async function loadStartProcesses(): Promise<WorkersModule['startProcesses'] | undefined> {
-  const workers = await importIfPresent<WorkersModule>('workers/index.ts');
-  return workers?.startProcesses;
+/** `startProcesses` from workers/index.ts, loaded on demand: commands that run no workers do not load BullMQ. */
+export async function loadStartProcesses(): Promise<typeof startProcesses> {
+  return (await import('../../workers/index.ts')).startProcesses;
 }
 
 /**
@@ -39,8 +32,7 @@ export async function registerHandlers(tg: Tollgate, modulePath?: string): Promi
     await register(tg);
     return modulePath;
   }
-  const demo = await importIfPresent<{ registerDemoHandlers(tg: Tollgate, options?: { failureRate?: number }): void }>('machines/demo-handlers.ts');
-  if (!demo) return 'none (machines/demo-handlers.ts not found)';
+  const demo = await import('../../machines/demo-handlers.ts');
   demo.registerDemoHandlers(tg, { failureRate: Number(process.env.TOLLGATE_DEMO_FAILURE_RATE ?? 0) });
   return 'machines/demo-handlers.ts (demo provider and email sink)';
 }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MachineRegistry } from '../engine/definition.ts';
@@ -68,11 +67,4 @@ export async function openRuntime(flags: DatabaseFlags, embeddedDefault?: string
     throw error;
   }
   return { tg, database };
-}
-
-/** Imports a module of the repository if its file exists; undefined if it does not (a feature not built yet). */
-export async function importIfPresent<T>(relativeToRepo: string): Promise<T | undefined> {
-  const url = new URL(`../../${relativeToRepo}`, import.meta.url);
-  if (!existsSync(url)) return undefined;
-  return (await import(url.href)) as T;
 }

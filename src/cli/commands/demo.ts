@@ -1,7 +1,5 @@
 import type { DatabaseOptions } from '../../runtime/options.ts';
 import { intFlag, parse } from '../args.ts';
-import { UnreachableError } from '../exit.ts';
-import { importIfPresent } from '../runtime.ts';
 
 const usage = 'tollgate demo [--subscriptions 300] [--concurrency 16] [--data-dir DIR | --database-url URL]';
 
@@ -16,18 +14,13 @@ integrity check holds, 1 otherwise. Embedded (a fresh temporary database) unless
   --data-dir DIR      embedded PGlite directory to use (kept afterwards)
   --database-url URL  Postgres (default: $DATABASE_URL)`;
 
-interface DemoModule {
-  runDemo(options: { subscriptions?: number; concurrency?: number; database?: DatabaseOptions; progress?: boolean }): Promise<{ ok: boolean }>;
-}
-
 export async function run(args: string[]): Promise<number> {
   const { flags } = parse(
     args,
     { subscriptions: { type: 'string' }, concurrency: { type: 'string' }, progress: { type: 'boolean' }, 'data-dir': { type: 'string' }, 'database-url': { type: 'string' } },
     { min: 0, max: 0, usage },
   );
-  const demo = await importIfPresent<DemoModule>('src/demo/run-demo.ts');
-  if (!demo) throw new UnreachableError('demo: src/demo/run-demo.ts is not in this build.');
+  const demo = await import('../../demo/run-demo.ts');
   const url = flags['database-url'] ?? process.env.DATABASE_URL;
   const database: DatabaseOptions | undefined = url ? { url } : flags['data-dir'] ? { dataDir: flags['data-dir'] } : undefined;
   const summary = await demo.runDemo({

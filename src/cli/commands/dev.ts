@@ -69,12 +69,8 @@ export async function run(args: string[]): Promise<number> {
   return untilSignal(stop);
 }
 
-async function startBackground(tg: Tollgate, redisUrl: string | undefined, handlersModule: string | undefined, notes: string[]): Promise<RunningProcesses | undefined> {
+async function startBackground(tg: Tollgate, redisUrl: string | undefined, handlersModule: string | undefined, notes: string[]): Promise<RunningProcesses> {
   const startProcesses = await loadStartProcesses();
-  if (!startProcesses) {
-    notes.push('  background: none (workers/index.ts not in this build): API only, effects stay pending');
-    return undefined;
-  }
   const handlers = await registerHandlers(tg, handlersModule);
   const processes = await startProcesses(tg, redisUrl ? { transport: 'bullmq', redisUrl, queuePrefix: process.env.TOLLGATE_QUEUE_PREFIX ?? 'tollgate' } : { transport: 'in-process' });
   notes.push(`  background: relay, effect workers, timers on ${redisUrl ? `BullMQ (${new URL(redisUrl).host})` : 'the in-process transport'}`);

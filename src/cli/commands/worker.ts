@@ -1,5 +1,4 @@
 import { intFlag, parse, UsageError } from '../args.ts';
-import { UnreachableError } from '../exit.ts';
 import { untilSignal } from '../lifecycle.ts';
 import { loadStartProcesses, processFlags, processFlagsHelp, registerHandlers, type ProcessesOptions } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
@@ -38,7 +37,6 @@ export async function runProcesses(
   const concurrency = intFlag(flags.concurrency, 'concurrency', 16, 1, 1000);
   const deadlineMs = intFlag(flags['shutdown-ms'], 'shutdown-ms', 10_000, 0);
   const startProcesses = await loadStartProcesses();
-  if (!startProcesses) throw new UnreachableError(`${name}: workers/index.ts is not in this build, so there are no background processes to run.`);
   const { tg, database } = await openRuntime(flags);
   let processes;
   try {
