@@ -12,7 +12,8 @@ import {
 import { TollgateError } from '../errors.ts';
 import { dwellLimits, entityGauges } from '../observe/entity-gauges.ts';
 import { createMetrics, type Metrics } from '../observe/metrics.ts';
-import { createCommitter } from '../store/commit.ts';
+import { createCommitter, outboxChannel } from '../store/commit.ts';
+import { outboxNotifier } from '../store/outbox-notifier.ts';
 import { pgliteClient } from '../store/drivers/pglite.ts';
 import { postgresClient } from '../store/drivers/postgres.ts';
 import { migrate } from '../store/migrate.ts';
@@ -118,12 +119,13 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
   const schema = options.schema ?? 'tollgate';
   const client = await connect(options);
   const metrics = createMetrics();
+  const notifier = outboxNotifier(client, outboxChannel(schema));
   const ctx: RuntimeContext = {
     machines,
     client,
     schema,
     queries: createQueries(client, schema),
-    committer: createCommitter(client, schema),
+    committer: createCommitter(client, schema, notifier),
     cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
     clock: options.clock ?? systemClock,
     metrics,
@@ -185,6 +187,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     close: async () => {
       if (closed) return;
       closed = true;
+      await notifier.drain();
       await client.close();
     },
     internals: {

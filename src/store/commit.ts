@@ -1,3 +1,4 @@
+import type { OutboxNotifier } from './outbox-notifier.ts';
 import { quoteIdent, type SqlClient } from './sql-client.ts';
 
 /** Everything one accepted event writes. */
@@ -36,14 +37,13 @@ export interface CommitOutcome {
 
 /**
  * Builds the commit as ONE statement: data-modifying CTEs update the entity under the version check and insert the
- * history row, the effect and timer rows, cancel superseded timers and NOTIFY the relay. One statement is one
- * implicit transaction and one round trip: state, history, effects and timers commit together or not at all, and
- * the NOTIFY is delivered only on commit. Every later CTE runs only if the entity write matched (`FROM head`).
+ * history row, the effect and timer rows, and cancel superseded timers. One statement is one implicit transaction and
+ * one round trip: state, history, effects and timers commit together or not at all. Every later CTE runs only if
+ * the entity write matched (`FROM head`). The relay's NOTIFY follows the commit (outbox-notifier.ts says why).
  * Variable-length parts travel as JSON arrays, so the text never changes and stays a prepared statement.
  */
 function commitStatement(schemaName: string, mode: 'create' | 'update'): string {
   const s = quoteIdent(schemaName);
-  const notifyChannel = `${schemaName}_outbox`;
   const head =
     mode === 'create'
       ? `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
@@ -88,9 +88,7 @@ function commitStatement(schemaName: string, mode: 'create' | 'update'): string 
     FROM head
     WHERE id = $21::text AND status = 'scheduled'
   )
-  SELECT (SELECT state_entered_at FROM head) AS state_entered_at,
-         CASE WHEN EXISTS (SELECT 1 FROM head) AND jsonb_array_length($18::text::jsonb) > 0
-              THEN pg_notify('${notifyChannel}', $1::text) END AS notified`;
+  SELECT (SELECT state_entered_at FROM head) AS state_entered_at`;
 }
 
 /** The commit statements for one schema, built once. */
@@ -98,8 +96,8 @@ export interface Committer {
   commit(input: CommitInput): Promise<CommitOutcome>;
 }
 
-/** A committer for `schemaName` on `client`. */
-export function createCommitter(client: SqlClient, schemaName: string): Committer {
+/** A committer for `schemaName` on `client`; `notifier` is poked after each commit that wrote effects. */
+export function createCommitter(client: SqlClient, schemaName: string, notifier?: OutboxNotifier): Committer {
   const createSql = commitStatement(schemaName, 'create');
   const updateSql = commitStatement(schemaName, 'update');
   return {
@@ -129,12 +127,13 @@ export function createCommitter(client: SqlClient, schemaName: string): Committe
         input.firedTimerId,
       ]);
       const enteredAt = rows[0]?.state_entered_at ?? null;
+      if (enteredAt !== null && input.effects.length > 0) notifier?.poke();
       return { committed: enteredAt !== null, stateEnteredAt: enteredAt === null ? null : new Date(enteredAt) };
     },
   };
 }
 
-/** The NOTIFY channel the commit signals when it writes effects. */
+/** The NOTIFY channel that wakes the relays after a commit that wrote effects. */
 export function outboxChannel(schemaName: string): string {
   quoteIdent(schemaName);
   return `${schemaName}_outbox`;

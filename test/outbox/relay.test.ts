@@ -48,6 +48,20 @@ describe('relay', () => {
     expect(Date.now() - at).toBeLessThan(2000);
   });
 
+  it('is woken after every commit of a burst: 40 concurrent commits, all dispatched without a poll', async () => {
+    const { tg } = await subscriptions();
+    const added = new Set<string>();
+    const transport = inProcessTransport();
+    const relay = await startRelay(tg.internals, { transport: { ...transport, add: async (_q, jobs) => void jobs.forEach((j) => added.add(j.id)) }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    cleanups.push(() => relay.stop());
+    const ids = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+    for (const id of ids) await tg.create('subscription', id, { customerId: 'c', plan: 'pro' });
+    await new Promise((r) => setTimeout(r, 200)); // only a NOTIFY can wake it now
+    // NOTIFYs are coalesced after commits; each commit must still be followed by one issued after it.
+    await Promise.all(ids.map((id) => tg.send('subscription', id, { type: 'CANCEL' })));
+    await eventually(() => added.size === 40, 5000);
+  });
+
   it('finds by polling an effect whose notification was lost', async () => {
     const { tg, s } = await subscriptions();
     const added: string[] = [];
