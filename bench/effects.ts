@@ -123,7 +123,7 @@ async function workerProcess(url: string): Promise<void> {
 
 /** Starts the worker process; `ask` sends a command and resolves with its answer. */
 async function spawnWorker(url: string) {
-  const child = fork(fileURLToPath(import.meta.url), ['worker'], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_WORKER_URL: url } });
+  const child = fork(fileURLToPath(import.meta.url), ['worker'], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)], env: { ...process.env, BENCH_WORKER_URL: url } });
   const answers: Array<{ resolve: (m: FromWorker) => void; reject: (e: Error) => void }> = [];
   child.on('message', (m: FromWorker) => answers.shift()?.resolve(m));
   child.once('exit', (code) => answers.splice(0).forEach((a) => a.reject(new Error(`bench worker process exited (${code})`))));
