@@ -44,6 +44,23 @@ export function pathCoverage(transitions: readonly ModelTransition[], paths: rea
 }
 
 /**
+ * The coverage of several path suites of one machine (one per input, say): a transition is in the model if any
+ * suite's walk found it, covered if any suite's paths take it.
+ */
+export function mergeCoverage(parts: readonly PathCoverage[]): PathCoverage {
+  const model = new Map<string, ModelTransition>();
+  const taken = new Set<string>();
+  for (const part of parts) {
+    for (const t of part.transitions) model.set(transitionKey(t), t);
+    for (const t of part.covered) taken.add(transitionKey(t));
+  }
+  const transitions = [...model.values()];
+  const covered = transitions.filter((t) => taken.has(transitionKey(t)));
+  const uncovered = transitions.filter((t) => !taken.has(transitionKey(t)));
+  return { transitions, covered, uncovered, ratio: transitions.length === 0 ? 1 : covered.length / transitions.length };
+}
+
+/**
  * Reads the history table of `tg` for `machine` (creation rows excluded) and sets it against the paths: what
  * production does that no path tests, and what the model allows that never happens.
  */

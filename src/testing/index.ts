@@ -8,6 +8,6 @@ export type { PathStrategy, PathStep, GeneratedPath, ModelTransition } from './g
 export type { EventSamples, SamplePayload } from './samples.ts';
 export type { PathRunResult, StepResult } from './run-path.ts';
 export { PathDivergence } from './divergence.ts';
-export { formatCoverage } from './coverage.ts';
+export { formatCoverage, mergeCoverage, productionCoverage } from './coverage.ts';
 export type { PathCoverage, ProductionCoverage, ObservedTransition } from './coverage.ts';
 export { formatPathTable } from './table.ts';

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ManualClock } from '../../clock.ts';
 import { createTollgate, type Tollgate } from '../../index.ts';
-import { formatCoverage, formatPathTable, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions, type PathTestSuite } from '../../testing/index.ts';
+import { formatCoverage, formatPathTable, mergeCoverage, productionCoverage, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions, type PathTestSuite } from '../../testing/index.ts';
 import { jsonArg, parse, UsageError } from '../args.ts';
 import { loadMachines } from '../runtime.ts';
 import type { MachineRegistry } from '../../engine/definition.ts';
@@ -116,7 +116,10 @@ async function runPaths(
     out(formatPathTable(rows));
     out('');
     for (const suite of suites) out(formatCoverage(name, suite.coverage()));
-    if (prod) for (const suite of suites) out(formatCoverage(`${name} (production history)`, await suite.productionCoverage(prod)));
+    // One report against production for all the option sets: a transition any of them tests is tested.
+    const combined = mergeCoverage(suites.map((suite) => suite.coverage()));
+    if (suites.length > 1) out(formatCoverage(`${name} (all option sets)`, combined));
+    if (prod) out(formatCoverage(`${name} (production history)`, await productionCoverage(prod, name, combined)));
     out(`${rows.length} paths agree with XState.`);
     return 0;
   } finally {
