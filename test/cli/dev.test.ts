@@ -65,6 +65,20 @@ describe('tollgate dev', () => {
     expect(outputs).toHaveLength(7);
   }, 60_000);
 
+  it('tollgate demo --url drives the running server through its API, and reads the integrity summary back from it', async () => {
+    const demo = await runCli(['demo', '--url', url, '--subscriptions', '9', '--concurrency', '3', '--no-progress']);
+    expect(demo.stderr).toBe('');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toContain(`tollgate demo: 9 subscriptions on ${url}`);
+    expect(demo.stdout).toContain('integrity: OK, nothing drifted');
+    // Every subscription ends canceled with exactly one cancellation email, read back over HTTP.
+    expect(demo.stdout).toMatch(/cancellation emails \.+ 9 \(subscriptions with more than one: 0\)/);
+    expect(demo.stdout).toMatch(/attempts rejected \.+ .*TG_ILLEGAL_TRANSITION [1-9]/);
+    expect(demo.stdout).toMatch(/conflict retries \.+ \d+/);
+    const { items } = (await (await fetch(`${url}/v1/entities/subscription?state=canceled&limit=100`)).json()) as { items: Array<{ id: string }> };
+    expect(items.filter((e) => e.id.startsWith('demo-'))).toHaveLength(9);
+  }, 60_000);
+
   it('dev serves an open loopback API with workers; create, send, get and history drive it; SIGTERM stops it cleanly', async () => {
     if (!dev) throw new Error('tollgate dev did not start');
     expect(dev.output().stdout).toContain('auth: OPEN (no API keys configured): answering loopback clients only');
