@@ -3,7 +3,7 @@
  * Each name says what the stop sets up. Production never installs a hook, so a fault point costs one check.
  */
 export type FaultPoint =
-  /** The relay added the jobs to the transport but has not marked the rows dispatched (its transaction is open). */
+  /** The relay added the jobs to the transport but has not marked the rows dispatched (they are pending, claimed). */
   | 'relay.after-enqueue-before-mark'
   /** An effect handler is running (the worker checked the row, ran nothing to completion yet). */
   | 'effect.mid-handler'

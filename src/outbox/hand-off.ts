@@ -2,7 +2,10 @@ import type { SqlClient } from '../store/sql-client.ts';
 import { faultPoint, type FaultPoint } from './faults.ts';
 import type { NewJob, QueueKind, Transport } from './transport.ts';
 
-/** One claim-hand-off-mark round: what the relay does with effects and the scheduler with timers. */
+/**
+ * One claim-hand-off-mark round in one transaction: what the timer scheduler does with timers. (The relay claims
+ * in a statement of its own and marks after the hand-off, so effect workers never wait on its row locks: relay.ts.)
+ */
 export interface HandOff<R> {
   readonly client: SqlClient;
   readonly transport: Transport;

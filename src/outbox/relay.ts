@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.ts';
 import { outboxChannel } from '../store/commit.ts';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
-import { handOff, startLoop, type Loop } from './hand-off.ts';
+import { faultPoint } from './faults.ts';
+import { startLoop, type Loop } from './hand-off.ts';
 import { idsOf } from './ids.ts';
 import { defaultLogger, type ProcessLogger } from './logger.ts';
 import { effectMetrics } from './metrics.ts';
@@ -26,8 +27,14 @@ export interface OutboxHost {
 /** Options of the relay. */
 export interface RelayOptions {
   readonly transport: Transport;
-  /** Effects claimed per transaction. Default 500. */
+  /** Effects claimed per round. Default 500. */
   readonly batchSize?: number;
+  /**
+   * How long a claim keeps other relays off its rows. A relay that dies between claiming and marking leaves them
+   * pending; once the lease is over, any relay claims and hands them off again (the transport ignores an id it
+   * still holds, the worker skips a settled effect). Only a cost in latency after a crash. Default 10,000 ms.
+   */
+  readonly claimLeaseMs?: number;
   /** Poll when no NOTIFY came: the bound on the latency a lost notification costs. Default 1,000 ms. */
   readonly pollIntervalMs?: number;
   /** Read by the outbox-lag gauge. */
@@ -44,8 +51,13 @@ export interface Relay {
 
 /**
  * Starts the outbox relay: pending effect rows -> transport -> marked dispatched. Wakes on the commit's NOTIFY
- * and polls, so a lost notification costs latency, never an effect. Any number may run at once: each round claims
- * with `FOR UPDATE SKIP LOCKED`, so two relays never hold the same row.
+ * and polls, so a lost notification costs latency, never an effect. Any number may run at once.
+ *
+ * A round is claim, hand off, mark. The claim is one statement (its own transaction): it picks pending rows
+ * `FOR UPDATE SKIP LOCKED` and stamps them claimed (`dispatched_at`, a lease) in the same transaction, so two
+ * relays never claim the same row. It commits before the hand-off: a worker that gets the job at once records
+ * its outcome without waiting for the relay (with claim, add and mark in one transaction, the workers' updates
+ * queued behind the relay's row locks for the whole round). The mark sets the rows dispatched if still pending.
  *
  * @example
  * const relay = await startRelay(tg.internals, { transport, clock: systemClock });
@@ -56,22 +68,30 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
   const batchSize = options.batchSize ?? 500;
   const logger = options.logger ?? defaultLogger();
   const metrics = effectMetrics(host.metrics.registry);
-  const claimSql = `SELECT id, machine, entity_id, type FROM ${s}.effects
-    WHERE status = 'pending' ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED`;
+  const claimLeaseMs = options.claimLeaseMs ?? 10_000;
+  // ANY(ARRAY(...)): the claimed ids become one parameter matched on the primary key (see ids.ts).
+  const claimSql = `UPDATE ${s}.effects SET dispatched_at = now()
+    WHERE id = ANY(ARRAY(SELECT id FROM ${s}.effects
+      WHERE status = 'pending' AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $2::float8 / 1000))
+      ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED))
+    RETURNING id, machine, entity_id, type, created_at`;
+  // Still pending: a worker may have recorded the effect between the hand-off and this mark.
   const markSql = `UPDATE ${s}.effects SET status = 'dispatched', dispatched_at = now()
-    WHERE id = ANY(${idsOf('$1')})`; // the claim locked them pending: no status test (see HandOff.markSql)
+    WHERE id = ANY(${idsOf('$1')}) AND (status = 'pending') IS TRUE`;
 
   const runOnce = async () => {
-    const rows = await handOff<{ id: string; machine: string; entity_id: string; type: string }>({
-      client: host.client,
-      transport: options.transport,
-      queue: 'effects',
-      claimSql,
-      claimParams: [batchSize],
-      markSql,
-      toJob: (r) => ({ id: r.id, data: { effectId: r.id, machine: r.machine, entityId: r.entity_id, type: r.type } satisfies EffectJobData }),
-      fault: 'relay.after-enqueue-before-mark',
-    });
+    const rows = await host.client.query<{ id: string; machine: string; entity_id: string; type: string; created_at: Date }>(claimSql, [
+      batchSize,
+      claimLeaseMs,
+    ]);
+    if (rows.length === 0) return 0;
+    rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
+    await options.transport.add(
+      'effects',
+      rows.map((r) => ({ id: r.id, data: { effectId: r.id, machine: r.machine, entityId: r.entity_id, type: r.type } satisfies EffectJobData })),
+    );
+    await faultPoint('relay.after-enqueue-before-mark');
+    await host.client.query(markSql, [JSON.stringify(rows.map((r) => r.id))]);
     metrics.dispatched.inc(rows.length);
     return rows.length;
   };

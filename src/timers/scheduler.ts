@@ -47,7 +47,7 @@ export interface TimerScheduler {
 
 /**
  * Hands due (or nearly due) timers to the transport as delayed jobs keyed by timer id, and marks them armed,
- * in one transaction per batch (same claim-hand-off-mark as the relay: several schedulers never arm one timer
+ * in one transaction per batch (claim-hand-off-mark, hand-off.ts: several schedulers never arm one timer
  * twice, a crash in between re-arms it).
  */
 export function startTimerScheduler(client: SqlClient, schema: string, options: TimerSchedulerOptions): TimerScheduler {

@@ -79,8 +79,12 @@ describe.each(transportKinds())('crashes on %s', (kind) => {
     const [pending] = await w.tg.internals.client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${quoteIdent(w.tg.internals.schema)}.effects WHERE status = 'pending'`,
     );
-    expect(pending?.n).toBe(5); // the kill rolled the marks back: nothing is lost
-    await testProcesses(w.tg, kind, { queuePrefix: w.prefix || undefined });
+    expect(pending?.n).toBe(5); // killed before the mark: nothing is lost
+    const [claimed] = await w.tg.internals.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${quoteIdent(w.tg.internals.schema)}.effects WHERE status = 'pending' AND dispatched_at IS NOT NULL`,
+    );
+    expect(claimed?.n).toBe(5); // ...and after the claim committed: only the lease's end frees them for another relay
+    await testProcesses(w.tg, kind, { queuePrefix: w.prefix || undefined, tuning: { claimLeaseMs: 500 } });
     await eventually(async () => (await w.effectStates()).every((e) => e.status === 'completed'), 20_000);
     await new Promise((r) => setTimeout(r, 300));
     expect((await w.emails()).map((e) => e.calls)).toEqual([1, 1, 1, 1, 1]);
