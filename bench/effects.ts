@@ -9,6 +9,9 @@
  * on the wall clock (`performance.timeOrigin + performance.now()`) of their process. The lag phases start after a
  * warm-up at 200/s (BENCH_WARMUP_SECONDS, default 1) that is not measured; the rate actually achieved is printed.
  *
+ * Diagnostics: BENCH_DEBUG_CPU=1 prints the worker process's CPU time after each lag phase; BENCH_WORKER_NODE_ARGS
+ * passes node flags to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ *
  * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
  * defaults). A full run takes about a minute.
  */
@@ -85,7 +88,7 @@ const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Messages between the bench and its worker process. */
 type ToWorker = { cmd: 'start'; prefix: string } | { cmd: 'report' } | { cmd: 'stop' } | { cmd: 'exit' };
-type FromWorker = { ready: true } | { started: true } | { starts: Array<[string, number]> } | { stopped: true };
+type FromWorker = { ready: true } | { started: true } | { starts: Array<[string, number]>; cpuMs: number } | { stopped: true };
 
 /**
  * The worker process: relay + effect worker, as `tollgate worker` runs beside `tollgate serve` in production. It
@@ -105,7 +108,8 @@ async function workerProcess(url: string): Promise<void> {
         processes = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: m.prefix, concurrency, timers: false, eventWorkers: false, logger: quiet });
         send({ started: true });
       } else if (m.cmd === 'report') {
-        send({ starts });
+        const cpu = process.cpuUsage();
+        send({ starts, cpuMs: (cpu.user + cpu.system) / 1000 });
         starts = [];
       } else if (m.cmd === 'stop') {
         await processes?.stop();
@@ -167,13 +171,16 @@ async function lagAt(tg: Tollgate, worker: BenchWorker, rate: number, seconds: n
   const achieved = committed.size / ((performance.now() - began) / 1000);
   const starts = new Map<string, number>();
   const until = performance.now() + 10_000;
+  let cpuMs = 0;
   do {
     const answer = await worker.ask({ cmd: 'report' });
     if ('starts' in answer) for (const [id, at] of answer.starts) starts.set(id, at);
+    if ('cpuMs' in answer) cpuMs = answer.cpuMs;
     if (starts.size >= committed.size) break;
     await sleep(100);
   } while (performance.now() < until);
   const lags = [...committed].map(([id, at]) => Math.max(0, (starts.get(id) ?? NaN) - at)).filter((x) => !Number.isNaN(x));
+  if (process.env.BENCH_DEBUG_CPU) console.error(`rate ${rate}: worker process CPU total ${cpuMs.toFixed(0)} ms, ${committed.size} effects`);
   return { lags: lags.sort((a, b) => a - b), achieved };
 }
 
