@@ -122,6 +122,14 @@ export const machineDetail = machineSummary.extend({
 
 export const machineList = z.object({ items: z.array(machineSummary) });
 
+export const machineDiagram = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  entities: z.number().int().describe('Entities of the machine, in any state'),
+  stateCounts: z.record(z.string(), z.number().int()).describe('Entities per state string, as EntityView.state writes it'),
+  mermaid: z.string().describe('A Mermaid stateDiagram-v2 whose simple states carry their entity counts'),
+});
+
 export const dryRunResult = z.object({
   accepted: z.literal(true),
   machine: z.string(),

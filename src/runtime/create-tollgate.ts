@@ -66,6 +66,11 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   effects(machine: Name<R>, id: string): Promise<EffectView[]>;
   /** The entity's durable timers. */
   timers(machine: Name<R>, id: string): Promise<TimerView[]>;
+  /**
+   * How many entities of the machine are in each state, now: keys are state strings as `EntityView.state` writes
+   * them (`paused.idle`; parallel states as their leaf paths joined by `,`). The inspector draws these.
+   */
+  stateCounts(machine: Name<R>): Promise<Record<string, number>>;
   /** Refused attempts recorded for the entity (illegal, guard-rejected, policy-denied). */
   rejections(machine: Name<R>, id: string): Promise<RejectionView[]>;
   /** Deletes rejection records older than `olderThanMs`; returns how many. */
@@ -169,6 +174,10 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     timers: open(async (machine, id) => {
       entityArgs(machine, id);
       return (await ctx.queries.timers(machine, id)).map(toTimerView);
+    }),
+    stateCounts: open(async (machine) => {
+      machineOf(ctx, machine);
+      return Object.fromEntries((await ctx.queries.stateCounts(machine)).map((r) => [r.state, r.n]));
     }),
     rejections: open(async (machine, id) => {
       entityArgs(machine, id);

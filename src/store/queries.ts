@@ -22,6 +22,8 @@ export interface Queries {
   history(machine: string, id: string, afterSeq: number, limit: number): Promise<TransitionRow[]>;
   effects(machine: string, id: string): Promise<EffectRow[]>;
   timers(machine: string, id: string): Promise<TimerRow[]>;
+  /** How many entities of the machine are in each state (the stored state string: leaf paths joined by `,`). */
+  stateCounts(machine: string): Promise<Array<{ state: string; n: number }>>;
   rejections(machine: string, id: string): Promise<RejectionRow[]>;
   recordRejection(rejection: RejectionInput): Promise<void>;
   pruneRejections(before: Date): Promise<number>;
@@ -59,6 +61,11 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
       client.query<TimerRow>(
         `SELECT * FROM ${s}.timers WHERE machine = $1::text AND entity_id = $2::text ORDER BY created_at, id`,
         [machine, id],
+      ),
+    stateCounts: (machine) =>
+      client.query<{ state: string; n: number }>(
+        `SELECT state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY state ORDER BY state`,
+        [machine],
       ),
     rejections: (machine, id) =>
       client.query<RejectionRow>(

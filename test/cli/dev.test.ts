@@ -77,6 +77,10 @@ describe('tollgate dev', () => {
     expect(demo.stdout).toMatch(/conflict retries \.+ \d+/);
     const { items } = (await (await fetch(`${url}/v1/entities/subscription?state=canceled&limit=100`)).json()) as { items: Array<{ id: string }> };
     expect(items.filter((e) => e.id.startsWith('demo-'))).toHaveLength(9);
+    // The inspector draws them: every entity of this server in `canceled` is counted on that state.
+    const diagram = await runCli(['diagram', 'subscription', '--url', url]);
+    expect(diagram.code).toBe(0);
+    expect(diagram.stdout).toMatch(new RegExp(`state "canceled \\(${items.length}\\)" as canceled`));
   }, 60_000);
 
   it('dev serves an open loopback API with workers; create, send, get and history drive it; SIGTERM stops it cleanly', async () => {

@@ -16,6 +16,7 @@ const required: Record<string, Access> = {
   'POST /v1/entities/:machine/:id/events::dry-run': 'read',
   'GET /v1/machines': 'read',
   'GET /v1/machines/:machine': 'read',
+  'GET /v1/machines/:machine/diagram': 'read',
   'GET /healthz': 'open',
   'GET /readyz': 'open',
   'GET /metrics': 'admin',

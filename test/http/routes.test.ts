@@ -188,6 +188,30 @@ describe.each(backends())('HTTP routes on %s', (backend) => {
     expect(limited.json().items.map((m: { name: string }) => m.name)).toEqual(['subscription']);
   });
 
+  it('draws a machine with how many entities are in each state now (the inspector)', async () => {
+    const tg = await testRuntime(backend, { machines });
+    const { app } = await testApi(backend, {}, tg);
+    for (const id of ['d1', 'd2', 'd3', 'd4']) await tg.create('subscription', id, sub);
+    await tg.send('subscription', 'd3', { type: 'UPGRADE', paymentMethodId: 'pm' });
+    await tg.send('subscription', 'd4', { type: 'UPGRADE', paymentMethodId: 'pm' });
+    await tg.send('subscription', 'd4', { type: 'PAUSE' });
+    const diagram = (await app.inject({ url: '/v1/machines/subscription/diagram', headers: bearer(keys.read) })).json();
+    expect(diagram).toMatchObject({ name: 'subscription', version: 1, entities: 4, stateCounts: { trial: 2, active: 1, 'paused.idle': 1 } });
+    expect(diagram.mermaid).toContain('state "trial (2)" as trial');
+    expect(diagram.mermaid).toContain('state "active (1)" as active');
+    expect(diagram.mermaid).toContain('state "idle (1)" as idle');
+    expect(diagram.mermaid).toContain('state "resuming (0)" as resuming');
+    // An order in the parallel state counts in the leaf state of each region.
+    await tg.create('order', 'o1', { orderId: 'o1', customerId: 'c', amountCents: 100 });
+    await tg.send('order', 'o1', { type: 'PAY', paymentId: 'p1', amountCents: 100 });
+    const order = (await app.inject({ url: '/v1/machines/order/diagram', headers: bearer(keys.read) })).json();
+    expect(order.entities).toBe(1);
+    expect(order.mermaid).toMatch(/state "awaiting \(1\)" as /);
+    expect(order.mermaid).toMatch(/state "draft \(1\)" as /);
+    expect(order.mermaid).toMatch(/state "pending \(0\)" as /);
+    expectProblem(await app.inject({ url: '/v1/machines/nope/diagram', headers: admin }), 'TG_UNKNOWN_MACHINE');
+  });
+
   it('answers health, readiness and metrics; readiness fails with TG_NOT_READY when a check fails', async () => {
     const { app, tg } = await api({ readiness: { redis: async () => {} } });
     expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });

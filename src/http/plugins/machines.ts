@@ -2,7 +2,8 @@ import type { Tollgate } from '../../runtime/create-tollgate.ts';
 import { canAccessMachine } from '../auth.ts';
 import { describeMachine, describeMachineInDetail } from '../machine-info.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
-import { machineDetail, machineList, machineParams } from '../schemas.ts';
+import { mermaidDiagram } from '../mermaid.ts';
+import { machineDetail, machineDiagram, machineList, machineParams } from '../schemas.ts';
 
 const tag = 'machines';
 
@@ -35,6 +36,28 @@ export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
       success: { status: 200, description: 'The machine', schema: machineDetail },
       errors: ['TG_UNKNOWN_MACHINE'],
       handler: async ({ params }) => describeMachineInDetail(params.machine, tg.internals.definition(params.machine)),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/machines/{machine}/diagram',
+      operationId: 'getMachineDiagram',
+      summary: 'The inspector: the machine as a Mermaid state diagram with how many entities are in each state now',
+      tag,
+      access: 'read',
+      params: machineParams,
+      success: { status: 200, description: 'The diagram and the counts it draws', schema: machineDiagram },
+      errors: ['TG_UNKNOWN_MACHINE'],
+      handler: async ({ params }) => {
+        const definition = tg.internals.definition(params.machine);
+        const stateCounts = await tg.stateCounts(params.machine);
+        return {
+          name: params.machine,
+          version: definition.version,
+          entities: Object.values(stateCounts).reduce((a, b) => a + b, 0),
+          stateCounts,
+          mermaid: mermaidDiagram(definition.machine, stateCounts),
+        };
+      },
     }),
   ];
 }

@@ -1,11 +1,14 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
-import { graphTransitions, stateNodes, type GraphTransition } from '../http/machine-info.ts';
+import { graphTransitions, stateNodes, type GraphTransition } from './machine-info.ts';
 
 /**
  * The machine as a Mermaid `stateDiagram-v2`: compound states drawn as nested blocks with their own initial
  * marker, parallel regions separated by `--`, every simple state declared in its block before any transition, final states ending in `[*]`, and each transition labelled
  * `EVENT [guard] / effects` (delayed events as `after <delay>`). A transition is written in the block of its
  * source's parent, so it is drawn inside the compound state it belongs to.
+ *
+ * With `counts` (from `tg.stateCounts`), each simple state's label says how many entities are in it now (`idle (3)`);
+ * an entity in parallel regions counts in each of its leaf states.
  *
  * @example
  * console.log(mermaidDiagram(machines.subscription.machine));
@@ -15,8 +18,9 @@ import { graphTransitions, stateNodes, type GraphTransition } from '../http/mach
  * //     [*] --> idle
  * //   ...
  */
-export function mermaidDiagram(machine: AnyStateMachine): string {
+export function mermaidDiagram(machine: AnyStateMachine, counts?: Readonly<Record<string, number>>): string {
   const ids = stateIds(machine);
+  const perLeaf = counts ? leafCounts(counts) : undefined;
   const id = (node: AnyStateNode) => ids.get(node) as string;
   const byParent = new Map<AnyStateNode | undefined, GraphTransition[]>();
   for (const t of graphTransitions(machine)) {
@@ -36,7 +40,8 @@ export function mermaidDiagram(machine: AnyStateMachine): string {
     for (const child of children) {
       if (Object.keys(child.states).length > 0) continue;
       const key = String(child.key);
-      lines.push(`${indent}state "${child.type === 'history' ? `${key} (history)` : key}" as ${id(child)}`);
+      const count = perLeaf && child.type !== 'history' ? ` (${perLeaf.get(child.path.join('.')) ?? 0})` : '';
+      lines.push(`${indent}state "${child.type === 'history' ? `${key} (history)` : key}${count}" as ${id(child)}`);
     }
     children.forEach((child, index) => {
       if (Object.keys(child.states).length === 0) return;
@@ -53,6 +58,15 @@ export function mermaidDiagram(machine: AnyStateMachine): string {
   };
   block(machine.root, '  ');
   return lines.join('\n');
+}
+
+/** Entities per leaf state path, from counts per stored state string (`a.b` or, in parallel states, `a.x,a.y`). */
+function leafCounts(counts: Readonly<Record<string, number>>): Map<string, number> {
+  const perLeaf = new Map<string, number>();
+  for (const [state, n] of Object.entries(counts)) {
+    for (const leaf of state.split(',')) perLeaf.set(leaf, (perLeaf.get(leaf) ?? 0) + n);
+  }
+  return perLeaf;
 }
 
 // A state's key when no other state has it, else its path joined by `_`; only letters, digits and `_`.
