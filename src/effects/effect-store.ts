@@ -1,5 +1,5 @@
 import type { EffectRow } from '../store/rows.ts';
-import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { idsOf } from '../outbox/ids.ts';
 import { batcher } from './batcher.ts';
 
@@ -40,6 +40,7 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
       `SELECT id, transition_id, machine, entity_id, type, params, status, attempts, created_at, follow_up, follow_up_outcome
        FROM ${s}.effects WHERE id = ANY(${idsOf('$1')})`,
       [JSON.stringify(ids)],
+      planEachRun,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
@@ -58,6 +59,7 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
           runs.map((r) => ({ id: r.id, status: r.status, result: r.result ?? null, error: r.error ?? null, follow_up: r.followUp ?? null, at: r.at.toISOString() })),
         ),
       ],
+      planEachRun,
     );
     const recorded = new Set(rows.map((r) => r.id));
     // The same effect twice in one batch (two concurrent runs): the statement updates it once; credit the first.

@@ -1,4 +1,4 @@
-import type { SqlClient } from '../store/sql-client.ts';
+import { planEachRun, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint, type FaultPoint } from './faults.ts';
 import type { NewJob, QueueKind, Transport } from './transport.ts';
 
@@ -33,11 +33,11 @@ export interface HandOff<R> {
  */
 export async function handOff<R extends { id: string }>(h: HandOff<R>): Promise<R[]> {
   return h.client.transaction(async (tx) => {
-    const rows = await tx.query<R>(h.claimSql, h.claimParams);
+    const rows = await tx.query<R>(h.claimSql, h.claimParams, planEachRun);
     if (rows.length === 0) return rows;
     await h.transport.add(h.queue, rows.map(h.toJob));
     if (h.fault) await faultPoint(h.fault);
-    await tx.query(h.markSql, [JSON.stringify(rows.map((r) => r.id)), ...(h.markParams ?? [])]);
+    await tx.query(h.markSql, [JSON.stringify(rows.map((r) => r.id)), ...(h.markParams ?? [])], planEachRun);
     return rows;
   });
 }

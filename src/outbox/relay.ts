@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { outboxChannel } from '../store/commit.ts';
-import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint } from './faults.ts';
 import { startLoop, type Loop } from './hand-off.ts';
 import { idsOf } from './ids.ts';
@@ -80,10 +80,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     WHERE id = ANY(${idsOf('$1')}) AND (status = 'pending') IS TRUE`;
 
   const runOnce = async () => {
-    const rows = await host.client.query<{ id: string; machine: string; entity_id: string; type: string; created_at: Date }>(claimSql, [
-      batchSize,
-      claimLeaseMs,
-    ]);
+    const rows = await host.client.query<{ id: string; machine: string; entity_id: string; type: string; created_at: Date }>(claimSql, [batchSize, claimLeaseMs], planEachRun);
     if (rows.length === 0) return 0;
     rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
     await options.transport.add(
@@ -91,7 +88,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
       rows.map((r) => ({ id: r.id, data: { effectId: r.id, machine: r.machine, entityId: r.entity_id, type: r.type } satisfies EffectJobData })),
     );
     await faultPoint('relay.after-enqueue-before-mark');
-    await host.client.query(markSql, [JSON.stringify(rows.map((r) => r.id))]);
+    await host.client.query(markSql, [JSON.stringify(rows.map((r) => r.id))], planEachRun);
     metrics.dispatched.inc(rows.length);
     return rows.length;
   };

@@ -1,5 +1,5 @@
 import type { SqlClient } from '../store/sql-client.ts';
-import { quoteIdent } from '../store/sql-client.ts';
+import { planEachRun, quoteIdent } from '../store/sql-client.ts';
 import { idsOf } from './ids.ts';
 import type { EffectMetrics } from './metrics.ts';
 import type { EffectJobData } from './relay.ts';
@@ -21,14 +21,14 @@ export interface Resweep<R extends { id: string }> {
 
 /** Runs one sweep; returns the ids re-added. */
 export async function resweep<R extends { id: string }>(w: Resweep<R>): Promise<string[]> {
-  const rows = await w.client.query<R>(w.selectSql, w.selectParams);
+  const rows = await w.client.query<R>(w.selectSql, w.selectParams, planEachRun);
   if (rows.length === 0) return [];
   const live = await w.transport.present(w.queue, rows.map((r) => r.id));
   const gone = rows.filter((r) => !live.has(r.id));
   if (gone.length === 0) return [];
   // Touch first (conditionally): a row settled since the select is not re-added.
   const touched = new Set(
-    (await w.client.query<{ id: string }>(w.touchSql, [JSON.stringify(gone.map((r) => r.id))])).map((r) => r.id),
+    (await w.client.query<{ id: string }>(w.touchSql, [JSON.stringify(gone.map((r) => r.id))], planEachRun)).map((r) => r.id),
   );
   const again = gone.filter((r) => touched.has(r.id));
   await w.transport.readd(w.queue, again.map(w.toJob));

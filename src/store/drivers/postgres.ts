@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { TollgateError } from '../../errors.ts';
-import type { SqlClient, SqlTransaction } from '../sql-client.ts';
+import type { QueryOptions, SqlClient, SqlTransaction } from '../sql-client.ts';
 
 // Errors that mean "the database cannot be reached right now", not "this statement is wrong".
 const unreachableCodes = new Set([
@@ -54,9 +54,9 @@ export function postgresClient(options: PostgresDriverOptions): SqlClient {
     prepare: true,
   });
   const runner = (s: postgres.Sql | postgres.TransactionSql): SqlTransaction => ({
-    query: async <T extends object>(text: string, params: readonly unknown[] = []) => {
+    query: async <T extends object>(text: string, params: readonly unknown[] = [], run: QueryOptions = {}) => {
       try {
-        return (await s.unsafe(text, params as Params, { prepare: true })) as unknown as T[];
+        return (await s.unsafe(text, params as Params, { prepare: run.prepared ?? true })) as unknown as T[];
       } catch (error) {
         throw unavailable(error, options.url);
       }
