@@ -1,15 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { AnyStateNode } from 'xstate';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
-import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import type { Queries, StateLimit } from '../store/queries.ts';
 
 /** A state's `meta.maxDwell`: how long an entity may stay before it counts as stuck. */
-export interface DwellLimit {
-  readonly machine: string;
-  /** Leaf path as stored in `entities.state`, e.g. `paused.resuming`. */
-  readonly state: string;
-  readonly maxDwellMs: number;
-}
+export type DwellLimit = StateLimit;
 
 /** Every state with a positive numeric `meta.maxDwell`, as leaf-path prefixes. */
 export function dwellLimits(machines: ReadonlyMap<string, AnyMachineDefinition>): DwellLimit[] {
@@ -30,8 +25,7 @@ export function dwellLimits(machines: ReadonlyMap<string, AnyMachineDefinition>)
  * state longer than its `meta.maxDwell`. Computed by two grouped queries over the `(machine, state)` index, so a
  * scrape costs one index scan of the entities table.
  */
-export function entityGauges(registry: Registry, client: SqlClient, schemaName: string, limits: readonly DwellLimit[], now: () => number) {
-  const s = quoteIdent(schemaName);
+export function entityGauges(registry: Registry, queries: Pick<Queries, 'stateCounts' | 'stuckEntities'>, limits: readonly DwellLimit[], now: () => number) {
   const perState = new Gauge({ name: 'tollgate_entities', help: 'Entities by machine and state.', labelNames: ['machine', 'state'] as const, registers: [registry] });
   const stuck = new Gauge({
     name: 'tollgate_stuck_entities',
@@ -46,24 +40,12 @@ export function entityGauges(registry: Registry, client: SqlClient, schemaName: 
     registers: [registry],
   });
   return async function refresh(): Promise<void> {
-    const counts = await client.query<{ machine: string; state: string; n: number }>(
-      `SELECT machine, state, count(*)::int AS n FROM ${s}.entities GROUP BY machine, state`,
-    );
+    const counts = await queries.stateCounts();
     perState.reset();
     for (const row of counts) perState.set({ machine: row.machine, state: row.state }, row.n);
     if (limits.length === 0) return;
     // A limit on a state covers its descendants ('paused' covers 'paused.idle'), in any parallel region.
-    const rows = await client.query<{ machine: string; state: string; n: number; over_ms: number | null }>(
-      `SELECT l.machine, l.state, count(e.id)::int AS n,
-              max(extract(epoch FROM ($1::timestamptz - e.state_entered_at)) * 1000 - l.max_dwell_ms)::float8 AS over_ms
-       FROM jsonb_to_recordset($2::text::jsonb) AS l(machine text, state text, max_dwell_ms float8)
-       LEFT JOIN ${s}.entities e ON e.machine = l.machine
-         AND EXISTS (SELECT 1 FROM unnest(string_to_array(e.state, ',')) AS leaf(path)
-                     WHERE leaf.path = l.state OR leaf.path LIKE l.state || '.%')
-         AND e.state_entered_at < $1::timestamptz - make_interval(secs => l.max_dwell_ms / 1000)
-       GROUP BY l.machine, l.state`,
-      [new Date(now()), JSON.stringify(limits.map((l) => ({ machine: l.machine, state: l.state, max_dwell_ms: l.maxDwellMs })))],
-    );
+    const rows = await queries.stuckEntities(limits, new Date(now()));
     stuck.reset();
     oldestStuck.reset();
     for (const row of rows) {

@@ -138,7 +138,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     policy: options.policy,
   };
 
-  const refreshEntityGauges = entityGauges(metrics.registry, client, schema, dwellLimits(machines), () => ctx.clock.now());
+  const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
 
   let closed = false;
   const open = <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>

@@ -22,11 +22,26 @@ export interface Queries {
   history(machine: string, id: string, afterSeq: number, limit: number): Promise<TransitionRow[]>;
   effects(machine: string, id: string): Promise<EffectRow[]>;
   timers(machine: string, id: string): Promise<TimerRow[]>;
-  /** How many entities of the machine are in each state (the stored state string: leaf paths joined by `,`). */
-  stateCounts(machine: string): Promise<Array<{ state: string; n: number }>>;
+  /**
+   * How many entities are in each state (the stored state string: leaf paths joined by `,`), of one machine or of
+   * all: one grouped scan of the `(machine, state)` index.
+   */
+  stateCounts(machine?: string): Promise<Array<{ machine: string; state: string; n: number }>>;
+  /**
+   * Per state limit, the entities in that state (or one inside it, in any parallel region) since before
+   * `at - maxDwellMs`, and by how many ms the longest of them is over (null when none is).
+   */
+  stuckEntities(limits: readonly StateLimit[], at: Date): Promise<Array<{ machine: string; state: string; n: number; over_ms: number | null }>>;
   rejections(machine: string, id: string): Promise<RejectionRow[]>;
   recordRejection(rejection: RejectionInput): Promise<void>;
   pruneRejections(before: Date): Promise<number>;
+}
+
+/** A state's dwell limit: `state` is a leaf-path prefix as stored in `entities.state`, e.g. `paused.resuming`. */
+export interface StateLimit {
+  readonly machine: string;
+  readonly state: string;
+  readonly maxDwellMs: number;
 }
 
 /** Queries against schema `schemaName`. */
@@ -63,9 +78,23 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
         [machine, id],
       ),
     stateCounts: (machine) =>
-      client.query<{ state: string; n: number }>(
-        `SELECT state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY state ORDER BY state`,
-        [machine],
+      machine === undefined
+        ? client.query(`SELECT machine, state, count(*)::int AS n FROM ${s}.entities GROUP BY machine, state ORDER BY machine, state`)
+        : client.query(
+            `SELECT machine, state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY machine, state ORDER BY state`,
+            [machine],
+          ),
+    stuckEntities: (limits, at) =>
+      client.query(
+        `SELECT l.machine, l.state, count(e.id)::int AS n,
+                max(extract(epoch FROM ($1::timestamptz - e.state_entered_at)) * 1000 - l.max_dwell_ms)::float8 AS over_ms
+         FROM jsonb_to_recordset($2::text::jsonb) AS l(machine text, state text, max_dwell_ms float8)
+         LEFT JOIN ${s}.entities e ON e.machine = l.machine
+           AND EXISTS (SELECT 1 FROM unnest(string_to_array(e.state, ',')) AS leaf(path)
+                       WHERE leaf.path = l.state OR leaf.path LIKE l.state || '.%')
+           AND e.state_entered_at < $1::timestamptz - make_interval(secs => l.max_dwell_ms / 1000)
+         GROUP BY l.machine, l.state`,
+        [at, JSON.stringify(limits.map((l) => ({ machine: l.machine, state: l.state, max_dwell_ms: l.maxDwellMs })))],
       ),
     rejections: (machine, id) =>
       client.query<RejectionRow>(
