@@ -3,7 +3,7 @@ import { evaluateInitial } from '../engine/evaluate.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import { fingerprint } from './fingerprint.ts';
 import { commitInput, entityAfter, tryCommit, type SendOptions } from './gate.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import { toEntityView, type EntityView } from './views.ts';
 
 /** What `create` returns: the entity, and whether an earlier create with the same key answered. */
@@ -24,10 +24,7 @@ export async function createEntity(
   rawInput: unknown,
   options: SendOptions = {},
 ): Promise<CreateResult> {
-  const definition = machineOf(ctx, machine);
-  const id = checkIdentifier('entity id', entityId, machine);
-  const key = options.idempotencyKey === undefined ? null : checkIdentifier('idempotency key', options.idempotencyKey, machine);
-  const actor = options.actor === undefined ? null : checkIdentifier('actor', options.actor, machine);
+  const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
   const parsed = definition.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -11,7 +11,7 @@ import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
 
@@ -55,10 +55,7 @@ export async function sendEvent(
   rawEvent: unknown,
   options: InternalSendOptions = {},
 ): Promise<SendResult> {
-  const definition = machineOf(ctx, machine);
-  const id = checkIdentifier('entity id', entityId, machine);
-  const key = options.idempotencyKey === undefined ? null : checkIdentifier('idempotency key', options.idempotencyKey, machine);
-  const actor = options.actor === undefined ? null : checkIdentifier('actor', options.actor, machine);
+  const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
   const event = options.internal ? (rawEvent as EventObject) : parseEvent(ctx, definition, machine, id, rawEvent);
   const print = fingerprint(event);
   const target = { machine, entityId: id };

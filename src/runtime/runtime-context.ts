@@ -57,3 +57,21 @@ export function checkIdentifier(kind: 'entity id' | 'idempotency key' | 'actor',
   }
   return value;
 }
+
+/** The checked arguments every write (create, send) starts from. */
+export interface WriteArgs {
+  readonly definition: AnyMachineDefinition;
+  readonly id: string;
+  readonly key: string | null;
+  readonly actor: string | null;
+}
+
+/** Resolves the machine and checks the entity id, idempotency key and actor of a create or send. */
+export function writeArgs(ctx: RuntimeContext, machine: string, entityId: string, options: { idempotencyKey?: string; actor?: string }): WriteArgs {
+  return {
+    definition: machineOf(ctx, machine),
+    id: checkIdentifier('entity id', entityId, machine),
+    key: options.idempotencyKey === undefined ? null : checkIdentifier('idempotency key', options.idempotencyKey, machine),
+    actor: options.actor === undefined ? null : checkIdentifier('actor', options.actor, machine),
+  };
+}
