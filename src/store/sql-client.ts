@@ -25,18 +25,18 @@ export interface SqlTransaction {
 /** How one statement runs. */
 export interface QueryOptions {
   /**
-   * False: plan the statement on every run, for its parameters and the table's size now, instead of reusing the
-   * connection's prepared statement. Postgres caches a generic plan per prepared statement, made with the
-   * statistics of that moment; for the batch statements of the relay and the workers (a list of ids, a backlog
-   * claim) a plan made while the effects table was small is a sequential scan, and it stays one while a backlog
-   * grows until autoanalyze runs (measured: 1,000 instead of 3,000 effects/s). Planning them costs tens of
-   * microseconds. The gate's statements stay prepared: re-planning its commit costs a fifth of its throughput.
+   * True: plan the statement on every run, for its parameters and the table's size now. Postgres caches a generic
+   * plan per prepared statement, made with the statistics of that moment; for the batch statements of the relay
+   * and the workers (a list of ids, a backlog claim) a plan made while the effects table was small is a sequential
+   * scan, and it stays one while a backlog grows until autoanalyze runs (measured: 1,000 instead of 3,000
+   * effects/s). Planning them costs tens of microseconds. The gate's statements keep their cached plans:
+   * re-planning its commit costs a fifth of its throughput.
    */
-  readonly prepared?: boolean;
+  readonly planEachRun?: boolean;
 }
 
-/** For the batch statements of the relay, the sweepers and the effect workers (see QueryOptions.prepared). */
-export const planEachRun: QueryOptions = { prepared: false };
+/** For the batch statements of the relay, the sweepers and the effect workers (see QueryOptions.planEachRun). */
+export const planEachRun: QueryOptions = { planEachRun: true };
 
 /** The Postgres error code of a driver error (`23505` unique violation), if it has one. */
 export function pgErrorCode(error: unknown): string | undefined {

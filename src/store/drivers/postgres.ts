@@ -42,27 +42,49 @@ export interface PostgresDriverOptions {
 
 type Params = postgres.ParameterOrJSON<never>[];
 
+/** Connections of the pool for statements planned on every run (the relay's, the sweepers' and the workers' batches). */
+const plannedConnections = 4;
+
 /**
  * Postgres through postgres.js. Statements are prepared (named server-side statements reused per connection):
  * the gate issues the same few statements over and over, so Postgres parses and plans each once per connection.
+ *
+ * Statements run with `planEachRun` go to a second, small pool whose sessions have `plan_cache_mode =
+ * force_custom_plan`: still prepared (one round trip, parsed once), but planned on every run. The alternative, an
+ * unnamed statement, costs postgres.js two round trips when it has parameters (it describes the statement first)
+ * and made the effect pipeline's statements twice as dear in round trips. The pool opens its connections on first
+ * use, so a process that runs no relay or worker never opens one. In a transaction, such a statement runs
+ * unnamed on the transaction's connection.
  */
 export function postgresClient(options: PostgresDriverOptions): SqlClient {
+  const max = options.maxConnections ?? 10;
   const sql = postgres(options.url, {
-    max: options.maxConnections ?? 10,
+    max,
     onnotice: () => {},
     // Timestamps come back as Date; bigint counts are cast to int in SQL.
     prepare: true,
   });
-  const runner = (s: postgres.Sql | postgres.TransactionSql): SqlTransaction => ({
-    query: async <T extends object>(text: string, params: readonly unknown[] = [], run: QueryOptions = {}) => {
-      try {
-        return (await s.unsafe(text, params as Params, { prepare: run.prepared ?? true })) as unknown as T[];
-      } catch (error) {
-        throw unavailable(error, options.url);
-      }
-    },
+  const planned = postgres(options.url, {
+    max: Math.min(plannedConnections, max),
+    onnotice: () => {},
+    prepare: true,
+    connection: { plan_cache_mode: 'force_custom_plan' },
   });
-  const base = runner(sql);
+  const run = async <T>(query: () => Promise<unknown>): Promise<T[]> => {
+    try {
+      return (await query()) as T[];
+    } catch (error) {
+      throw unavailable(error, options.url);
+    }
+  };
+  const runner = (tx: postgres.TransactionSql): SqlTransaction => ({
+    query: <T extends object>(text: string, params: readonly unknown[] = [], how: QueryOptions = {}) =>
+      run<T>(() => tx.unsafe(text, params as Params, { prepare: !how.planEachRun })),
+  });
+  const base: SqlTransaction = {
+    query: <T extends object>(text: string, params: readonly unknown[] = [], how: QueryOptions = {}) =>
+      run<T>(() => (how.planEachRun ? planned : sql).unsafe(text, params as Params, { prepare: true })),
+  };
   return {
     dialect: 'postgres',
     query: base.query,
@@ -80,6 +102,8 @@ export function postgresClient(options: PostgresDriverOptions): SqlClient {
       const { unlisten } = await sql.listen(channel, onNotify);
       return unlisten;
     },
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), planned.end({ timeout: 5 })]);
+    },
   };
 }
