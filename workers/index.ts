@@ -45,8 +45,6 @@ export interface ProcessesOptions {
 export interface ProcessesTuning {
   /** Relay and scheduler poll when no notification came. Default 1,000 ms. */
   pollIntervalMs?: number;
-  /** How long the relay's claim keeps other relays off effects it has not marked yet (a relay died). Default 10,000 ms. */
-  claimLeaseMs?: number;
   /** How often the sweepers run. Default 10,000 ms. */
   sweepIntervalMs?: number;
   /** Sweepers leave jobs younger than this alone (database time). Default 5,000 ms. */
@@ -123,7 +121,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       consumers.push(startTimerWorker(tg, { transport, clock, concurrency, logger }));
       scheduler = startTimerScheduler(client, schema, { transport, clock, horizonMs: tuning.timerHorizonMs, pollIntervalMs: tuning.pollIntervalMs, logger });
     }
-    if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, claimLeaseMs: tuning.claimLeaseMs, logger });
+    if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger });
     // The sweepers run with the relay or the timers: a process that dispatches also repairs lost dispatches.
     if (options.relay !== false || options.timers !== false) {
       sweeper = startLoop(

@@ -3,8 +3,8 @@
  * Each name says what the stop sets up. Production never installs a hook, so a fault point costs one check.
  */
 export type FaultPoint =
-  /** The relay added the jobs to the transport but has not marked the rows dispatched (they are pending, claimed). */
-  | 'relay.after-enqueue-before-mark'
+  /** The relay claimed rows (marked them dispatched, committed) and has not added their jobs yet. */
+  | 'relay.after-claim-before-enqueue'
   /** An effect handler is running (the worker checked the row, ran nothing to completion yet). */
   | 'effect.mid-handler'
   /** The handler succeeded; the completion is not yet recorded in Postgres. */

@@ -3,7 +3,6 @@ import { outboxChannel } from '../store/commit.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint } from './faults.ts';
 import { startLoop, type Loop } from './hand-off.ts';
-import { idsOf } from './ids.ts';
 import { defaultLogger, type ProcessLogger } from './logger.ts';
 import { effectMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
@@ -29,12 +28,6 @@ export interface RelayOptions {
   readonly transport: Transport;
   /** Effects claimed per round. Default 500. */
   readonly batchSize?: number;
-  /**
-   * How long a claim keeps other relays off its rows. A relay that dies between claiming and marking leaves them
-   * pending; once the lease is over, any relay claims and hands them off again (the transport ignores an id it
-   * still holds, the worker skips a settled effect). Only a cost in latency after a crash. Default 10,000 ms.
-   */
-  readonly claimLeaseMs?: number;
   /** Poll when no NOTIFY came: the bound on the latency a lost notification costs. Default 1,000 ms. */
   readonly pollIntervalMs?: number;
   /** Read by the outbox-lag gauge. */
@@ -50,14 +43,16 @@ export interface Relay {
 }
 
 /**
- * Starts the outbox relay: pending effect rows -> transport -> marked dispatched. Wakes on the commit's NOTIFY
- * and polls, so a lost notification costs latency, never an effect. Any number may run at once.
+ * Starts the outbox relay: pending effect rows -> marked dispatched -> transport. Wakes on the NOTIFY sent after
+ * commits and polls, so a lost notification costs latency, never an effect. Any number may run at once.
  *
- * A round is claim, hand off, mark. The claim is one statement (its own transaction): it picks pending rows
- * `FOR UPDATE SKIP LOCKED` and stamps them claimed (`dispatched_at`, a lease) in the same transaction, so two
- * relays never claim the same row. It commits before the hand-off: a worker that gets the job at once records
- * its outcome without waiting for the relay (with claim, add and mark in one transaction, the workers' updates
- * queued behind the relay's row locks for the whole round). The mark sets the rows dispatched if still pending.
+ * A round is two steps. The claim is one statement (its own transaction): it picks pending rows `FOR UPDATE SKIP
+ * LOCKED` and marks them dispatched, so two relays never claim the same row, and it commits before the hand-off:
+ * a worker that gets the job at once records its outcome without waiting on the relay's row locks. Then the jobs
+ * are added. A relay that dies between the two leaves dispatched effects without a job: exactly what Redis losing
+ * its jobs leaves, and the sweeper re-adds them (`sweepEffects`, effects dispatched longer than `sweepMinAgeMs`
+ * ago whose job is gone). A separate "mark dispatched after the add" statement would cost a round trip per round
+ * and still need that repair for a job lost later.
  *
  * @example
  * const relay = await startRelay(tg.internals, { transport, clock: systemClock });
@@ -68,27 +63,26 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
   const batchSize = options.batchSize ?? 500;
   const logger = options.logger ?? defaultLogger();
   const metrics = effectMetrics(host.metrics.registry);
-  const claimLeaseMs = options.claimLeaseMs ?? 10_000;
   // ANY(ARRAY(...)): the claimed ids become one parameter matched on the primary key (see ids.ts).
-  const claimSql = `UPDATE ${s}.effects SET dispatched_at = now()
-    WHERE id = ANY(ARRAY(SELECT id FROM ${s}.effects
-      WHERE status = 'pending' AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $2::float8 / 1000))
+  // The claim commits without waiting for its WAL flush (set_config(..., true): this transaction only). Losing it
+  // in a database crash only returns the rows to pending: the WAL is written in order, so every later commit that
+  // was flushed (a worker's completion, which waits for its flush) carries the claim with it. A claim lost with the
+  // completion not yet recorded is a handler that runs again with the same effect id, the window a worker crash
+  // already opens. Not waiting takes a disk flush off every relay round.
+  const claimSql = `UPDATE ${s}.effects SET status = 'dispatched', dispatched_at = now()
+    WHERE id = ANY(ARRAY(SELECT id FROM ${s}.effects WHERE status = 'pending'
       ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED))
-    RETURNING id, machine, entity_id, type, created_at`;
-  // Still pending: a worker may have recorded the effect between the hand-off and this mark.
-  const markSql = `UPDATE ${s}.effects SET status = 'dispatched', dispatched_at = now()
-    WHERE id = ANY(${idsOf('$1')}) AND (status = 'pending') IS TRUE`;
+    RETURNING id, machine, entity_id, type, created_at, set_config('synchronous_commit', 'off', true) AS async_commit`;
 
   const runOnce = async () => {
-    const rows = await host.client.query<{ id: string; machine: string; entity_id: string; type: string; created_at: Date }>(claimSql, [batchSize, claimLeaseMs], planEachRun);
+    const rows = await host.client.query<{ id: string; machine: string; entity_id: string; type: string; created_at: Date }>(claimSql, [batchSize], planEachRun);
     if (rows.length === 0) return 0;
+    await faultPoint('relay.after-claim-before-enqueue');
     rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
     await options.transport.add(
       'effects',
       rows.map((r) => ({ id: r.id, data: { effectId: r.id, machine: r.machine, entityId: r.entity_id, type: r.type } satisfies EffectJobData })),
     );
-    await faultPoint('relay.after-enqueue-before-mark');
-    await host.client.query(markSql, [JSON.stringify(rows.map((r) => r.id))], planEachRun);
     metrics.dispatched.inc(rows.length);
     return rows.length;
   };
