@@ -5,7 +5,7 @@ import { startRelay } from '../../src/outbox/relay.ts';
 import type { NewJob, QueueKind, Transport } from '../../src/outbox/transport.ts';
 import { bullmqTransport } from '../../src/outbox/transports/bullmq.ts';
 import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
-import { quoteIdent } from '../../src/store/sql-client.ts';
+import { planEachRun, quoteIdent } from '../../src/store/sql-client.ts';
 import { startEffectWorker } from '../../workers/effects.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, transportKinds } from '../support/processes.ts';
@@ -46,6 +46,20 @@ describe('relay', () => {
     await tg.send('subscription', 'n1', { type: 'CANCEL' });
     await eventually(() => added.length === 1, 5000);
     expect(Date.now() - at).toBeLessThan(2000);
+  });
+
+  it('claims without waiting for the WAL flush, and leaves the session committing durably for the next statement', async () => {
+    // One connection per pool: the claim and the checks below share a session.
+    const tg = await testRuntime('postgres', { machines, maxConnections: 1 });
+    const s = quoteIdent(tg.internals.schema);
+    await tg.create('subscription', 'd1', { customerId: 'c', plan: 'pro' });
+    await tg.send('subscription', 'd1', { type: 'CANCEL' });
+    const relay = await startRelay(tg.internals, { transport: { ...inProcessTransport(), add: async () => {} }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    cleanups.push(() => relay.stop());
+    await eventually(async () => (await tg.internals.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status = 'dispatched'`))[0]?.n === 1);
+    // A worker's completion runs on these sessions next: it must wait for its flush.
+    expect(await tg.internals.client.query(`SELECT current_setting('synchronous_commit') AS v, $1::int AS n`, [1], planEachRun)).toEqual([{ v: 'on', n: 1 }]);
+    expect(await tg.internals.client.query(`SELECT current_setting('synchronous_commit') AS v`)).toEqual([{ v: 'on' }]);
   });
 
   it('is woken after every commit of a burst: 40 concurrent commits, all dispatched without a poll', async () => {

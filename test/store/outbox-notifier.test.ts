@@ -29,6 +29,38 @@ describe('outbox notifier', () => {
     }
   });
 
+  it('notifies at once after a quiet spell, and sends pokes within the gap as one NOTIFY at its end', async () => {
+    const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
+    const channel = outboxChannel(tg.internals.schema);
+    const arrivals: number[] = [];
+    const unlisten = await tg.internals.client.listen(channel, () => void arrivals.push(performance.now()));
+    try {
+      const notifier = outboxNotifier(tg.internals.client, channel, { minGapMs: 600 });
+      const first = performance.now();
+      notifier.poke();
+      await notifier.drain();
+      for (let i = 0; i < 10; i++) {
+        notifier.poke(); // all within the gap: one NOTIFY when it ends
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await notifier.drain();
+      await settle();
+      expect(arrivals).toHaveLength(2);
+      expect((arrivals[0] as number) - first).toBeLessThan(300); // the first did not wait for a gap
+      expect((arrivals[1] as number) - first).toBeGreaterThanOrEqual(590); // the second waited for it
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it('leaves the session committing durably: the next commit on its connection waits for its flush', async () => {
+    const tg = await testRuntime('postgres', { machines, maxConnections: 1 }); // the NOTIFY and the check share a session
+    const notifier = outboxNotifier(tg.internals.client, outboxChannel(tg.internals.schema));
+    notifier.poke();
+    await notifier.drain();
+    expect(await tg.internals.client.query(`SELECT current_setting('synchronous_commit') AS v`)).toEqual([{ v: 'on' }]);
+  });
+
   it('is poked by commits that write effects, and only by those', async () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
     let received = 0;
