@@ -36,6 +36,33 @@ describe.each(transportKinds())('transport conformance: %s', (kind) => {
     expect(seen.sort()).toEqual(Array.from({ length: 50 }, (_, n) => `job-e${n}:${n}:1`).sort());
   });
 
+  it('runs as many jobs at once as its concurrency, never more', async () => {
+    const t = make(kind);
+    let running = 0;
+    let most = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // 20: on BullMQ, three workers share it (7 + 7 + 6); their sum must be the concurrency asked for.
+    t.consume(
+      'effects',
+      async () => {
+        running++;
+        most = Math.max(most, running);
+        await gate;
+        running--;
+        return {};
+      },
+      { concurrency: 20 },
+    );
+    await t.add('effects', Array.from({ length: 30 }, (_, n) => ({ id: `burst-e${n}`, data: {} })));
+    await eventually(() => running === 20);
+    await sleep(300);
+    expect(most).toBe(20);
+    release();
+    await eventually(async () => (await t.present('effects', Array.from({ length: 30 }, (_, n) => `burst-e${n}`))).size === 0);
+    expect(most).toBe(20);
+  });
+
   it('ignores an id added again while its job waits or runs, and runs it again once the job completed', async () => {
     const t = make(kind);
     let runs = 0;
