@@ -49,8 +49,13 @@ describe.each(transportKinds())('effect failures and deliveries on %s', (kind) =
     await tg.create('subscription', id, { customerId: `c-${id}`, plan: 'pro' });
     await tg.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm_1' });
   };
+  // Settled and, where there is a follow-up event, its outcome stored (the worker stores it after the gate answered).
   const settled = (tg: Awaited<ReturnType<typeof runtime>>, id: string) =>
-    eventually(async () => (await tg.effects('subscription', id)).every((e) => e.status === 'completed' || e.status === 'failed'), 10_000, 'effects to settle');
+    eventually(
+      async () => (await effectRows(tg, id)).every((e) => (e.status === 'completed' || e.status === 'failed') && (e.follow_up === null || e.follow_up_outcome !== null)),
+      10_000,
+      'effects to settle',
+    );
 
   it('acknowledges re-delivered jobs of a completed effect without running the handler again', async () => {
     const tg = await runtime();
