@@ -42,7 +42,6 @@ describe.each(transportKinds())('transport conformance: %s', (kind) => {
     let most = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    // 20: on BullMQ, three workers share it (7 + 7 + 6); their sum must be the concurrency asked for.
     t.consume(
       'effects',
       async () => {

@@ -34,10 +34,6 @@ export interface BullmqTransportOptions {
   readonly maxDeliveries?: number;
 }
 
-/** Jobs per BullMQ worker of a consumer, and at most this many workers (see consume). */
-const jobsPerLane = 8;
-const maxLanes = 4;
-
 /** Events jobs keep their outcome this long for `waitFor`. */
 const keepEventOutcomesSeconds = 24 * 3600;
 
@@ -110,56 +106,48 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
       return new Set(ids.filter((_, i) => !['unknown', 'failed', 'completed'].includes(states[i] as string)));
     },
     consume<T>(kind: QueueKind, handler: JobHandler<T>, opts: ConsumeOptions = {}): Consumer {
-      const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
-        const result = await handler({
-          id: job.id as string,
-          data: job.data as T,
-          delivery: job.attemptsMade + (job.stalledCounter ?? 0) + 1,
-          signal: signal ?? new AbortController().signal,
-        });
-        if (result.retryInMs !== undefined) {
-          await job.moveToDelayed(systemClock.now() + result.retryInMs, token);
-          throw new DelayedError();
-        }
-        return result.value ?? null;
-      };
-      // A BullMQ worker moves its jobs to active one round trip at a time, so a burst of jobs (the relay adds a
-      // batch at once) waits in line to start. Several workers, each with a share of the concurrency, start a
-      // burst in parallel.
-      const concurrency = opts.concurrency ?? 16;
-      const lanes = Math.min(maxLanes, Math.ceil(concurrency / jobsPerLane));
-      const group = Array.from({ length: lanes }, (_, lane) => {
-        const worker = new Worker(name(kind), processor, {
+      const worker = new Worker(
+        name(kind),
+        async (job: Job, token?: string, signal?: AbortSignal) => {
+          const result = await handler({
+            id: job.id as string,
+            data: job.data as T,
+            delivery: job.attemptsMade + (job.stalledCounter ?? 0) + 1,
+            signal: signal ?? new AbortController().signal,
+          });
+          if (result.retryInMs !== undefined) {
+            await job.moveToDelayed(systemClock.now() + result.retryInMs, token);
+            throw new DelayedError();
+          }
+          return result.value ?? null;
+        },
+        {
           connection,
           prefix,
-          concurrency: Math.floor(concurrency / lanes) + (lane < concurrency % lanes ? 1 : 0),
+          concurrency: opts.concurrency ?? 16,
           lockDuration: options.lockDurationMs ?? 30_000,
           stalledInterval: options.stalledIntervalMs ?? 30_000,
           maxStalledCount: options.maxStalledCount ?? 5,
-        });
-        // Lost connections and lost locks are reported here; BullMQ reconnects, stalled jobs are re-run.
-        worker.on('error', () => {});
-        workers.add(worker);
-        return worker;
-      });
-      const closeOne = async (worker: Worker, deadlineMs: number) => {
-        const graceful = worker.close();
-        let timer: NodeJS.Timeout | undefined;
-        const late = await Promise.race([
-          graceful.then(() => false),
-          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs))),
-        ]);
-        clearTimeout(timer);
-        if (late) {
-          // Past the deadline: abort running handlers and leave their jobs to the stalled check.
-          worker.cancelAllJobs('worker shutting down');
-          await worker.close(true);
-        }
-        workers.delete(worker);
-      };
+        },
+      );
+      // Lost connections and lost locks are reported here; BullMQ reconnects, stalled jobs are re-run.
+      worker.on('error', () => {});
+      workers.add(worker);
       return {
         async close(deadlineMs = 10_000) {
-          await Promise.all(group.map((w) => closeOne(w, deadlineMs)));
+          const graceful = worker.close();
+          let timer: NodeJS.Timeout | undefined;
+          const late = await Promise.race([
+            graceful.then(() => false),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs))),
+          ]);
+          clearTimeout(timer);
+          if (late) {
+            // Past the deadline: abort running handlers and leave their jobs to the stalled check.
+            worker.cancelAllJobs('worker shutting down');
+            await worker.close(true);
+          }
+          workers.delete(worker);
         },
       };
     },
