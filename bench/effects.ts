@@ -1,8 +1,11 @@
 /**
  * Effect pipeline benchmark: outbox lag (commit -> handler start) at 200 and 1,000 transitions/s, and effects/s
- * at saturation (relay + BullMQ + effect worker draining a backlog), beside two baselines measured in the same run
- * on the same Redis and Postgres: raw BullMQ with no-op jobs, and raw BullMQ whose jobs each do one Postgres
- * UPDATE (the least any worker that records completion must do).
+ * at saturation (relay + BullMQ + effect worker draining a backlog), beside baselines measured in the same run on
+ * the same Redis and Postgres: for lag, the naive dual write at the same rates (a bare transaction, then
+ * `queue.add` of the job straight from the request, a BullMQ worker in another process that does one UPDATE: no
+ * state machine, no outbox, nothing that survives a crash between the commit and the add); for throughput, raw
+ * BullMQ with no-op jobs and raw BullMQ whose jobs each do one Postgres UPDATE (the least any worker that records
+ * completion must do). Each lag phase also prints how busy the machine's CPUs were (from /proc/stat).
  *
  * Layout as in production (`tollgate serve` + `tollgate worker`): this process sends the transitions through the
  * gate; a child process runs the relay and the effect worker. Lag is the handler start minus the commit, both read
@@ -16,6 +19,7 @@
  * defaults). A full run takes about a minute.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,7 +28,7 @@ import { Queue, Worker } from 'bullmq';
 import postgres from 'postgres';
 import { setup } from 'xstate';
 import { z } from 'zod';
-import { createTollgate, defineMachine, type Tollgate } from '../src/index.ts';
+import { createTollgate, defineMachine } from '../src/index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { startProcesses } from '../workers/index.ts';
 
@@ -87,7 +91,7 @@ async function cleanRedis(prefix: string): Promise<void> {
 const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Messages between the bench and its worker process. */
-type ToWorker = { cmd: 'start'; prefix: string } | { cmd: 'report' } | { cmd: 'stop' } | { cmd: 'exit' };
+type ToWorker = { cmd: 'start'; prefix: string } | { cmd: 'start-naive'; prefix: string } | { cmd: 'report' } | { cmd: 'stop' } | { cmd: 'exit' };
 type FromWorker = { ready: true } | { started: true } | { starts: Array<[string, number]>; cpuMs: number } | { stopped: true };
 
 /**
@@ -101,11 +105,14 @@ async function workerProcess(url: string): Promise<void> {
   tg.effect('work', (ctx) => {
     starts.push([ctx.transitionId, wallNow()]);
   });
-  let processes: Awaited<ReturnType<typeof startProcesses>> | undefined;
+  let processes: { stop(): Promise<void> } | undefined;
   process.on('message', (m: ToWorker) => {
     void (async () => {
       if (m.cmd === 'start') {
         processes = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: m.prefix, concurrency, timers: false, eventWorkers: false, logger: quiet });
+        send({ started: true });
+      } else if (m.cmd === 'start-naive') {
+        processes = naiveWorker(url, m.prefix, (id) => starts.push([id, wallNow()]));
         send({ started: true });
       } else if (m.cmd === 'report') {
         const cpu = process.cpuUsage();
@@ -124,6 +131,36 @@ async function workerProcess(url: string): Promise<void> {
   });
   send({ ready: true });
 }
+
+/** The naive baseline's worker: a BullMQ worker whose jobs each do one UPDATE (it notes when each starts). */
+function naiveWorker(url: string, prefix: string, started: (id: string) => void): { stop(): Promise<void> } {
+  const sql = postgres(url, { max: 12, onnotice: () => {} });
+  const worker = new Worker(
+    'naive',
+    async (job) => {
+      started(job.data.id as string);
+      await sql.unsafe(`UPDATE naive_outbox SET done = true WHERE id = $1::text`, [job.data.id], { prepare: true });
+    },
+    { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix, concurrency },
+  );
+  return {
+    async stop() {
+      await worker.close();
+      await sql.end();
+    },
+  };
+}
+
+/** CPU busy share of the whole machine between two readings of /proc/stat (NaN where there is none). */
+function cpuReading(): { idle: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return { idle: NaN, total: NaN };
+  }
+}
+const busyBetween = (a: { idle: number; total: number }, b: { idle: number; total: number }) => 1 - (b.idle - a.idle) / (b.total - a.total);
 
 /** Starts the worker process; `ask` sends a command and resolves with its answer. */
 async function spawnWorker(url: string) {
@@ -148,19 +185,29 @@ async function spawnWorker(url: string) {
 }
 type BenchWorker = Awaited<ReturnType<typeof spawnWorker>>;
 
-/** Sends TICKs at `rate`/s for `seconds`; returns commit->handler-start lags in ms and the rate achieved. */
-async function lagAt(tg: Tollgate, worker: BenchWorker, rate: number, seconds: number): Promise<{ lags: number[]; achieved: number }> {
-  const entities = 400;
+/** What a lag phase measured: commit -> handler-start lags (ms, sorted), the rate achieved, the CPU busy share. */
+interface LagRun {
+  lags: number[];
+  achieved: number;
+  busy: number;
+}
+
+/**
+ * Commits at `rate`/s for `seconds` (`commit(i)` resolves to the id the worker reports when the handler starts,
+ * once committed); returns commit->handler-start lags in ms and the rate achieved.
+ */
+async function lagAt(commit: (i: number) => Promise<string>, worker: BenchWorker, rate: number, seconds: number): Promise<LagRun> {
   const committed = new Map<string, number>();
   const total = Math.round(rate * seconds);
+  const cpuBefore = cpuReading();
   const began = performance.now();
   const inflight = new Set<Promise<void>>();
   for (let i = 0; i < total; i++) {
     const due = began + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    const p = tg.send('ticker', `t${i % entities}`, { type: 'TICK' }).then(
-      (r) => void committed.set(r.transition.id, wallNow()),
+    const p = commit(i).then(
+      (id) => void committed.set(id, wallNow()),
       () => {},
     );
     inflight.add(p);
@@ -169,6 +216,7 @@ async function lagAt(tg: Tollgate, worker: BenchWorker, rate: number, seconds: n
   }
   await Promise.all(inflight);
   const achieved = committed.size / ((performance.now() - began) / 1000);
+  const busy = busyBetween(cpuBefore, cpuReading());
   const starts = new Map<string, number>();
   const until = performance.now() + 10_000;
   let cpuMs = 0;
@@ -180,8 +228,40 @@ async function lagAt(tg: Tollgate, worker: BenchWorker, rate: number, seconds: n
     await sleep(100);
   } while (performance.now() < until);
   const lags = [...committed].map(([id, at]) => Math.max(0, (starts.get(id) ?? NaN) - at)).filter((x) => !Number.isNaN(x));
-  if (process.env.BENCH_DEBUG_CPU) console.error(`rate ${rate}: worker process CPU total ${cpuMs.toFixed(0)} ms, ${committed.size} effects`);
-  return { lags: lags.sort((a, b) => a - b), achieved };
+  if (process.env.BENCH_DEBUG_CPU) console.error(`rate ${rate}: worker process CPU total ${cpuMs.toFixed(0)} ms, ${committed.size} commits`);
+  return { lags: lags.sort((a, b) => a - b), achieved, busy };
+}
+
+/** The naive dual write at 200 and 1,000/s: bare transaction, then queue.add from the request; one-UPDATE worker. */
+async function naiveRuns(url: string): Promise<{ lag200: LagRun; lag1000: LagRun }> {
+  const prefix = `tgbench_${randomBytes(4).toString('hex')}`;
+  const sql = postgres(url, { max: 12, onnotice: () => {} });
+  await sql.unsafe(`CREATE TABLE naive_entities (id text PRIMARY KEY, version int NOT NULL)`);
+  await sql.unsafe(`CREATE TABLE naive_outbox (id text PRIMARY KEY, entity_id text NOT NULL, done boolean NOT NULL DEFAULT false)`);
+  await sql.unsafe(`INSERT INTO naive_entities SELECT 't' || g, 0 FROM generate_series(0, 399) g`);
+  const queue = new Queue('naive', { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+  let next = 0;
+  const commit = async (i: number) => {
+    const id = `n${next++}`;
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`UPDATE naive_entities SET version = version + 1 WHERE id = $1::text`, [`t${i % 400}`], { prepare: true });
+      await tx.unsafe(`INSERT INTO naive_outbox (id, entity_id) VALUES ($1::text, $2::text)`, [id, `t${i % 400}`], { prepare: true });
+    });
+    // The job is added after the commit resolves; lag counts from the commit, as for tollgate.
+    void queue.add('j', { id }, { jobId: id, removeOnComplete: true });
+    return id;
+  };
+  const worker = await spawnWorker(url);
+  await worker.ask({ cmd: 'start-naive', prefix });
+  await lagAt(commit, worker, 200, warmupSeconds);
+  const lag200 = await lagAt(commit, worker, 200, rateSeconds);
+  const lag1000 = await lagAt(commit, worker, 1000, rateSeconds);
+  await worker.ask({ cmd: 'stop' });
+  await worker.exit();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await sql.end();
+  return { lag200, lag1000 };
 }
 
 async function tollgateRuns(url: string) {
@@ -191,10 +271,12 @@ async function tollgateRuns(url: string) {
   for (let i = 0; i < 400; i++) await tg.create('ticker', `t${i}`, {});
   const worker = await spawnWorker(url);
   await worker.ask({ cmd: 'start', prefix });
+  const entities = 400;
+  const commit = async (i: number) => (await tg.send('ticker', `t${i % entities}`, { type: 'TICK' })).transition.id;
   // Warm-up, not measured: first use of each prepared statement on each pooled connection, BullMQ's scripts, JIT.
-  await lagAt(tg, worker, 200, warmupSeconds);
-  const lag200 = await lagAt(tg, worker, 200, rateSeconds);
-  const lag1000 = await lagAt(tg, worker, 1000, rateSeconds);
+  await lagAt(commit, worker, 200, warmupSeconds);
+  const lag200 = await lagAt(commit, worker, 200, rateSeconds);
+  const lag1000 = await lagAt(commit, worker, 1000, rateSeconds);
   await worker.ask({ cmd: 'stop' });
 
   // Saturation: a backlog of pending effects (written in bulk), then relay + workers drain it.
@@ -250,24 +332,32 @@ async function baseline(url: string, withUpdate: boolean): Promise<number> {
 
 export async function main(): Promise<void> {
   await withDatabase(async (url) => {
+    // Lag phases first, before the saturation runs leave dead rows for autovacuum to work on during them.
+    const naive = await naiveRuns(url);
+    const ours = await tollgateRuns(url);
     const noop = await baseline(url, false);
     const update = await baseline(url, true);
-    const ours = await tollgateRuns(url);
     const f = (n: number) => n.toFixed(1);
-    const rows: Array<[string, string, string]> = [
-      [`outbox lag p50 @ 200/s (achieved ${f(ours.lag200.achieved)}/s)`, `${f(percentile(ours.lag200.lags, 50))} ms`, ''],
-      [`outbox lag p99 @ 200/s`, `${f(percentile(ours.lag200.lags, 99))} ms`, 'target < 25 ms at 1,000/s'],
-      [`outbox lag p50 @ 1,000/s (achieved ${f(ours.lag1000.achieved)}/s)`, `${f(percentile(ours.lag1000.lags, 50))} ms`, ''],
-      [`outbox lag p99 @ 1,000/s`, `${f(percentile(ours.lag1000.lags, 99))} ms`, `${f(percentile(ours.lag1000.lags, 99) / 25)}x of the 25 ms target`],
-      [`raw BullMQ, no-op jobs`, `${Math.round(noop)} jobs/s`, '1.00x'],
-      [`raw BullMQ + 1 Postgres UPDATE per job`, `${Math.round(update)} jobs/s`, `${(update / noop).toFixed(2)}x of no-op`],
-      [`tollgate effects at saturation (relay + worker)`, `${Math.round(ours.perSecond)} effects/s`, `${(ours.perSecond / update).toFixed(2)}x of BullMQ+UPDATE (target >= 0.80)`],
+    const pct = (n: number) => `${Math.round(n * 100)}%`;
+    const lagRows = (rate: string, t: LagRun, b: LagRun): Array<[string, string, string, string]> => [
+      [`outbox lag p50 @ ${rate}/s`, `${f(percentile(t.lags, 50))} ms`, `${f(percentile(b.lags, 50))} ms`, `${f(percentile(t.lags, 50) / percentile(b.lags, 50))}x`],
+      [`outbox lag p99 @ ${rate}/s`, `${f(percentile(t.lags, 99))} ms`, `${f(percentile(b.lags, 99))} ms`, `${f(percentile(t.lags, 99) / percentile(b.lags, 99))}x`],
+      [`  rate achieved, machine CPU busy @ ${rate}/s`, `${f(t.achieved)}/s, ${pct(t.busy)}`, `${f(b.achieved)}/s, ${pct(b.busy)}`, ''],
+    ];
+    const rows: Array<[string, string, string, string]> = [
+      ...lagRows('200', ours.lag200, naive.lag200),
+      ...lagRows('1,000', ours.lag1000, naive.lag1000),
+      [`effects/s at saturation (relay + worker)`, `${Math.round(ours.perSecond)}/s`, `${Math.round(update)}/s`, `${(ours.perSecond / update).toFixed(2)}x`],
+      [`  raw BullMQ, no-op jobs`, '', `${Math.round(noop)}/s`, ''],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
-    console.log(`\neffects bench: backlog ${backlog}, worker concurrency ${concurrency}, ${rateSeconds}s per rate\n`);
-    console.log(`| ${'measure'.padEnd(w)} | value | ratio |`);
-    console.log(`|${'-'.repeat(w + 2)}|---|---|`);
-    for (const [a, b, c] of rows) console.log(`| ${a.padEnd(w)} | ${b} | ${c} |`);
+    console.log(`\neffects bench: backlog ${backlog}, worker concurrency ${concurrency}, ${rateSeconds}s per rate`);
+    console.log(`lag baseline: naive dual write (bare transaction, then queue.add; the worker does one UPDATE)`);
+    console.log(`saturation baseline: raw BullMQ whose jobs each do one Postgres UPDATE`);
+    console.log(`targets: p99 lag < 25 ms at 1,000/s; effects/s >= 0.80x of the saturation baseline\n`);
+    console.log(`| ${'measure'.padEnd(w)} | tollgate | baseline (same run) | ratio |`);
+    console.log(`|${'-'.repeat(w + 2)}|---|---|---|`);
+    for (const [a, b, c, d] of rows) console.log(`| ${a.padEnd(w)} | ${b} | ${c} | ${d} |`);
   });
 }
 
