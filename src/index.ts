@@ -7,6 +7,7 @@ export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
 export type { SendOptions, SendResult } from './runtime/gate.ts';
 export type { CreateResult } from './runtime/create-entity.ts';
 export type { EntityView, TransitionView, EffectView, TimerView, RejectionView } from './runtime/views.ts';
+export type { EffectFollowUpOutcome } from './store/rows.ts';
 export type { Policy, PolicyDecision, PolicyRequest } from './runtime/policy.ts';
 export { defineMachine } from './engine/definition.ts';
 export type { MachineDefinition, AnyMachineDefinition, MachineRegistry, EventOf, InputOf } from './engine/definition.ts';

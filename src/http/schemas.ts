@@ -97,6 +97,17 @@ export const effectView = z.object({
   createdAt: isoTime,
   dispatchedAt: isoTime.nullable(),
   completedAt: isoTime.nullable(),
+  followUp: z
+    .object({
+      event: z.object({ type: z.string() }).catchall(z.unknown()),
+      outcome: z
+        .union([
+          z.object({ status: z.enum(['committed', 'replayed']), transitionId: z.string(), state: z.unknown() }),
+          z.object({ status: z.literal('rejected'), code: z.string(), message: z.string() }),
+        ])
+        .nullable(),
+    })
+    .nullable(),
 });
 
 export const entityPage = z.object({ items: z.array(entityView), nextCursor: z.string().nullable() });

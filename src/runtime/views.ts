@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot, StateValue } from 'xstate';
 import { nextEvents } from '../engine/accepted-events.ts';
-import type { EffectRow, RejectionRow, TimerRow, TransitionRow } from '../store/rows.ts';
+import type { EffectFollowUpOutcome, EffectRow, RejectionRow, TimerRow, TransitionRow } from '../store/rows.ts';
 
 /** An entity as callers see it. Times are ISO-8601 strings. */
 export interface EntityView<TContext = Record<string, unknown>> {
@@ -53,6 +53,12 @@ export interface EffectView {
   readonly createdAt: string;
   readonly dispatchedAt: string | null;
   readonly completedAt: string | null;
+  /**
+   * The event the effect's outcome sends through the gate (the handler's follow-up, or the machine's compensation
+   * when it failed), and what the gate answered: `outcome` is null until the worker has sent it. An effect is done
+   * with its entity once it is completed or failed and this is null or has an outcome.
+   */
+  readonly followUp: { readonly event: { readonly type: string } & Readonly<Record<string, unknown>>; readonly outcome: EffectFollowUpOutcome | null } | null;
 }
 
 /** A durable delayed event. */
@@ -137,6 +143,7 @@ export function toEffectView(row: EffectRow): EffectView {
     createdAt: iso(row.created_at),
     dispatchedAt: row.dispatched_at && iso(row.dispatched_at),
     completedAt: row.completed_at && iso(row.completed_at),
+    followUp: row.follow_up && { event: row.follow_up, outcome: row.follow_up_outcome },
   };
 }
 

@@ -31,6 +31,11 @@ export interface TransitionRow {
   readonly created_at: Date;
 }
 
+/** What the gate answered for an effect's follow-up or compensation event. */
+export type EffectFollowUpOutcome =
+  | { readonly status: 'committed' | 'replayed'; readonly transitionId: string; readonly state: unknown }
+  | { readonly status: 'rejected'; readonly code: string; readonly message: string };
+
 export interface EffectRow {
   readonly id: string;
   readonly transition_id: string;
@@ -45,6 +50,8 @@ export interface EffectRow {
   readonly result: unknown;
   readonly error: unknown;
   readonly compensated: boolean;
+  readonly follow_up: ({ type: string } & Record<string, unknown>) | null;
+  readonly follow_up_outcome: EffectFollowUpOutcome | null;
   readonly created_at: Date;
   readonly dispatched_at: Date | null;
   readonly completed_at: Date | null;

@@ -47,7 +47,9 @@ describe('serve + worker end to end', () => {
     const settled = async () => {
       for (let i = 0; i < 150; i++) {
         const { body } = await api('GET', '/v1/entities/subscription/e2e-1/effects');
-        if (body.items?.every((e) => e.status === 'completed')) return body.items;
+        // Completed, and the follow-up event (PAYMENT_SUCCEEDED after a charge) through the gate.
+        const done = (e: Record<string, unknown>) => e.status === 'completed' && (e.followUp === null || (e.followUp as { outcome: unknown }).outcome !== null);
+        if (body.items?.every(done)) return body.items;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error('effects did not complete within 15 s');
@@ -83,8 +85,10 @@ describe('serve + worker end to end', () => {
       'PAYMENT_SUCCEEDED:active',
       'CANCEL:canceled',
     ]);
-    const effects = (await settled()) as Array<{ id: string; type: string; attempts: number }>;
+    const effects = (await settled()) as Array<{ id: string; type: string; attempts: number; followUp: unknown }>;
     expect(effects.map((e) => e.type)).toEqual(['chargePayment', 'sendEmail', 'chargePayment', 'sendEmail']);
+    expect(effects[0]?.followUp).toMatchObject({ event: { type: 'PAYMENT_SUCCEEDED' }, outcome: { status: 'committed', state: 'active' } });
+    expect(effects[1]?.followUp).toBeNull();
 
     // What the outside world saw: one provider call per effect, one email per effect.
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });

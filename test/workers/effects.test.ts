@@ -144,6 +144,7 @@ describe.each(transportKinds())('effect failures and deliveries on %s', (kind) =
     expect(calls).toHaveLength(2);
     const [charge] = await effectRows(tg, 't1');
     expect(charge).toMatchObject({ type: 'chargePayment', status: 'failed', attempts: 1, compensated: true, follow_up: { type: 'PAYMENT_FAILED' } });
+    expect((await tg.effects('subscription', 't1'))[0]?.followUp).toMatchObject({ event: { type: 'PAYMENT_FAILED' }, outcome: { status: 'committed', state: 'grace' } });
     expect((await tg.history('subscription', 't1')).at(-1)).toMatchObject({ eventType: 'PAYMENT_FAILED', actor: 'effect/chargePayment' });
     expect(await tg.internals.metrics.registry.getSingleMetricAsString('tollgate_compensations_total')).toContain(
       'tollgate_compensations_total{machine="subscription",type="chargePayment",event="PAYMENT_FAILED"} 1',
