@@ -24,11 +24,16 @@ function quickstartLines(): string[] {
   return block.replace(/\\\n\s*/g, '').trim().split('\n');
 }
 
-/** Waits until the entity has `count` effects, all completed (the in-process workers run them after commit). */
+/**
+ * Waits until the entity has `count` effects, all completed and their follow-up events through the gate (the
+ * in-process workers run them after commit).
+ */
 async function waitForEffects(url: string, id: string, count: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const { items } = (await (await fetch(`${url}/v1/entities/subscription/${id}/effects`)).json()) as { items: Array<{ status: string }> };
-    if (items.length === count && items.every((e) => e.status === 'completed')) return;
+    const { items } = (await (await fetch(`${url}/v1/entities/subscription/${id}/effects`)).json()) as {
+      items: Array<{ status: string; followUp: { outcome: unknown } | null }>;
+    };
+    if (items.length === count && items.every((e) => e.status === 'completed' && (e.followUp === null || e.followUp.outcome !== null))) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`effects of ${id} did not complete`);
