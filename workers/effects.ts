@@ -9,6 +9,7 @@ import { effectMetrics } from '../src/outbox/metrics.ts';
 import type { EffectJobData } from '../src/outbox/relay.ts';
 import type { Consumer, JobResult, RunningJob, Transport } from '../src/outbox/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import type { EffectFollowUpOutcome } from '../src/store/rows.ts';
 
 /** Options of an effect worker. */
 export interface EffectWorkerOptions {
@@ -40,7 +41,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
   const { clock, logger } = options;
 
   async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<void> {
-    let outcome: Record<string, unknown>;
+    let outcome: EffectFollowUpOutcome;
     try {
       const sent = await tg.internals.send(effect.machine, effect.entity_id, event, {
         idempotencyKey: effect.id,

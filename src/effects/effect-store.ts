@@ -1,14 +1,13 @@
-import type { EffectRow } from '../store/rows.ts';
+import type { EffectFollowUpOutcome, EffectRow } from '../store/rows.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { idsOf } from '../outbox/ids.ts';
 import { batcher } from './batcher.ts';
 
 /** The effect row as the worker reads it. */
-export interface EffectRecord
-  extends Pick<EffectRow, 'id' | 'transition_id' | 'machine' | 'entity_id' | 'type' | 'params' | 'status' | 'attempts' | 'created_at'> {
-  readonly follow_up: ({ type: string } & Record<string, unknown>) | null;
-  readonly follow_up_outcome: unknown;
-}
+export type EffectRecord = Pick<
+  EffectRow,
+  'id' | 'transition_id' | 'machine' | 'entity_id' | 'type' | 'params' | 'status' | 'attempts' | 'created_at' | 'follow_up' | 'follow_up_outcome'
+>;
 
 /** How one run ended, as recorded. `dispatched` = a retryable failure: attempts + 1, the effect stays open. */
 export interface RunRecord {
@@ -30,7 +29,7 @@ export interface EffectStore {
    */
   record(run: RunRecord): Promise<boolean>;
   /** Stores what the gate answered for the follow-up or compensation event. */
-  recordFollowUp(id: string, outcome: unknown, compensated: boolean): Promise<void>;
+  recordFollowUp(id: string, outcome: EffectFollowUpOutcome, compensated: boolean): Promise<void>;
 }
 
 export function effectStore(client: SqlClient, schema: string): EffectStore {
