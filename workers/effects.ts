@@ -6,7 +6,7 @@ import { isTollgateError } from '../src/errors.ts';
 import { faultPoint } from '../src/outbox/faults.ts';
 import type { ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
-import type { EffectJobData } from '../src/outbox/relay.ts';
+import type { EffectJobData } from '../src/outbox/effect-job.ts';
 import type { Consumer, JobResult, RunningJob, Transport } from '../src/outbox/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
 import type { EffectFollowUpOutcome } from '../src/store/rows.ts';

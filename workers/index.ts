@@ -23,6 +23,12 @@ export interface ProcessesOptions {
   redisUrl?: string;
   /** Run the outbox relay. Default true. */
   relay?: boolean;
+  /**
+   * With `relay`: commits made through `tg` in this process give their effects straight to this relay. They are
+   * written dispatched and added at once: no NOTIFY, no claim round, the lowest lag (`tollgate serve --relay`,
+   * `tollgate dev`). Commits from other processes still reach it by NOTIFY. Default true.
+   */
+  directHandOff?: boolean;
   /** Run effect workers (handlers registered with `tg.effect`). Default true. */
   effectWorkers?: boolean;
   /** Run the timer scheduler, the timer worker and the sweepers. Default true. */
@@ -121,7 +127,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       consumers.push(startTimerWorker(tg, { transport, clock, concurrency, logger }));
       scheduler = startTimerScheduler(client, schema, { transport, clock, horizonMs: tuning.timerHorizonMs, pollIntervalMs: tuning.pollIntervalMs, logger });
     }
-    if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger });
+    if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger, directHandOff: options.directHandOff ?? true });
     // The sweepers run with the relay or the timers: a process that dispatches also repairs lost dispatches.
     if (options.relay !== false || options.timers !== false) {
       sweeper = startLoop(

@@ -5,6 +5,8 @@
 export type FaultPoint =
   /** The relay claimed rows (marked them dispatched, committed) and has not added their jobs yet. */
   | 'relay.after-claim-before-enqueue'
+  /** A commit wrote its effects dispatched and handed them to this process's relay, which has not added them yet. */
+  | 'relay.after-commit-before-add'
   /** An effect handler is running (the worker checked the row, ran nothing to completion yet). */
   | 'effect.mid-handler'
   /** The handler succeeded; the completion is not yet recorded in Postgres. */

@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.ts';
+import { attachHandOff, directHandOff, handOffOf } from './direct-hand-off.ts';
+import { effectJob } from './effect-job.ts';
 import { outboxChannel } from '../store/commit.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint } from './faults.ts';
@@ -8,19 +10,13 @@ import { effectMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
 import type { Registry } from 'prom-client';
 
-/** The job of one effect; the worker reads everything else from the effect row. */
-export interface EffectJobData {
-  readonly effectId: string;
-  readonly machine: string;
-  readonly entityId: string;
-  readonly type: string;
-}
-
 /** What the relay needs of a runtime (`tg.internals` has it). */
 export interface OutboxHost {
   readonly client: SqlClient;
   readonly schema: string;
   readonly metrics: { readonly registry: Registry };
+  /** The runtime's context: what `directHandOff` attaches to. */
+  readonly context?: object;
 }
 
 /** Options of the relay. */
@@ -32,6 +28,12 @@ export interface RelayOptions {
   readonly pollIntervalMs?: number;
   /** Read by the outbox-lag gauge. */
   readonly clock: Clock;
+  /**
+   * Take the effects of commits made through this runtime (`host.context`) in this process straight from the
+   * commit: they are written dispatched and added at once, with no NOTIFY and no claim (direct-hand-off.ts).
+   * Commits from other processes still reach the relay through NOTIFY and polling. Default false.
+   */
+  readonly directHandOff?: boolean;
   readonly logger?: ProcessLogger;
 }
 
@@ -53,6 +55,10 @@ export interface Relay {
  * its jobs leaves, and the sweeper re-adds them (`sweepEffects`, effects dispatched longer than `sweepMinAgeMs`
  * ago whose job is gone). A separate "mark dispatched after the add" statement would cost a round trip per round
  * and still need that repair for a job lost later.
+ *
+ * With `directHandOff`, commits made in this process skip all of that: they write their effects dispatched and
+ * hand them to this relay, which adds them at once (direct-hand-off.ts). The claim rounds then serve commits from
+ * other processes, and rows a crash or a lost notification left pending.
  *
  * @example
  * const relay = await startRelay(tg.internals, { transport, clock: systemClock });
@@ -81,7 +87,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
     await options.transport.add(
       'effects',
-      rows.map((r) => ({ id: r.id, data: { effectId: r.id, machine: r.machine, entityId: r.entity_id, type: r.type } satisfies EffectJobData })),
+      rows.map((r) => effectJob({ id: r.id, machine: r.machine, entityId: r.entity_id, type: r.type })),
     );
     metrics.dispatched.inc(rows.length);
     return rows.length;
@@ -101,9 +107,14 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     (error) => logger.error({ err: error }, 'outbox relay round failed; retrying at the next poll'),
   );
   const unlisten = await host.client.listen(outboxChannel(host.schema), () => loop.wake());
+  const direct = options.directHandOff && host.context ? directHandOff({ transport: options.transport, metrics, logger, batchSize }) : undefined;
+  if (direct) attachHandOff(host.context as object, direct);
   return {
     runOnce,
     async stop() {
+      // Detached first: later commits write pending effects and NOTIFY; the effects already taken are added.
+      if (direct && handOffOf(host.context as object) === direct) attachHandOff(host.context as object, undefined);
+      await direct?.drain();
       await unlisten().catch(() => {});
       await loop.stop();
       metrics.sources.pending = undefined;

@@ -2,7 +2,7 @@ import type { SqlClient } from '../store/sql-client.ts';
 import { planEachRun, quoteIdent } from '../store/sql-client.ts';
 import { idsOf } from './ids.ts';
 import type { EffectMetrics } from './metrics.ts';
-import type { EffectJobData } from './relay.ts';
+import { effectJob } from './effect-job.ts';
 import type { NewJob, QueueKind, Transport } from './transport.ts';
 
 /** One sweep: rows that should have a live job, checked against the transport, re-added where the job is gone. */
@@ -58,10 +58,7 @@ export async function sweepEffects(
 ): Promise<string[]> {
   const s = quoteIdent(schema);
   const limit = options.limit ?? 500;
-  const toJob = (r: { id: string; machine: string; entity_id: string; type: string }) => ({
-    id: r.id,
-    data: { effectId: r.id, machine: r.machine, entityId: r.entity_id, type: r.type } satisfies EffectJobData,
-  });
+  const toJob = (r: { id: string; machine: string; entity_id: string; type: string }) => effectJob({ id: r.id, machine: r.machine, entityId: r.entity_id, type: r.type });
   const open = await resweep({
     client,
     transport,

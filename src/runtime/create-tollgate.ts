@@ -14,6 +14,7 @@ import { dwellLimits, entityGauges } from '../observe/entity-gauges.ts';
 import { createMetrics, type Metrics } from '../observe/metrics.ts';
 import { createCommitter, outboxChannel } from '../store/commit.ts';
 import { outboxNotifier } from '../store/outbox-notifier.ts';
+import { handOffOf } from '../outbox/direct-hand-off.ts';
 import { pgliteClient } from '../store/drivers/pglite.ts';
 import { postgresClient } from '../store/drivers/postgres.ts';
 import { migrate } from '../store/migrate.ts';
@@ -130,7 +131,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     client,
     schema,
     queries: createQueries(client, schema),
-    committer: createCommitter(client, schema, notifier),
+    committer: createCommitter(client, schema, { notifier, handOff: () => handOffOf(ctx) }),
     cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
     clock: options.clock ?? systemClock,
     metrics,

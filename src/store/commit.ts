@@ -40,6 +40,8 @@ export interface CommitOutcome {
  * history row, the effect and timer rows, and cancel superseded timers. One statement is one implicit transaction and
  * one round trip: state, history, effects and timers commit together or not at all. Every later CTE runs only if
  * the entity write matched (`FROM head`). The relay's NOTIFY follows the commit (outbox-notifier.ts says why).
+ * With `$22` (a relay runs in this process and takes the commit's effects: outbox/direct-hand-off.ts) the effect rows
+ * are written already claimed, `dispatched`, and no relay round is needed.
  * Variable-length parts travel as JSON arrays, so the text never changes and stays a prepared statement.
  */
 function commitStatement(schemaName: string, mode: 'create' | 'update'): string {
@@ -67,8 +69,9 @@ function commitStatement(schemaName: string, mode: 'create' | 'update'): string 
     FROM head
   ),
   ef AS (
-    INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at)
-    SELECT e.id, $10::uuid, $1::text, $2::text, $4::int, e.idx, e.type, e.params, 'pending', $9::timestamptz
+    INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at, dispatched_at)
+    SELECT e.id, $10::uuid, $1::text, $2::text, $4::int, e.idx, e.type, e.params,
+      CASE WHEN $22::boolean THEN 'dispatched' ELSE 'pending' END, $9::timestamptz, CASE WHEN $22::boolean THEN now() END
     FROM head, jsonb_to_recordset($18::text::jsonb) AS e(id text, idx int, type text, params jsonb)
   ),
   tm AS (
@@ -96,13 +99,39 @@ export interface Committer {
   commit(input: CommitInput): Promise<CommitOutcome>;
 }
 
-/** A committer for `schemaName` on `client`; `notifier` is poked after each commit that wrote effects. */
-export function createCommitter(client: SqlClient, schemaName: string, notifier?: OutboxNotifier): Committer {
+/** An effect as a relay hands it to the transport. */
+export interface CommittedEffect {
+  readonly id: string;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly type: string;
+}
+
+/** Takes committed effects straight from the commit: a relay running in this process (outbox/direct-hand-off.ts). */
+export interface EffectHandOff {
+  /** The effects of a commit that wrote them as dispatched: add their jobs. Never waits, never throws. */
+  take(effects: readonly CommittedEffect[]): void;
+}
+
+/** Where a committer sends what it committed. */
+export interface CommitterOutbox {
+  /** Poked after each commit that wrote pending effects: the NOTIFY that wakes relays. */
+  readonly notifier?: OutboxNotifier;
+  /** The hand-off attached now, if any; read once per commit, before it. */
+  readonly handOff?: () => EffectHandOff | undefined;
+}
+
+/**
+ * A committer for `schemaName` on `client`. Effects of a commit go to the attached hand-off when there is one,
+ * written as dispatched; otherwise they are written pending and the notifier is poked.
+ */
+export function createCommitter(client: SqlClient, schemaName: string, outbox: CommitterOutbox = {}): Committer {
   const createSql = commitStatement(schemaName, 'create');
   const updateSql = commitStatement(schemaName, 'update');
   return {
     async commit(input) {
       const creating = input.expectedVersion === 0;
+      const handOff = input.effects.length > 0 ? outbox.handOff?.() : undefined;
       const rows = await client.query<{ state_entered_at: Date | null }>(creating ? createSql : updateSql, [
         input.machine,
         input.entityId,
@@ -125,9 +154,13 @@ export function createCommitter(client: SqlClient, schemaName: string, notifier?
         JSON.stringify(input.timers),
         JSON.stringify(input.cancels),
         input.firedTimerId,
+        handOff !== undefined,
       ]);
       const enteredAt = rows[0]?.state_entered_at ?? null;
-      if (enteredAt !== null && input.effects.length > 0) notifier?.poke();
+      if (enteredAt !== null && input.effects.length > 0) {
+        if (handOff) handOff.take(input.effects.map((e) => ({ id: e.id, machine: input.machine, entityId: input.entityId, type: e.type })));
+        else outbox.notifier?.poke();
+      }
       return { committed: enteredAt !== null, stateEnteredAt: enteredAt === null ? null : new Date(enteredAt) };
     },
   };

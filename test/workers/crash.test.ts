@@ -43,13 +43,14 @@ async function world(kind: TransportKind, redisUrl = sharedRedisUrl()) {
   const effectStates = () =>
     tg.internals.client.query<{ id: string; status: string; attempts: number }>(`SELECT id, status, attempts FROM ${s}.effects WHERE type = 'sendEmail' ORDER BY id`);
   /** Subscriptions paused: each commit writes one sendEmail effect. */
+  const createMany = async (n: number) => {
+    for (let i = 0; i < n; i++) await tg.create('subscription', `s${i}`, { customerId: `c${i}`, plan: 'pro' });
+  };
   const pauseMany = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      await tg.create('subscription', `s${i}`, { customerId: `c${i}`, plan: 'pro' });
-    }
+    await createMany(n);
     for (let i = 0; i < n; i++) await tg.send('subscription', `s${i}`, { type: 'CANCEL' });
   };
-  return { tg, env, prefix, emails, effectStates, pauseMany };
+  return { tg, env, prefix, emails, effectStates, createMany, pauseMany };
 }
 
 describe.each(transportKinds())('crashes on %s', (kind) => {
@@ -87,6 +88,24 @@ describe.each(transportKinds())('crashes on %s', (kind) => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await w.emails()).map((e) => e.calls)).toEqual([1, 1, 1, 1, 1]);
     expect(await processes.sweep({ minAgeMs: 0 })).toEqual({ effects: [], timers: [] }); // settled: nothing to repair
+  });
+
+  it('dispatches again, and runs once, the effect of a commit whose process died before its relay added the job', async () => {
+    const w = await world(kind);
+    await w.createMany(3);
+    // The gate and the relay in one process (direct hand-off): it commits the first cancellation and dies before
+    // the add, so the later cancellations never happen.
+    const gate = await child({ ...w.env, ROLE: 'relay', KILL_AT: 'relay.after-commit-before-add', CANCELS: '3' }, true);
+    expect(await gate.exited).toBe('SIGKILL');
+    expect((await w.effectStates()).map((e) => e.status)).toEqual(['dispatched']); // committed as handed off, no job
+    const processes = await testProcesses(w.tg, kind, { queuePrefix: w.prefix || undefined, tuning: { sweepMinAgeMs: 60_000 } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await w.emails()).toEqual([]); // no relay round brings it back: it is not pending
+    expect((await processes.sweep({ minAgeMs: 0 })).effects).toHaveLength(1);
+    await eventually(async () => (await w.effectStates()).every((e) => e.status === 'completed'), 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await w.emails()).map((e) => e.calls)).toEqual([1]);
+    expect(await processes.sweep({ minAgeMs: 0 })).toEqual({ effects: [], timers: [] });
   });
 });
 

@@ -1,0 +1,14 @@
+import type { NewJob } from './transport.ts';
+
+/** The job of one effect; the worker reads everything else from the effect row. */
+export interface EffectJobData {
+  readonly effectId: string;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly type: string;
+}
+
+/** The job that runs effect `id` (relay, direct hand-off and sweeper add the same one). */
+export function effectJob(e: { id: string; machine: string; entityId: string; type: string }): NewJob<EffectJobData> {
+  return { id: e.id, data: { effectId: e.id, machine: e.machine, entityId: e.entityId, type: e.type } };
+}
