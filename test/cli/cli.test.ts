@@ -38,7 +38,7 @@ describe('tollgate command', () => {
   });
 
   it('exits 2 with one clear line on usage errors', async () => {
-    const cases = [[], ['bogus'], ['send', 'subscription', 's1'], ['send', 'subscription', 's1', '{not json'], ['get', 'a', 'b', '--bogus'], ['dev', '--port', 'x'], ['diagram', 'nope'], ['keys', 'new'], ['serve', '--database-url', 'postgres://127.0.0.1:1/x']];
+    const cases = [[], ['bogus'], ['send', 'subscription', 's1'], ['send', 'subscription', 's1', '{not json'], ['get', 'a', 'b', '--bogus'], ['dev', '--port', 'x'], ['diagram', 'nope'], ['keys', 'new'], ['serve', '--database-url', 'postgres://127.0.0.1:1/x'], ['serve', '--relay']];
     const results = await Promise.all(cases.map((args) => runCli(args)));
     results.forEach((result, i) => {
       expect(result.code, cases[i]?.join(' ')).toBe(2);
@@ -46,6 +46,7 @@ describe('tollgate command', () => {
       if (i > 0) expect(result.stderr).toMatch(/^tollgate: /);
     });
     expect(results[8]?.stderr).toContain('serve needs API keys');
+    expect(results[9]?.stderr).toContain('serve --relay needs Redis');
   });
 
   it('exits 3 when the API or the database cannot be reached', async () => {

@@ -6,8 +6,13 @@ import { testDatabaseUrl } from '../support/databases.ts';
 import { runCli, startDaemon, type Daemon } from './support.ts';
 
 // tollgate as a team runs it: `tollgate serve` and `tollgate worker` as separate processes over Postgres and
-// Redis, driven only through the HTTP API.
-describe('serve + worker end to end', () => {
+// Redis, driven only through the HTTP API. Twice: with the relay in the worker (effects reach it by NOTIFY and a
+// claim), and in the API process (`serve --relay`: each commit hands its effects to it, and no relay runs elsewhere).
+const layouts = [
+  { name: 'relay in the worker', serve: [], worker: [], running: 'relay, timers, effectWorkers, eventWorkers', serveNote: '' },
+  { name: 'relay in serve', serve: ['--relay'], worker: ['--no-relay'], running: 'timers, effectWorkers, eventWorkers', serveNote: ', relay' },
+];
+describe.each(layouts)('serve + worker end to end, $name', (layout) => {
   const daemons: Daemon[] = [];
   afterAll(async () => {
     await Promise.all(daemons.map((d) => d.stop()));
@@ -31,8 +36,8 @@ describe('serve + worker end to end', () => {
     const migrated = await runCli(['migrate'], { env });
     expect(migrated.stdout, migrated.stderr).toMatch(/applied \d+ migration/);
     const [serve, worker] = await Promise.all([
-      startDaemon(['serve', '--host', '127.0.0.1', '--port', '0'], /listening on (http:\/\/127\.0\.0\.1:\d+)/, { env }),
-      startDaemon(['worker', '--concurrency', '4'], /tollgate worker: running relay, timers, effectWorkers, eventWorkers/, { env }),
+      startDaemon(['serve', '--host', '127.0.0.1', '--port', '0', ...layout.serve], new RegExp(`listening on (http://127\\.0\\.0\\.1:\\d+) \\(.*key\\(s\\)${layout.serveNote}\\)`), { env }),
+      startDaemon(['worker', '--concurrency', '4', ...layout.worker], new RegExp(`tollgate worker: running ${layout.running} `), { env }),
     ]);
     daemons.push(serve, worker);
     const base = serve.match[1] as string;
