@@ -7,9 +7,11 @@
  * BullMQ with no-op jobs and raw BullMQ whose jobs each do one Postgres UPDATE (the least any worker that records
  * completion must do). Each lag phase also prints how busy the machine's CPUs were (from /proc/stat).
  *
- * Layout as in production (`tollgate serve` + `tollgate worker`): this process sends the transitions through the
- * gate; a child process runs the relay and the effect worker. Lag is the handler start minus the commit, both read
- * on the wall clock (`performance.timeOrigin + performance.now()`) of their process. The lag phases start after a
+ * Layouts as in production: this process sends the transitions through the gate, as `tollgate serve` does, and a
+ * child process runs the effect worker, as `tollgate worker` does. The relay runs in this process (`serve --relay`:
+ * each commit hands its effects to it) or, second layout, in the child (`worker`'s default: it learns of commits by
+ * NOTIFY and claims them). Lag is the handler start minus the commit, both read on the wall clock
+ * (`performance.timeOrigin + performance.now()`) of their process. The lag phases start after a
  * warm-up at 200/s (BENCH_WARMUP_SECONDS, default 2) that is not measured; the rate actually achieved is printed.
  * Saturation runs BENCH_SATURATION_RUNS times (default 3), alternating with its baseline; the table gives medians.
  *
@@ -17,7 +19,7 @@
  * passes node flags to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
- * defaults). A full run takes about a minute.
+ * defaults). A full run takes about a minute and a half.
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -97,7 +99,7 @@ async function cleanRedis(prefix: string): Promise<void> {
 const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Messages between the bench and its worker process. */
-type ToWorker = { cmd: 'start'; prefix: string } | { cmd: 'start-naive'; prefix: string } | { cmd: 'report' } | { cmd: 'stop' } | { cmd: 'exit' };
+type ToWorker = { cmd: 'start'; prefix: string; relay: boolean } | { cmd: 'start-naive'; prefix: string } | { cmd: 'report' } | { cmd: 'stop' } | { cmd: 'exit' };
 type FromWorker = { ready: true } | { started: true } | { starts: Array<[string, number]>; cpuMs: number } | { stopped: true };
 
 /**
@@ -115,7 +117,7 @@ async function workerProcess(url: string): Promise<void> {
   process.on('message', (m: ToWorker) => {
     void (async () => {
       if (m.cmd === 'start') {
-        processes = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: m.prefix, concurrency, timers: false, eventWorkers: false, logger: quiet });
+        processes = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: m.prefix, concurrency, relay: m.relay, timers: false, eventWorkers: false, logger: quiet });
         send({ started: true });
       } else if (m.cmd === 'start-naive') {
         processes = naiveWorker(url, m.prefix, (id) => starts.push([id, wallNow()]));
@@ -290,15 +292,20 @@ async function tollgateSetup(url: string) {
 }
 type TollgateBench = Awaited<ReturnType<typeof tollgateSetup>>;
 
-async function tollgateLag(t: TollgateBench): Promise<{ lag200: LagRun; lag1000: LagRun }> {
+/** Lag with the relay here, beside the gate (`serve --relay`), or in the worker process (`worker`'s default). */
+async function tollgateLag(t: TollgateBench, relayHere: boolean): Promise<{ lag200: LagRun; lag1000: LagRun }> {
   const { tg, worker } = t;
-  await worker.ask({ cmd: 'start', prefix: t.prefix });
+  const relay = relayHere
+    ? await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: t.prefix, relay: true, effectWorkers: false, timers: false, eventWorkers: false, logger: quiet })
+    : undefined;
+  await worker.ask({ cmd: 'start', prefix: t.prefix, relay: !relayHere });
   const commit = async (i: number) => (await tg.send('ticker', `t${i % 400}`, { type: 'TICK' })).transition.id;
   // Warm-up, not measured: first use of each prepared statement on each pooled connection, BullMQ's scripts, JIT.
   await lagAt(commit, worker, 200, warmupSeconds);
   const lag200 = await lagAt(commit, worker, 200, rateSeconds);
   const lag1000 = await lagAt(commit, worker, 1000, rateSeconds);
   await worker.ask({ cmd: 'stop' });
+  await relay?.stop();
   return { lag200, lag1000 };
 }
 
@@ -312,7 +319,7 @@ async function tollgateSaturation(t: TollgateBench): Promise<number> {
     [backlog],
   );
   const began = performance.now();
-  await t.worker.ask({ cmd: 'start', prefix: t.prefix });
+  await t.worker.ask({ cmd: 'start', prefix: t.prefix, relay: true });
   // Two partial-index probes rather than a count over the table: the poll must not eat the CPU it measures.
   const open = `SELECT (EXISTS (SELECT 1 FROM ${s}.effects WHERE status = 'pending')
     OR EXISTS (SELECT 1 FROM ${s}.effects WHERE status = 'dispatched')) AS open`;
@@ -357,7 +364,8 @@ export async function main(): Promise<void> {
     // Lag phases first, before the saturation runs leave dead rows for autovacuum to work on during them.
     const naive = await naiveRuns(url);
     const t = await tollgateSetup(url);
-    const lags = await tollgateLag(t);
+    const lags = await tollgateLag(t, true);
+    const lagsRelayInWorker = await tollgateLag(t, false);
     // Saturation, alternating with its baseline: the run-to-run spread of either is larger than the difference
     // between them, so the table gives the median of each.
     const saturated: number[] = [];
@@ -377,15 +385,19 @@ export async function main(): Promise<void> {
       [`outbox lag p99 @ ${rate}/s`, `${f(percentile(t.lags, 99))} ms`, `${f(percentile(b.lags, 99))} ms`, `${f(percentile(t.lags, 99) / percentile(b.lags, 99))}x`],
       [`  rate achieved, machine CPU busy @ ${rate}/s`, `${f(t.achieved)}/s, ${pct(t.busy)}`, `${f(b.achieved)}/s, ${pct(b.busy)}`, ''],
     ];
+    const inWorker = ([a, b, c, d]: [string, string, string, string]): [string, string, string, string] => [`${a.replace('outbox lag', 'lag')}, relay in worker`, b, c, d];
     const rows: Array<[string, string, string, string]> = [
       ...lagRows('200', ours.lag200, naive.lag200),
       ...lagRows('1,000', ours.lag1000, naive.lag1000),
+      ...lagRows('200', lagsRelayInWorker.lag200, naive.lag200).map(inWorker),
+      ...lagRows('1,000', lagsRelayInWorker.lag1000, naive.lag1000).map(inWorker),
       [`effects/s at saturation (median of ${saturationRuns})`, `${Math.round(ours.perSecond)}/s`, `${Math.round(update)}/s`, `${(ours.perSecond / update).toFixed(2)}x`],
       [`  each run`, saturated.map((n) => Math.round(n)).join(', '), updates.map((n) => Math.round(n)).join(', '), saturated.map((n, i) => (n / (updates[i] as number)).toFixed(2)).join(', ')],
       [`  raw BullMQ, no-op jobs`, '', `${Math.round(noop)}/s`, ''],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`\neffects bench: backlog ${backlog}, worker concurrency ${concurrency}, ${rateSeconds}s per rate`);
+    console.log(`tollgate: relay in the gate's process (serve --relay), effect worker in another; "relay in worker": both in the other`);
     console.log(`lag baseline: naive dual write (bare transaction, then queue.add; the worker does one UPDATE)`);
     console.log(`saturation baseline: raw BullMQ whose jobs each do one Postgres UPDATE`);
     console.log(`targets: p99 lag < 25 ms at 1,000/s; effects/s >= 0.80x of the saturation baseline\n`);
