@@ -151,7 +151,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
     stop(opts = {}) {
       stopped ??= (async () => {
         attachEnqueuer(context, undefined);
-        await Promise.all([relay?.stop(), scheduler?.stop(), sweeper?.stop()]);
+        await Promise.all([relay?.stop(opts.deadlineMs ?? 10_000), scheduler?.stop(), sweeper?.stop()]);
         await Promise.all(consumers.map((c) => c.close(opts.deadlineMs ?? 10_000)));
         await transport.close();
       })();

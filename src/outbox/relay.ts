@@ -41,7 +41,11 @@ export interface RelayOptions {
 export interface Relay {
   /** One claim-dispatch-mark round now; how many effects it dispatched. */
   runOnce(): Promise<number>;
-  stop(): Promise<void>;
+  /**
+   * Stops. With the direct hand-off, effects already taken are added first, for up to `deadlineMs` (default
+   * 10,000): past it (Redis unreachable) they stay dispatched without a job, for the sweeper.
+   */
+  stop(deadlineMs?: number): Promise<void>;
 }
 
 /**
@@ -111,10 +115,10 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
   if (direct) attachHandOff(host.context as object, direct);
   return {
     runOnce,
-    async stop() {
+    async stop(deadlineMs = 10_000) {
       // Detached first: later commits write pending effects and NOTIFY; the effects already taken are added.
       if (direct && handOffOf(host.context as object) === direct) attachHandOff(host.context as object, undefined);
-      await direct?.drain();
+      if (direct) await direct.drain(deadlineMs);
       await unlisten().catch(() => {});
       await loop.stop();
       metrics.sources.pending = undefined;

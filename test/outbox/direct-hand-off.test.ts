@@ -86,6 +86,19 @@ describe('direct hand-off (a relay in the committing process)', () => {
     expect(t.calls.length).toBeLessThan(40); // one add in flight at a time; the next carries what came meanwhile
   });
 
+  it('stops within its deadline when an add hangs (Redis unreachable), leaving the effect dispatched for the sweeper', async () => {
+    const { tg, statuses } = await world();
+    const hung: Transport = { ...inProcessTransport(), add: () => new Promise<void>(() => {}) };
+    const relay = await startRelay(tg.internals, { transport: hung, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
+    await tg.create('subscription', 'h1', { customerId: 'c', plan: 'pro' });
+    await tg.send('subscription', 'h1', { type: 'CANCEL' });
+    const at = Date.now();
+    await relay.stop(300);
+    expect(Date.now() - at).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - at).toBeLessThan(3000);
+    expect(await statuses()).toEqual(['dispatched']);
+  });
+
   it('leaves effects whose add failed dispatched; the sweeper adds them again', async () => {
     const { tg, s, statuses } = await world();
     const t = recording();
