@@ -21,8 +21,8 @@ export function handOffOf(runtime: object): EffectHandOff | undefined {
 
 /** A running direct hand-off. */
 export interface DirectHandOff extends EffectHandOff {
-  /** Resolves when every effect taken so far was added or its add failed, or after `deadlineMs`. */
-  drain(deadlineMs: number): Promise<void>;
+  /** Resolves when every effect taken so far was added, or its add failed. */
+  drain(): Promise<void>;
 }
 
 /** What the direct hand-off needs. */
@@ -71,14 +71,8 @@ export function directHandOff(options: DirectHandOffOptions): DirectHandOff {
       waiting.push(...effects);
       flush();
     },
-    async drain(deadlineMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
-      const done = (async () => {
-        while (inFlight) await inFlight;
-      })();
-      await Promise.race([done, late]);
-      clearTimeout(timer);
+    async drain() {
+      while (inFlight) await inFlight;
     },
   };
 }

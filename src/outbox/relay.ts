@@ -42,8 +42,9 @@ export interface Relay {
   /** One claim-dispatch-mark round now; how many effects it dispatched. */
   runOnce(): Promise<number>;
   /**
-   * Stops. With the direct hand-off, effects already taken are added first, for up to `deadlineMs` (default
-   * 10,000): past it (Redis unreachable) they stay dispatched without a job, for the sweeper.
+   * Stops after the round under way and, with the direct hand-off, the adds of effects already taken, waiting up to
+   * `deadlineMs` (default 10,000) for them: past it (Redis unreachable) their effects stay dispatched without a
+   * job, for the sweeper.
    */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -118,9 +119,12 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     async stop(deadlineMs = 10_000) {
       // Detached first: later commits write pending effects and NOTIFY; the effects already taken are added.
       if (direct && handOffOf(host.context as object) === direct) attachHandOff(host.context as object, undefined);
-      if (direct) await direct.drain(deadlineMs);
       await unlisten().catch(() => {});
-      await loop.stop();
+      // A round or an add that hangs (Redis unreachable) is abandoned at the deadline: its effects are committed
+      // dispatched, and the sweeper re-adds them.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([direct?.drain(), loop.stop()]), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+      clearTimeout(timer);
       metrics.sources.pending = undefined;
     },
   };

@@ -76,6 +76,20 @@ describe('relay', () => {
     await eventually(() => added.size === 40, 5000);
   });
 
+  it('stops within its deadline when a round hangs on the add (Redis unreachable), the claimed effect left to the sweeper', async () => {
+    const { tg, s } = await subscriptions();
+    const hung: Transport = { ...inProcessTransport(), add: () => new Promise<void>(() => {}) };
+    const relay = await startRelay(tg.internals, { transport: hung, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    await tg.create('subscription', 'h1', { customerId: 'c', plan: 'pro' });
+    await tg.send('subscription', 'h1', { type: 'CANCEL' });
+    const status = async () => (await tg.internals.client.query<{ status: string }>(`SELECT status FROM ${s}.effects`))[0]?.status;
+    await eventually(async () => (await status()) === 'dispatched', 5000, 'the claim');
+    const at = Date.now();
+    await relay.stop(300);
+    expect(Date.now() - at).toBeLessThan(3000);
+    expect(await status()).toBe('dispatched');
+  });
+
   it('finds by polling an effect whose notification was lost', async () => {
     const { tg, s } = await subscriptions();
     const added: string[] = [];
