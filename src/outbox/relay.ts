@@ -112,13 +112,14 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     (error) => logger.error({ err: error }, 'outbox relay round failed; retrying at the next poll'),
   );
   const unlisten = await host.client.listen(outboxChannel(host.schema), () => loop.wake());
-  const direct = options.directHandOff && host.context ? directHandOff({ transport: options.transport, metrics, logger, batchSize }) : undefined;
-  if (direct) attachHandOff(host.context as object, direct);
+  const context = options.directHandOff ? host.context : undefined;
+  const direct = context ? directHandOff({ transport: options.transport, metrics, logger, batchSize }) : undefined;
+  if (context && direct) attachHandOff(context, direct);
   return {
     runOnce,
     async stop(deadlineMs = 10_000) {
       // Detached first: later commits write pending effects and NOTIFY; the effects already taken are added.
-      if (direct && handOffOf(host.context as object) === direct) attachHandOff(host.context as object, undefined);
+      if (context && handOffOf(context) === direct) attachHandOff(context, undefined);
       await unlisten().catch(() => {});
       // A round or an add that hangs (Redis unreachable) is abandoned at the deadline: its effects are committed
       // dispatched, and the sweeper re-adds them.
