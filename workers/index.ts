@@ -1,6 +1,7 @@
 import type { Clock } from '../src/clock.ts';
 import { attachEnqueuer } from '../src/effects/registry.ts';
 import { TollgateError } from '../src/errors.ts';
+import { settlesWithin } from '../src/outbox/deadline.ts';
 import { startLoop, type Loop } from '../src/outbox/hand-off.ts';
 import { defaultLogger, type ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
@@ -67,7 +68,11 @@ export interface Processes {
   readonly transport: Transport;
   /** Runs both sweepers once now (what the sweep loop does every `sweepIntervalMs`); the ids re-added. */
   sweep(options?: { minAgeMs?: number }): Promise<{ effects: string[]; timers: string[] }>;
-  /** Stops taking work, lets running handlers finish within `deadlineMs` (default 10,000), closes the transport. */
+  /**
+   * Stops taking work, lets running handlers finish within `deadlineMs` (default 10,000), closes the transport.
+   * It returns even when Redis or the database stopped answering: after about twice `deadlineMs` plus 3 s, leaving
+   * what it could not hand off to the sweepers.
+   */
   stop(opts?: { deadlineMs?: number }): Promise<void>;
 }
 
@@ -151,8 +156,11 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
     stop(opts = {}) {
       stopped ??= (async () => {
         attachEnqueuer(context, undefined);
-        await Promise.all([relay?.stop(opts.deadlineMs ?? 10_000), scheduler?.stop(), sweeper?.stop()]);
-        await Promise.all(consumers.map((c) => c.close(opts.deadlineMs ?? 10_000)));
+        const deadlineMs = opts.deadlineMs ?? 10_000;
+        // Bounded: a round waiting on a Redis or a database that stopped answering is abandoned. What it had
+        // claimed stays dispatched (effects) or scheduled (timers) for the sweepers.
+        await settlesWithin(Promise.all([relay?.stop(deadlineMs), scheduler?.stop(), sweeper?.stop()]), deadlineMs);
+        await Promise.all(consumers.map((c) => c.close(deadlineMs)));
         await transport.close();
       })();
       return stopped;

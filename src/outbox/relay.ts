@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { settlesWithin } from './deadline.ts';
 import { attachHandOff, directHandOff, handOffOf } from './direct-hand-off.ts';
 import { effectJob } from './effect-job.ts';
 import { outboxChannel } from '../store/commit.ts';
@@ -123,9 +124,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
       await unlisten().catch(() => {});
       // A round or an add that hangs (Redis unreachable) is abandoned at the deadline: its effects are committed
       // dispatched, and the sweeper re-adds them.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all([direct?.drain(), loop.stop()]), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
-      clearTimeout(timer);
+      await settlesWithin(Promise.all([direct?.drain(), loop.stop()]), deadlineMs);
       metrics.sources.pending = undefined;
     },
   };

@@ -147,4 +147,29 @@ describe.runIf(sharedRedisUrl() !== '')('Redis restarted with jobs in flight', (
     const repeated = emails.filter((e) => e.calls > 1).length;
     expect(repeated).toBeLessThanOrEqual(maxInFlight);
   });
+  it('stops within its deadline while Redis is down; effects committed meanwhile run once Redis is back', async () => {
+    const redis = await PrivateRedis.start();
+    const w = await world('bullmq', redis.url);
+    const processes = await testProcesses(w.tg, 'bullmq', { redisUrl: redis.url, queuePrefix: w.prefix });
+    await w.pauseMany(2);
+    await eventually(async () => (await w.emails()).length === 2, 10_000, 'the first emails');
+    await redis.shutdownNoSave();
+    // Committed while Redis is gone: the relay's add waits on a connection that is not coming back.
+    for (const id of ['s2', 's3']) {
+      await w.tg.create('subscription', id, { customerId: 'c', plan: 'pro' });
+      await w.tg.send('subscription', id, { type: 'CANCEL' });
+    }
+    const at = Date.now();
+    await processes.stop({ deadlineMs: 1000 });
+    // It hung for good before: BullMQ's close waits for Redis. Now: the deadline for the relay's round, the deadline
+    // for running handlers, then at most about 3 s of forced closing (workers/index.ts).
+    expect(Date.now() - at).toBeLessThan(2 * 1000 + 5000);
+    await redis.start();
+    const restarted = await testProcesses(w.tg, 'bullmq', { redisUrl: redis.url, queuePrefix: w.prefix });
+    await eventually(async () => {
+      await restarted.sweep({ minAgeMs: 0 });
+      return (await w.effectStates()).every((e) => e.status === 'completed');
+    }, 30_000, 'every effect to complete after Redis is back');
+    expect((await w.emails()).map((e) => e.calls)).toEqual([1, 1, 1, 1]);
+  });
 });

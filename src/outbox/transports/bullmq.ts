@@ -1,5 +1,6 @@
 import { DelayedError, Job, Queue, QueueEvents, Worker, type JobsOptions } from 'bullmq';
 import { systemClock, type Clock } from '../../clock.ts';
+import { settlesWithin } from '../deadline.ts';
 import {
   JobFailedError,
   JobWaitTimeoutError,
@@ -33,6 +34,14 @@ export interface BullmqTransportOptions {
   /** Deliveries of a job whose handler keeps throwing before it ends failed. Default 10. */
   readonly maxDeliveries?: number;
 }
+
+/** How long a close that waits for Redis (QUIT), or aborted handlers, may take before the connections are dropped. */
+const forceAfterMs = 1_000;
+/**
+ * How long to wait for a dropped connection's 'end'. ioredis never emits it for a connection already lost and
+ * reconnecting, although the disconnect has stopped it for good.
+ */
+const disconnectWaitMs = 200;
 
 /** Events jobs keep their outcome this long for `waitFor`. */
 const keepEventOutcomesSeconds = 24 * 3600;
@@ -136,16 +145,12 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
       return {
         async close(deadlineMs = 10_000) {
           const graceful = worker.close();
-          let timer: NodeJS.Timeout | undefined;
-          const late = await Promise.race([
-            graceful.then(() => false),
-            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs))),
-          ]);
-          clearTimeout(timer);
-          if (late) {
-            // Past the deadline: abort running handlers and leave their jobs to the stalled check.
+          if (!(await settlesWithin(graceful, deadlineMs))) {
+            // Past the deadline: abort running handlers and leave their jobs to the stalled check. BullMQ's close
+            // is started once (a forced close now would return the graceful one) and ends with a QUIT that waits
+            // for Redis: if it is still not over, disconnect.
             worker.cancelAllJobs('worker shutting down');
-            await worker.close(true);
+            if (!(await settlesWithin(graceful, forceAfterMs))) await settlesWithin(worker.disconnect(), disconnectWaitMs);
           }
           workers.delete(worker);
         },
@@ -173,10 +178,17 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
       }
     },
     async close() {
-      await Promise.all([...workers].map((w) => w.close(true)));
+      const closing = (async () => {
+        await Promise.all([...workers].map((w) => w.close(true)));
+        await Promise.all([...queues.values()].map((q) => q.close()));
+        await Promise.all([...listeners.values()].map(async (e) => (await e).close()));
+      })();
+      // Closing sends QUIT, which waits for a Redis that may be gone: past the deadline, disconnect instead.
+      if (!(await settlesWithin(closing, forceAfterMs))) {
+        const all = [...workers, ...queues.values(), ...(await Promise.all(listeners.values()))];
+        await settlesWithin(Promise.all(all.map((c) => c.disconnect())), disconnectWaitMs);
+      }
       workers.clear();
-      await Promise.all([...queues.values()].map((q) => q.close()));
-      await Promise.all([...listeners.values()].map(async (e) => (await e).close()));
     },
   };
 }
