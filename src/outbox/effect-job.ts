@@ -1,3 +1,4 @@
+import type { CommittedEffect } from '../store/commit.ts';
 import type { NewJob } from './transport.ts';
 
 /** The job of one effect; the worker reads everything else from the effect row. */
@@ -9,6 +10,6 @@ export interface EffectJobData {
 }
 
 /** The job that runs effect `id` (relay, direct hand-off and sweeper add the same one). */
-export function effectJob(e: { id: string; machine: string; entityId: string; type: string }): NewJob<EffectJobData> {
+export function effectJob(e: CommittedEffect): NewJob<EffectJobData> {
   return { id: e.id, data: { effectId: e.id, machine: e.machine, entityId: e.entityId, type: e.type } };
 }

@@ -4,7 +4,8 @@ import type { NewJob, QueueKind, Transport } from './transport.ts';
 
 /**
  * One claim-hand-off-mark round in one transaction: what the timer scheduler does with timers. (The relay claims
- * in a statement of its own and marks after the hand-off, so effect workers never wait on its row locks: relay.ts.)
+ * and marks in one statement that commits before the hand-off, so effect workers never wait on its row locks:
+ * relay.ts.)
  */
 export interface HandOff<R> {
   readonly client: SqlClient;
