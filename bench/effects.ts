@@ -15,7 +15,7 @@
  * warm-up at 200/s (BENCH_WARMUP_SECONDS, default 2) that is not measured; the rate actually achieved is printed.
  * Saturation runs BENCH_SATURATION_RUNS times (default 3), alternating with its baseline; the table gives medians.
  *
- * Diagnostics: BENCH_DEBUG_CPU=1 prints the worker process's CPU time after each lag phase; BENCH_WORKER_NODE_ARGS
+ * Diagnostics: BENCH_LAYOUTS (default `beside,worker,naive`) picks the lag layouts; BENCH_DEBUG_CPU=1 prints the worker process's CPU time after each lag phase; BENCH_WORKER_NODE_ARGS
  * passes node flags to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
@@ -44,6 +44,8 @@ const rateSeconds = Number(process.env.BENCH_RATE_SECONDS ?? 5);
 const rates = (process.env.BENCH_RATES ?? '200,500,1000').split(',').map(Number);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const saturationRuns = Number(process.env.BENCH_SATURATION_RUNS ?? 3);
+/** Lag layouts to measure: `beside` (relay beside the gate), `worker` (relay in the worker), `naive`. Default all. */
+const layouts = new Set((process.env.BENCH_LAYOUTS ?? 'beside,worker,naive').split(','));
 const quiet = { error() {}, warn() {}, info() {} };
 
 /** One effect per transition: the smallest machine that exercises the whole pipeline. */
@@ -374,10 +376,11 @@ async function baseline(url: string, withUpdate: boolean): Promise<number> {
 export async function main(): Promise<void> {
   await withDatabase(async (url) => {
     // Lag phases first, before the saturation runs leave dead rows for autovacuum to work on during them.
-    const naive = await naiveRuns(url);
+    const none: LagRuns = new Map();
+    const naive = layouts.has('naive') ? await naiveRuns(url) : none;
     const t = await tollgateSetup(url);
-    const lags = await tollgateLag(t, true);
-    const lagsRelayInWorker = await tollgateLag(t, false);
+    const lags = layouts.has('beside') ? await tollgateLag(t, true) : none;
+    const lagsRelayInWorker = layouts.has('worker') ? await tollgateLag(t, false) : none;
     // Saturation, alternating with its baseline: the run-to-run spread of either is larger than the difference
     // between them, so the table gives the median of each.
     const saturated: number[] = [];
