@@ -13,13 +13,15 @@
  * NOTIFY and claims them). Lag is the handler start minus the commit, both read on the wall clock
  * (`performance.timeOrigin + performance.now()`) of their process. The lag phases start after a
  * warm-up at 200/s (BENCH_WARMUP_SECONDS, default 2) that is not measured; the rate actually achieved is printed.
+ * The lag phases run BENCH_LAG_RUNS times (default 3), the layouts alternating; the table gives the median of each
+ * percentile and lists each run's p99 (one run's p99 moves by 2x on a 2-vCPU machine).
  * Saturation runs BENCH_SATURATION_RUNS times (default 3), alternating with its baseline; the table gives medians.
  *
  * Diagnostics: BENCH_LAYOUTS (default `beside,worker,naive`) picks the lag layouts; BENCH_DEBUG_CPU=1 prints the worker process's CPU time after each lag phase; BENCH_WORKER_NODE_ARGS
  * passes node flags to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
- * defaults). A full run takes about two minutes.
+ * defaults). A full run takes about five minutes.
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -44,6 +46,8 @@ const rateSeconds = Number(process.env.BENCH_RATE_SECONDS ?? 5);
 const rates = (process.env.BENCH_RATES ?? '200,500,1000').split(',').map(Number);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const saturationRuns = Number(process.env.BENCH_SATURATION_RUNS ?? 3);
+/** Runs of the lag phases, the layouts alternating; the table gives the median of each percentile. */
+const lagRuns = Number(process.env.BENCH_LAG_RUNS ?? 3);
 /** Lag layouts to measure: `beside` (relay beside the gate), `worker` (relay in the worker), `naive`. Default all. */
 const layouts = new Set((process.env.BENCH_LAYOUTS ?? 'beside,worker,naive').split(','));
 const quiet = { error() {}, warn() {}, info() {} };
@@ -259,8 +263,9 @@ async function lagPhases(commit: (i: number) => Promise<string>, worker: BenchWo
 async function naiveRuns(url: string): Promise<LagRuns> {
   const prefix = `tgbench_${randomBytes(4).toString('hex')}`;
   const sql = postgres(url, { max: 12, onnotice: () => {} });
-  await sql.unsafe(`CREATE TABLE naive_entities (id text PRIMARY KEY, version int NOT NULL)`);
-  await sql.unsafe(`CREATE TABLE naive_outbox (id text PRIMARY KEY, entity_id text NOT NULL, done boolean NOT NULL DEFAULT false)`);
+  await sql.unsafe(`CREATE TABLE IF NOT EXISTS naive_entities (id text PRIMARY KEY, version int NOT NULL)`);
+  await sql.unsafe(`CREATE TABLE IF NOT EXISTS naive_outbox (id text PRIMARY KEY, entity_id text NOT NULL, done boolean NOT NULL DEFAULT false)`);
+  await sql.unsafe(`TRUNCATE naive_entities, naive_outbox`);
   await sql.unsafe(`INSERT INTO naive_entities SELECT 't' || g, 0 FROM generate_series(0, 399) g`);
   const queue = new Queue('naive', { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
   let next = 0;
@@ -376,11 +381,15 @@ async function baseline(url: string, withUpdate: boolean): Promise<number> {
 export async function main(): Promise<void> {
   await withDatabase(async (url) => {
     // Lag phases first, before the saturation runs leave dead rows for autovacuum to work on during them.
-    const none: LagRuns = new Map();
-    const naive = layouts.has('naive') ? await naiveRuns(url) : none;
     const t = await tollgateSetup(url);
-    const lags = layouts.has('beside') ? await tollgateLag(t, true) : none;
-    const lagsRelayInWorker = layouts.has('worker') ? await tollgateLag(t, false) : none;
+    const naive: LagRuns[] = [];
+    const lags: LagRuns[] = [];
+    const lagsRelayInWorker: LagRuns[] = [];
+    for (let run = 0; run < lagRuns; run++) {
+      if (layouts.has('naive')) naive.push(await naiveRuns(url));
+      if (layouts.has('beside')) lags.push(await tollgateLag(t, true));
+      if (layouts.has('worker')) lagsRelayInWorker.push(await tollgateLag(t, false));
+    }
     // Saturation, alternating with its baseline: the run-to-run spread of either is larger than the difference
     // between them, so the table gives the median of each.
     const saturated: number[] = [];
@@ -395,19 +404,25 @@ export async function main(): Promise<void> {
     const update = median(updates);
     const f = (n: number) => n.toFixed(1);
     const pct = (n: number) => `${Math.round(n * 100)}%`;
-    const p = (run: LagRun | undefined, q: number) => percentile(run?.lags ?? [], q);
-    const cell = (run: LagRun | undefined) => `${f(p(run, 50))} / ${f(p(run, 99))} ms`;
-    const load = (run: LagRun | undefined) => (run ? `${Math.round(run.achieved)}/s, ${pct(run.busy)}` : '');
-    console.log(`\neffects bench: worker concurrency ${concurrency}, ${rateSeconds}s per rate, backlog ${backlog} for saturation`);
+    // Per layout and rate: the median over the runs of each percentile, of the rate achieved and of CPU busy.
+    const at = (runs: LagRuns[], rate: number) => runs.map((r) => r.get(rate)).filter((r): r is LagRun => r !== undefined);
+    const p = (runs: LagRun[], q: number) => median(runs.map((r) => percentile(r.lags, q)));
+    const cell = (runs: LagRun[]) => (runs.length ? `${f(p(runs, 50))} / ${f(p(runs, 99))} ms` : '');
+    const load = (runs: LagRun[]) => (runs.length ? `${Math.round(median(runs.map((r) => r.achieved)))}/s, ${pct(median(runs.map((r) => r.busy)))}` : '');
+    const each99 = (runs: LagRun[]) => runs.map((r) => f(percentile(r.lags, 99))).join(', ');
+    console.log(`\neffects bench: worker concurrency ${concurrency}, ${rateSeconds}s per rate, ${lagRuns} lag runs (layouts alternating; medians), backlog ${backlog} for saturation`);
     console.log(`lag = commit -> handler start; "relay beside the gate": serve --relay layout; "relay in the worker": worker's default`);
     console.log(`baseline: naive dual write (bare transaction, then queue.add; the worker does one UPDATE)`);
     console.log(`targets: p99 lag < 25 ms at 1,000/s; effects/s >= 0.80x of BullMQ + UPDATE\n`);
     console.log(`| rate | lag p50 / p99, relay beside the gate | relay in the worker | naive dual write | p99 ratio (beside / naive) | achieved, CPU busy: beside, in worker, naive |`);
     console.log(`|---|---|---|---|---|---|`);
     for (const rate of rates) {
-      const [a, b, c] = [lags.get(rate), lagsRelayInWorker.get(rate), naive.get(rate)];
+      const [a, b, c] = [at(lags, rate), at(lagsRelayInWorker, rate), at(naive, rate)];
       console.log(`| ${rate}/s | ${cell(a)} | ${cell(b)} | ${cell(c)} | ${f(p(a, 99) / p(c, 99))}x | ${load(a)}; ${load(b)}; ${load(c)} |`);
     }
+    console.log(`\n| rate | p99 of each run: relay beside the gate | relay in the worker | naive dual write |`);
+    console.log(`|---|---|---|---|`);
+    for (const rate of rates) console.log(`| ${rate}/s | ${each99(at(lags, rate))} | ${each99(at(lagsRelayInWorker, rate))} | ${each99(at(naive, rate))} |`);
     console.log(`\n| effects/s draining the backlog | tollgate | BullMQ + UPDATE | ratio |`);
     console.log(`|---|---|---|---|`);
     console.log(`| median of ${saturationRuns} | ${Math.round(perSecond)}/s | ${Math.round(update)}/s | ${(perSecond / update).toFixed(2)}x |`);
