@@ -70,7 +70,7 @@ export interface Processes {
   sweep(options?: { minAgeMs?: number }): Promise<{ effects: string[]; timers: string[] }>;
   /**
    * Stops taking work, lets running handlers finish within `deadlineMs` (default 10,000), closes the transport.
-   * It returns even when Redis or the database stopped answering: after about twice `deadlineMs` plus 3 s, leaving
+   * It returns even when Redis or the database stopped answering: after about `deadlineMs` plus 2.5 s, leaving
    * what it could not hand off to the sweepers.
    */
   stop(opts?: { deadlineMs?: number }): Promise<void>;
@@ -157,10 +157,14 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       stopped ??= (async () => {
         attachEnqueuer(context, undefined);
         const deadlineMs = opts.deadlineMs ?? 10_000;
-        // Bounded: a round waiting on a Redis or a database that stopped answering is abandoned. What it had
-        // claimed stays dispatched (effects) or scheduled (timers) for the sweepers.
-        await settlesWithin(Promise.all([relay?.stop(deadlineMs), scheduler?.stop(), sweeper?.stop()]), deadlineMs);
-        await Promise.all(consumers.map((c) => c.close(deadlineMs)));
+        // The dispatchers and the consumers stop side by side, within the one deadline the caller gave (a relay may
+        // still add the effects of follow-ups that finishing handlers commit). Bounded: a round waiting on a Redis or
+        // a database that stopped answering is abandoned; what it had claimed stays dispatched (effects) or
+        // scheduled (timers) for the sweepers.
+        await Promise.all([
+          settlesWithin(Promise.all([relay?.stop(deadlineMs), scheduler?.stop(), sweeper?.stop()]), deadlineMs),
+          ...consumers.map((c) => c.close(deadlineMs)),
+        ]);
         await transport.close();
       })();
       return stopped;
