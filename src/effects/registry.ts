@@ -15,7 +15,11 @@ export interface EffectContext<P = Record<string, unknown>> {
   readonly transitionId: string;
   /** 1 for the first run, then 2, 3, ... (runs that recorded a retryable failure). */
   readonly attempt: number;
-  /** Aborted when the worker shuts down past its deadline: stop and throw. */
+  /**
+   * Aborted when the worker shuts down past its deadline: stop and throw. Whatever a handler throws once this is
+   * aborted counts as abandoned, not as a failure: no attempt is used, nothing is compensated, and the effect runs
+   * again (with the same effect id for the provider).
+   */
   readonly signal: AbortSignal;
   /** The entity now (read on demand: one query). */
   entity(): Promise<EntityView>;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { RetryableError, TerminalError } from '../../src/effects/errors.ts';
@@ -219,6 +220,41 @@ describe.each(transportKinds())('effect failures and deliveries on %s', (kind) =
     const second = await testProcesses(tg, kind);
     await second.sweep({ minAgeMs: 0 });
     await eventually(async () => (await tg.get('subscription', 'g1')).context.payments === 1, 15_000, 'the re-run');
+    expect(started).toBe(2);
+  });
+});
+
+describe.each(transportKinds())('effect workers shutting down on %s', (kind) => {
+  it('a handler aborted by the shutdown on its last attempt is abandoned, not failed and compensated, and runs again', async () => {
+    const tg = await runtime();
+    let started = 0;
+    tg.effect(
+      'chargePayment',
+      async (ctx) => {
+        started++;
+        if (started === 1) {
+          // A well-behaved handler: it stops when told to, as EffectContext.signal asks.
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+          throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
+        }
+        return { event: { type: 'PAYMENT_SUCCEEDED' } };
+      },
+      { attempts: 1 },
+    );
+    tg.effect('sendEmail', async () => ({}));
+    const first = await testProcesses(tg, kind);
+    await tg.create('subscription', 'a1', { customerId: 'c-a1', plan: 'pro' });
+    await tg.send('subscription', 'a1', { type: 'UPGRADE', paymentMethodId: 'pm_1' });
+    await eventually(() => started === 1, 10_000, 'the handler to start');
+    await first.stop({ deadlineMs: 200 });
+    await sleep(500); // whatever the aborted run would record, it has recorded by now
+    // Abandoned: still open, no attempt used, no compensation.
+    expect((await effectRows(tg, 'a1'))[0]).toMatchObject({ type: 'chargePayment', status: 'dispatched', attempts: 0 });
+    expect((await tg.history('subscription', 'a1')).map((t) => t.eventType)).not.toContain('PAYMENT_FAILED');
+    const second = await testProcesses(tg, kind);
+    await second.sweep({ minAgeMs: 0 });
+    await eventually(async () => (await tg.get('subscription', 'a1')).context.payments === 1, 10_000, 'the run after the restart');
+    expect((await tg.get('subscription', 'a1')).state).toBe('active');
     expect(started).toBe(2);
   });
 });
