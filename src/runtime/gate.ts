@@ -116,6 +116,16 @@ export async function sendEvent(
       const prior = await ctx.queries.transitionByKey(machine, id, key);
       if (prior) return replay(ctx, definition, prior, print, event);
     }
+    // A timer's firing commits only while the timer is scheduled: cancelled by a transition that got in first
+    // (even one that re-entered the same state and armed a new timer), its event must not apply.
+    const timerStatus = options.firedTimerId ? await ctx.queries.timerStatus(options.firedTimerId) : undefined;
+    if (timerStatus !== undefined && timerStatus !== 'scheduled') {
+      throw new TollgateError(
+        'TG_TIMER_SETTLED',
+        `Timer '${options.firedTimerId}' of ${entityRef(machine, id)} is ${timerStatus}: its event '${event.type}' was not applied.`,
+        { machine, entityId: id, state: loaded.state, event: event.type, timerId: options.firedTimerId, timerStatus },
+      );
+    }
     if (attempt >= ctx.maxConflictRetries) {
       ctx.metrics.conflicts.inc({ machine });
       throw new TollgateError(

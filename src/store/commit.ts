@@ -30,7 +30,10 @@ export interface CommitInput {
 
 /** What the commit statement reports. */
 export interface CommitOutcome {
-  /** False: the version moved (a concurrent writer won), the entity exists (create), or the key was taken. */
+  /**
+   * False: the version moved (a concurrent writer won), the entity exists (create), the key was taken, or the
+   * timer being fired is no longer scheduled.
+   */
   readonly committed: boolean;
   readonly stateEnteredAt: Date | null;
 }
@@ -39,7 +42,9 @@ export interface CommitOutcome {
  * Builds the commit as ONE statement: data-modifying CTEs update the entity under the version check and insert the
  * history row, the effect and timer rows, and cancel superseded timers. One statement is one implicit transaction and
  * one round trip: state, history, effects and timers commit together or not at all. Every later CTE runs only if
- * the entity write matched (`FROM head`). The relay's NOTIFY follows the commit (outbox-notifier.ts says why).
+ * the entity write matched (`FROM head`). A timer's firing (`$21`) commits only while that timer is still scheduled:
+ * a later transition that cancelled it also moved the entity's version, so either this statement sees the
+ * cancellation or its version check fails (and the gate then finds the timer settled). The relay's NOTIFY follows the commit (outbox-notifier.ts says why).
  * With `$22` (a relay runs in this process and takes the commit's effects: outbox/direct-hand-off.ts) the effect rows
  * are written already claimed, `dispatched`, and no relay round is needed.
  * Variable-length parts travel as JSON arrays, so the text never changes and stays a prepared statement.
@@ -59,6 +64,7 @@ function commitStatement(schemaName: string, mode: 'create' | 'update'): string 
          WHERE machine = $1::text AND id = $2::text AND version = $3::int
            AND ($13::text IS NULL OR NOT EXISTS (
              SELECT 1 FROM ${s}.transitions WHERE machine = $1::text AND entity_id = $2::text AND idempotency_key = $13::text))
+           AND ($21::text IS NULL OR EXISTS (SELECT 1 FROM ${s}.timers WHERE id = $21::text AND status = 'scheduled'))
          RETURNING state_entered_at`;
   return `WITH head AS (${head}),
   tr AS (

@@ -22,6 +22,8 @@ export interface Queries {
   history(machine: string, id: string, afterSeq: number, limit: number): Promise<TransitionRow[]>;
   effects(machine: string, id: string): Promise<EffectRow[]>;
   timers(machine: string, id: string): Promise<TimerRow[]>;
+  /** The status of timer `id` (`scheduled`, `fired`, `cancelled`, `stale`), undefined if there is none. */
+  timerStatus(id: string): Promise<TimerRow['status'] | undefined>;
   /**
    * How many entities are in each state (the stored state string: leaf paths joined by `,`), of one machine or of
    * all: one grouped scan of the `(machine, state)` index.
@@ -56,6 +58,7 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
         `SELECT * FROM ${s}.transitions WHERE machine = $1::text AND entity_id = $2::text AND idempotency_key = $3::text`,
         [machine, id, key],
       ),
+    timerStatus: async (id) => (await first<Pick<TimerRow, 'status'>>(`SELECT status FROM ${s}.timers WHERE id = $1::text`, [id]))?.status,
     transitionBySeq: (machine, id, seq) =>
       first<TransitionRow>(
         `SELECT * FROM ${s}.transitions WHERE machine = $1::text AND entity_id = $2::text AND seq = $3::int`,

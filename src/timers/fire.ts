@@ -56,6 +56,11 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
       metrics.timersFired.inc({ machine: timer.machine });
       metrics.timerLag.observe({ machine: timer.machine }, Math.max(0, clock.now() - new Date(timer.due_at).getTime()) / 1000);
     } catch (error) {
+      if (isTollgateError(error, 'TG_TIMER_SETTLED')) {
+        // Cancelled (or fired) between the read above and the commit: stale, as if the read had seen it.
+        metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
+        return {};
+      }
       if (!isTollgateError(error) || error.retryable) throw error;
       await client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [
         timer.id,

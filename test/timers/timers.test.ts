@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { registerDemoHandlers } from '../../machines/demo-handlers.ts';
@@ -8,7 +9,7 @@ import { bullmqTransport } from '../../src/outbox/transports/bullmq.ts';
 import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
 import { startTimerWorker } from '../../src/timers/fire.ts';
 import { startTimerScheduler, sweepTimers, timerJob } from '../../src/timers/scheduler.ts';
-import { quoteIdent } from '../../src/store/sql-client.ts';
+import { quoteIdent, type SqlClient } from '../../src/store/sql-client.ts';
 import { TerminalError } from '../../src/effects/errors.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
@@ -131,5 +132,57 @@ describe.each(transportKinds())('durable timers on %s (simulated clock)', (kind)
     expect((await tg.history('subscription', 'lost')).filter((t) => t.eventType.startsWith('xstate.after'))).toHaveLength(1);
     await worker.close(1000);
     await transport.close();
+  });
+});
+
+describe('timers racing the transitions that cancel them (in-process, simulated clock)', () => {
+  it("never applies a timer cancelled between the timer worker's read and its commit, even when the state was re-entered", async () => {
+    const clock = new ManualClock(start);
+    const tg = await testRuntime('postgres', { machines, clock, maxConnections: 4 });
+    // Timers only: no effect runs, so only this test's sends move the entity.
+    await testProcesses(tg, 'in-process', { relay: false, effectWorkers: false, eventWorkers: false });
+    await tg.create('subscription', 'r1', { customerId: 'c-r1', plan: 'pro', paymentMethodId: 'pm', gracePeriodMs: DAY });
+    await tg.send('subscription', 'r1', { type: 'UPGRADE', paymentMethodId: 'pm' });
+    await tg.send('subscription', 'r1', { type: 'PAYMENT_FAILED' }); // -> grace, timer T1 due in a day
+    const graceTimers = async () => (await tg.timers('subscription', 'r1')).filter((t) => t.sendId.endsWith('.grace'));
+    const [t1] = await graceTimers();
+    expect(t1?.status).toBe('scheduled');
+
+    // Hold the timer worker right after it read T1 as scheduled: another process's commits get in meanwhile.
+    const client = tg.internals.client as { query: SqlClient['query'] };
+    const original = client.query;
+    let sawRead!: () => void;
+    const read = new Promise<void>((r) => (sawRead = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held = false;
+    client.query = (async (text: string, params?: readonly unknown[], how?: object) => {
+      const rows = await original(text, params, how);
+      if (!held && text.includes('event, due_at, status FROM') && text.includes('.timers WHERE id = $1::text')) {
+        held = true;
+        sawRead();
+        await released;
+      }
+      return rows;
+    }) as SqlClient['query'];
+    clock.advance(DAY);
+    await read;
+    // The dunning charge succeeds (grace -> active, T1 cancelled), then the next one fails (active -> grace, T2).
+    await tg.send('subscription', 'r1', { type: 'PAYMENT_SUCCEEDED' });
+    await tg.send('subscription', 'r1', { type: 'PAYMENT_FAILED' });
+    release();
+    await eventually(async () => /tollgate_timers_stale_total\{[^}]*reason="cancelled"[^}]*\} 1/.test(await tg.metricsText()), 10_000, 'T1 counted stale');
+    client.query = original;
+
+    // T1's event did not apply; T2 still runs the new grace period.
+    expect((await tg.history('subscription', 'r1')).map((t) => t.eventType)).not.toContain('xstate.after.gracePeriod.subscription.grace');
+    expect((await tg.get('subscription', 'r1')).state).toBe('grace');
+    const timers = await graceTimers();
+    expect(timers.find((t) => t.id === t1?.id)?.status).toBe('cancelled');
+    expect(timers.find((t) => t.id !== t1?.id)?.status).toBe('scheduled');
+    // And T2 fires when due.
+    clock.advance(DAY);
+    await eventually(async () => (await tg.get('subscription', 'r1')).state === 'canceled', 10_000, 'T2 to cancel it');
+    await sleep(0);
   });
 });
