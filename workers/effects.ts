@@ -3,6 +3,7 @@ import { describeError, TerminalError, RetryableError } from '../src/effects/err
 import { effectStore, type EffectRecord } from '../src/effects/effect-store.ts';
 import { effectHandler, type EffectContext, type RegisteredHandler } from '../src/effects/registry.ts';
 import { isTollgateError } from '../src/errors.ts';
+import { deploySkewRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
 import { faultPoint } from '../src/outbox/faults.ts';
 import type { ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
@@ -51,8 +52,9 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       if (compensation && !sent.replayed) metrics.compensations.inc({ machine: effect.machine, type: effect.type, event: event.type });
     } catch (error) {
       // A coded, final refusal (illegal now, guard, policy, key already used by the other outcome): the gate
-      // recorded it; store it and stop. Anything else (a conflict, the database) throws: the job is retried.
-      if (!isTollgateError(error) || error.retryable) throw error;
+      // recorded it; store it and stop. Anything else (a conflict, the database, a worker that does not know the
+      // machine or state: deploy-skew.ts) throws: the job is retried, and a re-run sends the follow-up again.
+      if (!isTollgateError(error) || error.retryable || isDeploySkew(error)) throw error;
       outcome = { status: 'rejected', code: error.code, message: error.message };
       logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: error.code }, `effect follow-up '${event.type}' refused`);
     }
@@ -120,6 +122,13 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         // Settled, but the process died before its follow-up went out: send it now (the gate replays if it did).
         if (effect.follow_up && effect.follow_up_outcome === null) await sendFollowUp(effect, effect.follow_up, effect.status === 'failed');
         return {};
+      }
+      if (!Object.hasOwn(tg.machines, effect.machine)) {
+        // An older release's worker (a rolling deploy): its follow-up could not go through this runtime's gate, so
+        // the handler does not run here; the effect is left for a worker that knows the machine.
+        metrics.outcomes.inc({ type: effect.type, outcome: 'no_machine' });
+        logger.warn({ effectId: effect.id, machine: effect.machine }, `effect '${effect.type}' left for a worker that knows machine '${effect.machine}'`);
+        return { retryInMs: deploySkewRetryMs };
       }
       const registered = effectHandler(context, effect.type);
       if (!registered) {

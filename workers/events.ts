@@ -5,6 +5,7 @@ import type { ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
 import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/outbox/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import { deploySkewRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
 import { canonicalJson } from '../src/runtime/fingerprint.ts';
 import { checkIdentifier } from '../src/runtime/runtime-context.ts';
 
@@ -69,6 +70,11 @@ export function startEventWorker(tg: Tollgate, options: { transport: Transport; 
         const value: EventOutcome = { status: 'accepted', transitionId: sent.transition.id, state: sent.entity.state, replayed: sent.replayed };
         return { value };
       } catch (error) {
+        if (isDeploySkew(error)) {
+          // Not this worker's to judge (an older release's worker): left for one that knows the machine.
+          metrics.events.inc({ machine: data.machine, outcome: 'retried' });
+          return { retryInMs: deploySkewRetryMs };
+        }
         if (isTollgateError(error) && !error.retryable) {
           metrics.events.inc({ machine: data.machine, outcome: 'rejected' });
           const value: EventOutcome = { status: 'rejected', code: error.code, message: error.message };

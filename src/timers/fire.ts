@@ -4,6 +4,7 @@ import type { ProcessLogger } from '../outbox/logger.ts';
 import { effectMetrics } from '../outbox/metrics.ts';
 import type { Consumer, JobResult, Transport } from '../outbox/transport.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
+import { deploySkewRetryMs, isDeploySkew } from '../runtime/deploy-skew.ts';
 import { quoteIdent } from '../store/sql-client.ts';
 import type { TimerJobData } from './scheduler.ts';
 
@@ -31,7 +32,8 @@ const minEarlyWaitMs = 50;
  * Fires timer jobs: the timer's event goes through the gate as an internal event, with the timer id as
  * idempotency key and `firedTimerId` (the commit marks the row fired). A timer whose row is no longer
  * `scheduled` (cancelled by a later transition, or fired already) is stale: ignored and counted. A timer whose
- * event the gate refuses (the entity moved on without cancelling it) is marked stale and counted.
+ * event the gate refuses (the entity moved on without cancelling it) is marked stale and counted. A worker that does
+ * not know the timer's machine or state (deploy-skew.ts) leaves it scheduled and looks again later.
  */
 export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Consumer {
   const s = quoteIdent(tg.internals.schema);
@@ -60,6 +62,11 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
         // Cancelled (or fired) between the read above and the commit: stale, as if the read had seen it.
         metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
         return {};
+      }
+      if (isDeploySkew(error)) {
+        // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.
+        options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: (error as { code: string }).code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
+        return { retryInMs: deploySkewRetryMs };
       }
       if (!isTollgateError(error) || error.retryable) throw error;
       await client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { machines } from '../../machines/index.ts';
+import { machines, subscription } from '../../machines/index.ts';
 import { registerDemoHandlers } from '../../machines/demo-handlers.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { effectMetrics } from '../../src/outbox/metrics.ts';
@@ -184,5 +184,28 @@ describe('timers racing the transitions that cancel them (in-process, simulated 
     clock.advance(DAY);
     await eventually(async () => (await tg.get('subscription', 'r1')).state === 'canceled', 10_000, 'T2 to cancel it');
     await sleep(0);
+  });
+});
+
+describe('timers during a rolling deploy (in-process, simulated clock)', () => {
+  it('a worker that does not know the timer\'s machine leaves it scheduled; a worker that knows fires it', async () => {
+    const clock = new ManualClock(start);
+    const tgNew = await testRuntime('postgres', { machines, clock, maxConnections: 4 });
+    // An older release's worker on the same database: it does not know the `order` machine yet.
+    const tgOld = await testRuntime('postgres', { machines: { subscription }, clock, maxConnections: 4, schema: tgNew.internals.schema });
+    await tgNew.create('order', 'o1', { orderId: 'o1', customerId: 'c-o1', amountCents: 500, paymentTimeoutMs: 30 * 60_000 });
+    const warnings: string[] = [];
+    const logger = { ...quietLogger, warn: (_: object, message: string) => void warnings.push(message) };
+    const old = await testProcesses(tgOld, 'in-process', { relay: false, effectWorkers: false, eventWorkers: false, logger });
+    clock.advance(31 * 60_000);
+    await eventually(() => warnings.some((m) => m.includes("left for a worker that knows machine 'order'")), 10_000, 'the old worker to take the timer');
+    expect((await tgNew.timers('order', 'o1'))[0]?.status).toBe('scheduled');
+    expect((await tgNew.get('order', 'o1')).state).not.toBe('expired');
+    await old.stop({ deadlineMs: 1000 });
+    // The new release's workers are up: the payment window is over, so the order expires.
+    const fresh = await testProcesses(tgNew, 'in-process', { relay: false, effectWorkers: false, eventWorkers: false });
+    await fresh.sweep({ minAgeMs: 0 });
+    await eventually(async () => (await tgNew.get('order', 'o1')).state === 'expired', 10_000, 'the order to expire');
+    expect((await tgNew.timers('order', 'o1'))[0]?.status).toBe('fired');
   });
 });

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { machines } from '../../machines/index.ts';
+import { machines, subscription } from '../../machines/index.ts';
 import { RetryableError, TerminalError } from '../../src/effects/errors.ts';
 import type { EffectContext } from '../../src/effects/registry.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
-import { eventually, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
+import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
 
 afterEach(stopAll);
 
@@ -256,5 +256,27 @@ describe.each(transportKinds())('effect workers shutting down on %s', (kind) => 
     await eventually(async () => (await tg.get('subscription', 'a1')).context.payments === 1, 10_000, 'the run after the restart');
     expect((await tg.get('subscription', 'a1')).state).toBe('active');
     expect(started).toBe(2);
+  });
+});
+
+describe('effect workers during a rolling deploy (in-process)', () => {
+  it('a worker that does not know the effect\'s machine does not run it and leaves it open; a worker that knows runs it once', async () => {
+    const tgNew = await runtime();
+    // An older release's worker on the same database: it has the handler, but not the `order` machine.
+    const tgOld = await testRuntime('postgres', { machines: { subscription }, maxConnections: 4, schema: tgNew.internals.schema });
+    const calls: string[] = [];
+    for (const tg of [tgOld, tgNew]) tg.effect('sendEmail', (ctx) => void calls.push(ctx.effectId));
+    const warnings: string[] = [];
+    const old = await testProcesses(tgOld, 'in-process', { timers: false, eventWorkers: false, logger: { ...quietLogger, warn: (_: object, m: string) => void warnings.push(m) } });
+    await tgNew.create('order', 'o1', { orderId: 'o1', customerId: 'c-o1', amountCents: 500 });
+    await tgNew.send('order', 'o1', { type: 'CANCEL' });
+    await eventually(() => warnings.some((m) => m.includes("left for a worker that knows machine 'order'")), 10_000, 'the old worker to take the effect');
+    expect(calls).toEqual([]);
+    expect((await effectRows(tgNew, 'o1'))[0]).toMatchObject({ type: 'sendEmail', status: 'dispatched', attempts: 0 });
+    await old.stop({ deadlineMs: 1000 });
+    const fresh = await testProcesses(tgNew, 'in-process', { timers: false, eventWorkers: false });
+    await fresh.sweep({ minAgeMs: 0 });
+    await eventually(async () => (await effectRows(tgNew, 'o1'))[0]?.status === 'completed', 10_000, 'the new worker to run it');
+    expect(calls).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { machines } from '../../machines/index.ts';
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { machines, subscription } from '../../machines/index.ts';
 import { testRuntime } from '../support/databases.ts';
-import { stopAll, testProcesses, transportKinds } from '../support/processes.ts';
+import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
+import { uniquePrefix } from '../support/redis.ts';
 
 afterEach(stopAll);
 
@@ -52,5 +54,33 @@ describe.each(transportKinds())('queue-driven events on %s', (kind) => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
     await tg.create('subscription', 'q4', { customerId: 'c', plan: 'pro' });
     await expect(tg.enqueue('subscription', 'q4', { type: 'PAUSE' })).rejects.toMatchObject({ code: 'TG_NO_TRANSPORT' });
+  });
+});
+
+describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during a rolling deploy (bullmq)', () => {
+  it('a worker that does not know the event\'s machine leaves it queued (no rejection); a worker that knows applies it', async () => {
+    const redisUrl = inject('redisUrl') as string;
+    const queuePrefix = uniquePrefix(redisUrl);
+    const tgNew = await testRuntime('postgres', { machines, maxConnections: 4 });
+    // An older release's event worker on the same database and queues: it does not know the `order` machine.
+    const tgOld = await testRuntime('postgres', { machines: { subscription }, maxConnections: 4, schema: tgNew.internals.schema });
+    const metricLine = /tollgate_queued_events_total\{[^}]*machine="order"[^}]*outcome="retried"[^}]*\} 1/;
+    const old = await testProcesses(tgOld, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false, logger: quietLogger });
+    // The producer runs the new release and consumes nothing.
+    await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false, eventWorkers: false });
+    await tgNew.create('order', 'o1', { orderId: 'o1', customerId: 'c-o1', amountCents: 500 });
+    const queued = await tgNew.enqueue('order', 'o1', { type: 'CANCEL' }, { idempotencyKey: 'cancel-o1' });
+    await eventually(async () => metricLine.test(await tgOld.metricsText()), 10_000, 'the old worker to take the event');
+    // Left open: no rejection recorded, the job is still in the queue, the order untouched.
+    expect(await tgNew.rejections('order', 'o1')).toEqual([]);
+    expect([...(await old.transport.present('events', [queued.jobId]))]).toEqual([queued.jobId]);
+    expect((await tgNew.get('order', 'o1')).version).toBe(1);
+    await old.stop({ deadlineMs: 1000 });
+    // The new release's worker takes it once its retry is due (promoted here instead of waiting 30 s).
+    await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false });
+    const queue = new Queue(`${tgNew.internals.schema}-events`, { connection: { url: redisUrl }, prefix: queuePrefix });
+    await (await queue.getJob(queued.jobId))?.promote();
+    await queue.close();
+    expect(await queued.outcome()).toMatchObject({ status: 'accepted', state: 'canceled' });
   });
 });
