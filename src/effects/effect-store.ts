@@ -48,7 +48,10 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
     const rows = await client.query<{ id: string }>(
       `UPDATE ${s}.effects e SET
          status = x.status, attempts = e.attempts + 1, result = x.result, error = x.error, follow_up = x.follow_up,
-         completed_at = CASE WHEN x.status = 'dispatched' THEN NULL ELSE x.at END
+         completed_at = CASE WHEN x.status = 'dispatched' THEN NULL ELSE x.at END,
+         -- A run of a still-pending effect (its relay's claim was lost with a database crash) dispatches it: the
+         -- sweeper finds dispatched effects by this time, should the job be lost later.
+         dispatched_at = COALESCE(e.dispatched_at, now())
        FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, status text, result jsonb, error jsonb, follow_up jsonb, at timestamptz)
        WHERE e.id = ANY(ARRAY(SELECT jsonb_array_elements($1::text::jsonb) ->> 'id')) AND e.id = x.id -- see ids.ts
          AND e.status IN ('pending', 'dispatched')

@@ -2,6 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
 import { RetryableError, TerminalError } from '../../src/effects/errors.ts';
+import { effectJob } from '../../src/outbox/effect-job.ts';
+import { effectMetrics } from '../../src/outbox/metrics.ts';
+import { sweepEffects } from '../../src/outbox/sweeper.ts';
+import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
 import type { EffectContext } from '../../src/effects/registry.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
@@ -278,5 +282,33 @@ describe('effect workers during a rolling deploy (in-process)', () => {
     await fresh.sweep({ minAgeMs: 0 });
     await eventually(async () => (await effectRows(tgNew, 'o1'))[0]?.status === 'completed', 10_000, 'the new worker to run it');
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe('effects the relay never claimed (in-process)', () => {
+  it('a retried run of a still-pending effect dispatches it, so the sweeper re-adds it once its job is lost', async () => {
+    const tg = await runtime();
+    let runs = 0;
+    tg.effect('chargePayment', async () => {
+      runs++;
+      throw new RetryableError('provider 503', { retryAfterMs: 600_000 });
+    });
+    // No relay: the commit writes its effect pending.
+    const processes = await testProcesses(tg, 'in-process', { relay: false, timers: false, eventWorkers: false });
+    await tg.create('subscription', 'p1', { customerId: 'c-p1', plan: 'pro' });
+    await tg.send('subscription', 'p1', { type: 'UPGRADE', paymentMethodId: 'pm_1' });
+    const [effect] = await tg.effects('subscription', 'p1');
+    expect(effect?.status).toBe('pending');
+    // What a database crash leaves when it loses a relay's claim (committed without waiting for its flush) after the
+    // relay added the job: a pending row with a live job. The worker runs it first.
+    await processes.transport.add('effects', [effectJob({ id: effect!.id, machine: 'subscription', entityId: 'p1', type: 'chargePayment' })]);
+    await eventually(async () => (await effectRows(tg, 'p1'))[0]?.attempts === 1, 10_000, 'the first run to record its retry');
+    expect(runs).toBe(1);
+    expect((await effectRows(tg, 'p1'))[0]?.status).toBe('dispatched');
+    // The queue then loses the delayed job (Redis restarted without persistence): the sweeper must find the effect.
+    const emptyQueue = inProcessTransport();
+    const readded = await sweepEffects(tg.internals.client, tg.internals.schema, emptyQueue, effectMetrics(tg.internals.metrics.registry), { minAgeMs: 0 });
+    await emptyQueue.close();
+    expect(readded).toEqual([effect!.id]);
   });
 });
