@@ -84,3 +84,16 @@ describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during 
     expect(await queued.outcome()).toMatchObject({ status: 'accepted', state: 'canceled' });
   });
 });
+
+describe('queue-driven events, embedded (in-process)', () => {
+  it('a graceful stop applies the events tg.enqueue already accepted (they live only in memory)', async () => {
+    const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
+    const processes = await testProcesses(tg, 'in-process', { relay: false, effectWorkers: false, timers: false, concurrency: 1 });
+    const n = 10;
+    for (let i = 0; i < n; i++) await tg.create('subscription', `e${i}`, { customerId: `c-e${i}`, plan: 'pro' });
+    for (let i = 0; i < n; i++) await tg.enqueue('subscription', `e${i}`, { type: 'CANCEL' }, { idempotencyKey: `cancel-${i}` });
+    await processes.stop({ deadlineMs: 5000 });
+    const states = await Promise.all(Array.from({ length: n }, async (_, i) => (await tg.get('subscription', `e${i}`)).state));
+    expect(states).toEqual(Array.from({ length: n }, () => 'canceled'));
+  });
+});

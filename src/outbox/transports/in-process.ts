@@ -196,9 +196,13 @@ export function inProcessTransport(options: InProcessTransportOptions = {}): Tra
       pump(q);
       return {
         async close(deadlineMs = 10_000) {
-          consumer.closing = true;
           const until = systemClock.now() + deadlineMs;
-          while (consumer.running.size > 0 && systemClock.now() < until) await new Promise((r) => setTimeout(r, 10));
+          const tick = () => new Promise((r) => setTimeout(r, 10));
+          // Queued events live only in this process's memory (effects and timers are in Postgres, for the sweepers):
+          // the events consumer also works off the waiting ones, until the deadline, before it stops taking jobs.
+          if (kind === 'events') while (q.jobs.size > 0 && systemClock.now() < until) await tick();
+          consumer.closing = true;
+          while (consumer.running.size > 0 && systemClock.now() < until) await tick();
           for (const [entry, controller] of consumer.running) {
             controller.abort(new Error('worker shutting down'));
             // Abandoned: back in the queue for another consumer (or the sweeper after a restart).
