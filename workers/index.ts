@@ -2,7 +2,7 @@ import type { Clock } from '../src/clock.ts';
 import { attachEnqueuer } from '../src/effects/registry.ts';
 import { TollgateError } from '../src/errors.ts';
 import { settlesWithin } from '../src/outbox/deadline.ts';
-import { startLoop, type Loop } from '../src/outbox/hand-off.ts';
+import { startLoop, type Loop } from '../src/outbox/loop.ts';
 import { defaultLogger, type ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
 import { startRelay, type Relay } from '../src/outbox/relay.ts';

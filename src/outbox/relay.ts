@@ -5,7 +5,7 @@ import { effectJob } from './effect-job.ts';
 import { outboxChannel } from '../store/commit.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint } from './faults.ts';
-import { startLoop, type Loop } from './hand-off.ts';
+import { startLoop, type Loop } from './loop.ts';
 import { defaultLogger, type ProcessLogger } from './logger.ts';
 import { effectMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';

@@ -1,11 +1,11 @@
 import { systemClock, type Clock } from '../clock.ts';
-import { handOff, startLoop } from '../outbox/hand-off.ts';
+import { startLoop } from '../outbox/loop.ts';
 import { idsOf } from '../outbox/ids.ts';
 import type { ProcessLogger } from '../outbox/logger.ts';
 import type { EffectMetrics } from '../outbox/metrics.ts';
 import { resweep } from '../outbox/sweeper.ts';
 import type { Transport } from '../outbox/transport.ts';
-import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 
 /** The job of one timer. */
 export interface TimerJobData {
@@ -46,29 +46,28 @@ export interface TimerScheduler {
 }
 
 /**
- * Hands due (or nearly due) timers to the transport as delayed jobs keyed by timer id, and marks them armed,
- * in one transaction per batch (claim-hand-off-mark, hand-off.ts: several schedulers never arm one timer
- * twice, a crash in between re-arms it).
+ * Hands due (or nearly due) timers to the transport as delayed jobs keyed by timer id. A round claims and marks
+ * armed in one statement (`FOR UPDATE SKIP LOCKED`: several schedulers never arm one timer twice) that commits
+ * before the add, as the relay does with effects: no timer row stays locked while Redis is slow or unreachable, so
+ * a transition that cancels or fires a timer never waits on a scheduler. A scheduler that dies between the two, or
+ * an add that fails, leaves armed timers without a job: the timer sweeper re-arms them (`sweepTimers`).
  */
 export function startTimerScheduler(client: SqlClient, schema: string, options: TimerSchedulerOptions): TimerScheduler {
   const s = quoteIdent(schema);
   const { clock, transport } = options;
   const horizonMs = options.horizonMs ?? (clock === systemClock ? 60_000 : 0);
   const batchSize = options.batchSize ?? 500;
-  const runOnce = async () =>
-    (
-      await handOff<TimerRowLite>({
-        client,
-        transport,
-        queue: 'timers',
-        claimSql: `SELECT id, machine, entity_id, due_at FROM ${s}.timers
-          WHERE status = 'scheduled' AND armed_at IS NULL AND due_at <= $1::timestamptz
-          ORDER BY due_at LIMIT $2::int FOR UPDATE SKIP LOCKED`,
-        claimParams: [new Date(clock.now() + horizonMs), batchSize],
-        markSql: `UPDATE ${s}.timers SET armed_at = now() WHERE id = ANY(${idsOf('$1')})`,
-        toJob: timerJob,
-      })
-    ).length;
+  // ANY(ARRAY(...)): the claimed ids become one parameter matched on the primary key (see ids.ts).
+  const claimSql = `UPDATE ${s}.timers SET armed_at = now()
+    WHERE id = ANY(ARRAY(SELECT id FROM ${s}.timers
+      WHERE status = 'scheduled' AND armed_at IS NULL AND due_at <= $1::timestamptz
+      ORDER BY due_at LIMIT $2::int FOR UPDATE SKIP LOCKED))
+    RETURNING id, machine, entity_id, due_at`;
+  const runOnce = async () => {
+    const rows = await client.query<TimerRowLite>(claimSql, [new Date(clock.now() + horizonMs), batchSize], planEachRun);
+    if (rows.length > 0) await transport.add('timers', rows.map(timerJob));
+    return rows.length;
+  };
   const loop = startLoop(async () => (await runOnce()) === batchSize, options.pollIntervalMs ?? 1000, (error) =>
     options.logger.error({ err: error }, 'timer scheduler round failed; retrying at the next poll'),
   );

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
 import { registerDemoHandlers } from '../../machines/demo-handlers.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock, systemClock } from '../../src/clock.ts';
 import { effectMetrics } from '../../src/outbox/metrics.ts';
 import type { Transport } from '../../src/outbox/transport.ts';
 import { bullmqTransport } from '../../src/outbox/transports/bullmq.ts';
@@ -207,5 +207,35 @@ describe('timers during a rolling deploy (in-process, simulated clock)', () => {
     await fresh.sweep({ minAgeMs: 0 });
     await eventually(async () => (await tgNew.get('order', 'o1')).state === 'expired', 10_000, 'the order to expire');
     expect((await tgNew.timers('order', 'o1'))[0]?.status).toBe('fired');
+  });
+});
+
+describe.runIf(transportKinds().includes('bullmq'))('the timer scheduler while Redis is down (bullmq, system clock)', () => {
+  it('holds no timer row while its add waits: a transition that cancels the timer commits at once', async () => {
+    const redis = await PrivateRedis.start();
+    const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
+    const { client, schema } = tg.internals;
+    const transport = bullmqTransport({ redisUrl: redis.url, prefix: uniquePrefix(redis.url), namespace: schema });
+    await redis.shutdownNoSave();
+    // A trial ending in 30 s: within the scheduler's 60 s horizon, so its round claims it and waits on Redis.
+    await tg.create('subscription', 'down', { customerId: 'down', plan: 'pro', trialPeriodMs: 30_000 });
+    const scheduler = startTimerScheduler(client, schema, { transport, clock: systemClock, logger: quietLogger, pollIntervalMs: 50 });
+    // Claimed: marked armed, or locked by a round still open (a row the SKIP LOCKED read cannot get).
+    const t = `${quoteIdent(schema)}.timers`;
+    const claimed = async () =>
+      (await client.query<{ claimed: boolean }>(
+        `SELECT (SELECT bool_or(armed_at IS NOT NULL) FROM ${t}) OR NOT EXISTS (SELECT 1 FROM ${t} FOR UPDATE SKIP LOCKED) AS claimed`,
+      ))[0]?.claimed === true;
+    await eventually(claimed, 5_000, 'the round to claim the timer');
+    // The cancellation cancels the trial timer in its commit: it must not wait for the scheduler's add.
+    const sent = await Promise.race([tg.send('subscription', 'down', { type: 'CANCEL' }).then(() => 'committed'), sleep(3_000).then(() => 'still waiting')]);
+    expect(sent).toBe('committed');
+    expect((await tg.timers('subscription', 'down')).map((t) => t.status)).toEqual(['cancelled']);
+    await redis.start();
+    await eventually(async () => (await transport.present('timers', [(await tg.timers('subscription', 'down'))[0]!.id])).size === 1, 10_000, 'the add to go through once Redis is back');
+    // That job finds its timer cancelled when it fires (counted stale, as any job of a cancelled timer).
+    await scheduler.stop();
+    expect((await tg.get('subscription', 'down')).state).toBe('canceled');
+    await transport.close();
   });
 });
