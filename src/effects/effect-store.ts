@@ -45,6 +45,10 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
     return ids.map((id) => byId.get(id));
   });
   const record = batcher(async (runs: RunRecord[]) => {
+    // The same effect twice in one batch (two concurrent runs): only the first goes to the statement, which then
+    // writes exactly the run it credits (an UPDATE joined to two rows of one id writes one of them, unspecified which).
+    const firsts = new Map<string, RunRecord>();
+    for (const r of runs) if (!firsts.has(r.id)) firsts.set(r.id, r);
     const rows = await client.query<{ id: string }>(
       `UPDATE ${s}.effects e SET
          status = x.status, attempts = e.attempts + 1, result = x.result, error = x.error, follow_up = x.follow_up,
@@ -58,19 +62,13 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
        RETURNING e.id`,
       [
         JSON.stringify(
-          runs.map((r) => ({ id: r.id, status: r.status, result: r.result ?? null, error: r.error ?? null, follow_up: r.followUp ?? null, at: r.at.toISOString() })),
+          [...firsts.values()].map((r) => ({ id: r.id, status: r.status, result: r.result ?? null, error: r.error ?? null, follow_up: r.followUp ?? null, at: r.at.toISOString() })),
         ),
       ],
       planEachRun,
     );
     const recorded = new Set(rows.map((r) => r.id));
-    // The same effect twice in one batch (two concurrent runs): the statement updates it once; credit the first.
-    const seen = new Set<string>();
-    return runs.map((r) => {
-      const first = !seen.has(r.id);
-      seen.add(r.id);
-      return first && recorded.has(r.id);
-    });
+    return runs.map((r) => firsts.get(r.id) === r && recorded.has(r.id));
   });
   return {
     read,
