@@ -42,9 +42,14 @@ export const processFlags = {
   concurrency: { type: 'string' },
   'queue-prefix': { type: 'string' },
   handlers: { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
 } as const;
 
 export const processFlagsHelp = `  --redis-url URL     Redis for the BullMQ transport (default: $REDIS_URL)
   --concurrency N     jobs run at once per worker kind (default 16)
   --queue-prefix P    BullMQ key prefix (default: $TOLLGATE_QUEUE_PREFIX or tollgate)
-  --handlers MODULE   module exporting registerHandlers(tg) (default: machines/demo-handlers.ts)`;
+  --handlers MODULE   module exporting registerHandlers(tg) (default: machines/demo-handlers.ts)
+  --metrics-port N    serve GET /metrics (Prometheus text) on this port; 0 picks a free one
+                      (default: $TOLLGATE_METRICS_PORT; none)
+  --metrics-host H    address of that endpoint (default 0.0.0.0)`;

@@ -38,7 +38,7 @@ describe('tollgate command', () => {
   });
 
   it('exits 2 with one clear line on usage errors', async () => {
-    const cases = [[], ['bogus'], ['send', 'subscription', 's1'], ['send', 'subscription', 's1', '{not json'], ['get', 'a', 'b', '--bogus'], ['dev', '--port', 'x'], ['diagram', 'nope'], ['keys', 'new'], ['serve', '--database-url', 'postgres://127.0.0.1:1/x'], ['serve', '--relay']];
+    const cases = [[], ['bogus'], ['send', 'subscription', 's1'], ['send', 'subscription', 's1', '{not json'], ['get', 'a', 'b', '--bogus'], ['dev', '--port', 'x'], ['diagram', 'nope'], ['keys', 'new'], ['serve', '--database-url', 'postgres://127.0.0.1:1/x'], ['serve', '--relay'], ['worker', '--redis-url', 'redis://127.0.0.1:1', '--metrics-port', '70000']];
     const results = await Promise.all(cases.map((args) => runCli(args)));
     results.forEach((result, i) => {
       expect(result.code, cases[i]?.join(' ')).toBe(2);
@@ -47,6 +47,7 @@ describe('tollgate command', () => {
     });
     expect(results[8]?.stderr).toContain('serve needs API keys');
     expect(results[9]?.stderr).toContain('serve --relay needs Redis');
+    expect(results[10]?.stderr).toContain('--metrics-port must be an integer from 0 to 65535');
   });
 
   it('exits 3 when the API or the database cannot be reached', async () => {

@@ -37,7 +37,7 @@ describe.each(layouts)('serve + worker end to end, $name', (layout) => {
     expect(migrated.stdout, migrated.stderr).toMatch(/applied \d+ migration/);
     const [serve, worker] = await Promise.all([
       startDaemon(['serve', '--host', '127.0.0.1', '--port', '0', ...layout.serve], new RegExp(`listening on (http://127\\.0\\.0\\.1:\\d+) \\(.*key\\(s\\)${layout.serveNote}\\)`), { env }),
-      startDaemon(['worker', '--concurrency', '4', ...layout.worker], new RegExp(`tollgate worker: running ${layout.running} `), { env }),
+      startDaemon(['worker', '--concurrency', '4', '--metrics-port', '0', '--metrics-host', '127.0.0.1', ...layout.worker], new RegExp(`tollgate worker: running ${layout.running} `), { env }),
     ]);
     daemons.push(serve, worker);
     const base = serve.match[1] as string;
@@ -107,6 +107,15 @@ describe.each(layouts)('serve + worker end to end, $name', (layout) => {
     } finally {
       await sql.end();
     }
+
+    // The worker's own metrics: the effects it ran and the follow-ups it sent through the gate are counted there.
+    const metricsUrl = /tollgate worker: metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(worker.output().stdout)?.[1];
+    expect(metricsUrl, worker.output().stdout).toBeDefined();
+    const scraped = await (await fetch(metricsUrl as string)).text();
+    expect(scraped).toContain('tollgate_effect_outcomes_total{type="chargePayment",outcome="completed"} 2');
+    expect(scraped).toContain('tollgate_effect_outcomes_total{type="sendEmail",outcome="completed"} 2');
+    expect(scraped).toMatch(/tollgate_transitions_total\{[^}]*event="PAYMENT_SUCCEEDED"[^}]*\} 1/);
+    expect((await fetch(metricsUrl!.replace('/metrics', '/other'))).status).toBe(404);
 
     // SIGTERM: both stop gracefully, exit 0.
     const [serveCode, workerCode] = await Promise.all([serve.stop(), worker.stop()]);

@@ -1,4 +1,5 @@
 import { intFlag, parse, UsageError } from '../args.ts';
+import { startMetricsServer, type MetricsServer } from '../metrics-server.ts';
 import { untilSignal } from '../lifecycle.ts';
 import { loadStartProcesses, processFlags, processFlagsHelp, registerHandlers, type ProcessesOptions } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
@@ -29,16 +30,27 @@ export async function run(args: string[]): Promise<number> {
 /** Shared by `worker` and `relay`: open the runtime, start the chosen processes over BullMQ, stop on SIGTERM. */
 export async function runProcesses(
   name: string,
-  flags: Parameters<typeof openRuntime>[0] & { 'redis-url'?: string; concurrency?: string; 'queue-prefix'?: string; handlers?: string; 'shutdown-ms'?: string },
+  flags: Parameters<typeof openRuntime>[0] & {
+    'redis-url'?: string;
+    concurrency?: string;
+    'queue-prefix'?: string;
+    handlers?: string;
+    'shutdown-ms'?: string;
+    'metrics-port'?: string;
+    'metrics-host'?: string;
+  },
   which: Pick<ProcessesOptions, 'relay' | 'timers' | 'effectWorkers' | 'eventWorkers'>,
 ): Promise<number> {
   const redisUrl = flags['redis-url'] ?? process.env.REDIS_URL;
   if (!redisUrl) throw new UsageError(`${name} needs Redis: set REDIS_URL or --redis-url.`);
   const concurrency = intFlag(flags.concurrency, 'concurrency', 16, 1, 1000);
   const deadlineMs = intFlag(flags['shutdown-ms'], 'shutdown-ms', 10_000, 0);
+  const metricsPortFlag = flags['metrics-port'] ?? process.env.TOLLGATE_METRICS_PORT;
+  const metricsPort = metricsPortFlag === undefined || metricsPortFlag === '' ? undefined : intFlag(metricsPortFlag, 'metrics-port', 0, 0, 65_535);
   const startProcesses = await loadStartProcesses();
   const { tg, database } = await openRuntime(flags);
   let processes;
+  let metrics: MetricsServer | undefined;
   try {
     const handlers = which.effectWorkers ? await registerHandlers(tg, flags.handlers) : undefined;
     processes = await startProcesses(tg, {
@@ -48,15 +60,23 @@ export async function runProcesses(
       queuePrefix: flags['queue-prefix'] ?? process.env.TOLLGATE_QUEUE_PREFIX ?? 'tollgate',
       ...which,
     });
+    if (metricsPort !== undefined) {
+      metrics = await startMetricsServer(() => tg.metricsText(), { port: metricsPort, host: flags['metrics-host'] ?? '0.0.0.0' });
+      process.stdout.write(`tollgate ${name}: metrics on ${metrics.url}\n`);
+    }
     const running = Object.entries(which).filter(([, on]) => on).map(([kind]) => kind).join(', ');
     process.stdout.write(`tollgate ${name}: running ${running} (${describeDatabase(database)}; Redis ${new URL(redisUrl).host})${handlers ? `; handlers: ${handlers}` : ''}\n`);
   } catch (error) {
+    await processes?.stop({ deadlineMs });
+    await metrics?.close();
     await tg.close();
     throw error;
   }
   const started = processes;
   return untilSignal(async () => {
     await started.stop({ deadlineMs });
+    // Last: what the stop itself counted can still be scraped until now.
+    await metrics?.close();
     await tg.close();
   });
 }
