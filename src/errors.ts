@@ -14,6 +14,7 @@ export const errorRegistry = {
   TG_IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, title: 'Idempotency key reused' },
   TG_VERSION_CONFLICT: { status: 409, retryable: true, title: 'Version conflict' },
   TG_TIMER_SETTLED: { status: 409, retryable: false, title: 'Timer no longer scheduled' },
+  TG_MACHINE_VERSION_AHEAD: { status: 503, retryable: true, title: 'Entity written by a newer machine version' },
   TG_SNAPSHOT_INCOMPATIBLE: { status: 500, retryable: false, title: 'Snapshot incompatible with machine' },
   TG_MACHINE_UNSUPPORTED: { status: 500, retryable: false, title: 'Machine uses an unsupported feature' },
   TG_POLICY_DENIED: { status: 403, retryable: false, title: 'Denied by policy' },

@@ -54,7 +54,12 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       // A coded, final refusal (illegal now, guard, policy, key already used by the other outcome): the gate
       // recorded it; store it and stop. Anything else (a conflict, the database, a worker that does not know the
       // machine or state: deploy-skew.ts) throws: the job is retried, and a re-run sends the follow-up again.
-      if (!isTollgateError(error) || error.retryable || isDeploySkew(error)) throw error;
+      if (isDeploySkew(error)) {
+        metrics.skewDeferred.inc({ queue: 'effects', machine: effect.machine, code: (error as { code: string }).code });
+        logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id }, `effect follow-up '${event.type}' left for a worker that knows machine '${effect.machine}'`);
+        throw error;
+      }
+      if (!isTollgateError(error) || error.retryable) throw error;
       outcome = { status: 'rejected', code: error.code, message: error.message };
       logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: error.code }, `effect follow-up '${event.type}' refused`);
     }
@@ -127,6 +132,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         // An older release's worker (a rolling deploy): its follow-up could not go through this runtime's gate, so
         // the handler does not run here; the effect is left for a worker that knows the machine.
         metrics.outcomes.inc({ type: effect.type, outcome: 'no_machine' });
+        metrics.skewDeferred.inc({ queue: 'effects', machine: effect.machine, code: 'TG_UNKNOWN_MACHINE' });
         logger.warn({ effectId: effect.id, machine: effect.machine }, `effect '${effect.type}' left for a worker that knows machine '${effect.machine}'`);
         return { retryInMs: deploySkewRetryMs };
       }

@@ -5,7 +5,7 @@ import type { ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
 import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/outbox/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
-import { deploySkewRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
+import { deploySkewRetryMs, isDeploySkew, versionAhead } from '../src/runtime/deploy-skew.ts';
 import { canonicalJson } from '../src/runtime/fingerprint.ts';
 import { checkIdentifier } from '../src/runtime/runtime-context.ts';
 
@@ -16,6 +16,8 @@ export interface EventJobData {
   readonly event: unknown;
   readonly idempotencyKey: string;
   readonly actor?: string;
+  /** The producer's version of the machine: a worker of an older release leaves the event for a newer one. */
+  readonly machineVersion?: number;
 }
 
 /**
@@ -28,11 +30,18 @@ export function eventJobId(machine: string, entityId: string, key: string, event
 }
 
 /** The producer behind `tg.enqueue`. */
-export function eventEnqueuer(transport: Transport): EventEnqueuer {
+export function eventEnqueuer(transport: Transport, machineVersion: (machine: string) => number): EventEnqueuer {
   return async (machine, entityId, event, options) => {
     const key = checkIdentifier('idempotency key', options.idempotencyKey ?? randomUUID(), machine);
     const jobId = eventJobId(machine, entityId, key, event);
-    const data: EventJobData = { machine, entityId, event, idempotencyKey: key, ...(options.actor ? { actor: options.actor } : {}) };
+    const data: EventJobData = {
+      machine,
+      entityId,
+      event,
+      idempotencyKey: key,
+      machineVersion: machineVersion(machine),
+      ...(options.actor ? { actor: options.actor } : {}),
+    };
     await transport.add('events', [{ id: jobId, data }]);
     const queued: EnqueuedEvent = {
       jobId,
@@ -65,6 +74,9 @@ export function startEventWorker(tg: Tollgate, options: { transport: Transport; 
     'events',
     async ({ data }) => {
       try {
+        // An event of a newer release may be of a type, or carry fields, this runtime's schemas do not know yet.
+        const mine = tg.internals.definition(data.machine).version;
+        if (data.machineVersion !== undefined && data.machineVersion > mine) throw versionAhead(data.machine, data.entityId, data.machineVersion, mine, 'The queued event');
         const sent = await tg.internals.send(data.machine, data.entityId, data.event, { idempotencyKey: data.idempotencyKey, actor: data.actor });
         metrics.events.inc({ machine: data.machine, outcome: sent.replayed ? 'replayed' : 'accepted' });
         const value: EventOutcome = { status: 'accepted', transitionId: sent.transition.id, state: sent.entity.state, replayed: sent.replayed };
@@ -73,6 +85,8 @@ export function startEventWorker(tg: Tollgate, options: { transport: Transport; 
         if (isDeploySkew(error)) {
           // Not this worker's to judge (an older release's worker): left for one that knows the machine.
           metrics.events.inc({ machine: data.machine, outcome: 'retried' });
+          metrics.skewDeferred.inc({ queue: 'events', machine: data.machine, code: (error as { code: string }).code });
+          options.logger.warn({ machine: data.machine, entityId: data.entityId }, `queued event left for a worker that knows machine '${data.machine}' (version ${data.machineVersion ?? '?'})`);
           return { retryInMs: deploySkewRetryMs };
         }
         if (isTollgateError(error) && !error.retryable) {

@@ -124,7 +124,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
     };
   };
 
-  attachEnqueuer(context, eventEnqueuer(transport));
+  attachEnqueuer(context, eventEnqueuer(transport, (machine) => tg.internals.definition(machine).version));
   try {
     if (options.effectWorkers !== false) consumers.push(startEffectWorker(tg, { transport, concurrency, clock, logger }));
     if (options.eventWorkers !== false) consumers.push(startEventWorker(tg, { transport, concurrency, logger }));
@@ -157,10 +157,10 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       stopped ??= (async () => {
         attachEnqueuer(context, undefined);
         const deadlineMs = opts.deadlineMs ?? 10_000;
-        // The dispatchers and the consumers stop side by side, within the one deadline the caller gave (a relay may
-        // still add the effects of follow-ups that finishing handlers commit). Bounded: a round waiting on a Redis or
-        // a database that stopped answering is abandoned; what it had claimed stays dispatched (effects) or
-        // scheduled (timers) for the sweepers.
+        // The dispatchers and the consumers stop side by side, within the one deadline the caller gave. Follow-ups
+        // that finishing handlers commit after the relay detached write their effects pending, for the next relay.
+        // Bounded: a round waiting on a Redis or a database that stopped answering is abandoned; what it had
+        // claimed stays dispatched (effects) or armed (timers) for the sweepers.
         await Promise.all([
           settlesWithin(Promise.all([relay?.stop(deadlineMs), scheduler?.stop(), sweeper?.stop()]), deadlineMs),
           ...consumers.map((c) => c.close(deadlineMs)),

@@ -110,6 +110,12 @@ function buildMetrics(registry: Registry) {
       labelNames: ['machine', 'reason'] as const,
       registers: [registry],
     }),
+    skewDeferred: new Counter({
+      name: 'tollgate_deploy_skew_deferred_total',
+      help: 'Work a worker left for another because its runtime is older: unknown machine or state, or the entity or event is of a newer machine version. Sustained, it is a release that never finished rolling out (or a machine removed without a migration).',
+      labelNames: ['queue', 'machine', 'code'] as const,
+      registers: [registry],
+    }),
     events: new Counter({
       name: 'tollgate_queued_events_total',
       help: 'Queued events handled by the ingestion worker, by machine and outcome (accepted, replayed, rejected, retried).',

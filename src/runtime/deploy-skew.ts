@@ -1,4 +1,4 @@
-import { isTollgateError } from '../errors.ts';
+import { entityRef, isTollgateError, TollgateError } from '../errors.ts';
 
 /**
  * How long a worker leaves work it cannot judge before looking again: long enough not to spin, short enough that
@@ -8,11 +8,24 @@ export const deploySkewRetryMs = 30_000;
 
 /**
  * True when this process cannot judge the event, rather than the entity refusing it: the runtime here does not know
- * the machine (`TG_UNKNOWN_MACHINE`) or a state of the stored snapshot (`TG_SNAPSHOT_INCOMPATIBLE`). During a
- * rolling deploy that is an older worker taking a newer release's work. Workers must leave such work open for a
- * worker that knows (retry later), never settle it: a timer marked stale or a follow-up recorded as rejected is
- * never tried again.
+ * the machine (`TG_UNKNOWN_MACHINE`) or a state of the stored snapshot (`TG_SNAPSHOT_INCOMPATIBLE`), or the entity
+ * was written by a newer version of the machine (`TG_MACHINE_VERSION_AHEAD`: its new events, timers and states may
+ * be unknown here). During a rolling deploy that is an older worker taking a newer release's work. Workers must
+ * leave such work open for a worker that knows (retry later), never settle it: a timer marked stale or a follow-up
+ * recorded as rejected is never tried again. Counted in `tollgate_deploy_skew_deferred_total`, which stays flat
+ * once a rollout is over; if it does not, the work waits for a release that is not coming (a machine or a state
+ * removed without a migration) and needs a person.
  */
 export function isDeploySkew(error: unknown): boolean {
-  return isTollgateError(error, 'TG_UNKNOWN_MACHINE') || isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE');
+  return isTollgateError(error, 'TG_UNKNOWN_MACHINE') || isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE') || isTollgateError(error, 'TG_MACHINE_VERSION_AHEAD');
+}
+
+/** The error for an event of machine version `theirs` (the entity's, or the producer's) in a runtime at `mine`. */
+export function versionAhead(machine: string, entityId: string, theirs: number, mine: number, what: string): TollgateError {
+  return new TollgateError(
+    'TG_MACHINE_VERSION_AHEAD',
+    `${what} of ${entityRef(machine, entityId)} is of machine version ${theirs}, and this process runs version ${mine} ` +
+      `(a rolling deploy in progress?). Nothing was written; retry: a process of the newer release will take it.`,
+    { machine, entityId, machineVersion: theirs, runtimeMachineVersion: mine },
+  );
 }

@@ -9,6 +9,7 @@ import { TollgateError, entityRef } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
+import { versionAhead } from './deploy-skew.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
@@ -71,6 +72,9 @@ export async function sendEvent(
       loaded = await loadEntity(ctx, definition, machine, id);
       fresh = true;
     }
+    // Written by a newer release: its states, events and timers may be unknown here, and this commit would write
+    // the older version back. Leave it to a process of that release (retryable).
+    if (loaded.machineVersion > definition.version) throw versionAhead(machine, id, loaded.machineVersion, definition.version, 'The stored entity');
 
     const denial = await checkPolicy(ctx, machine, id, loaded, event);
     if (denial) {
@@ -84,6 +88,9 @@ export async function sendEvent(
         fresh = true;
         continue;
       }
+      // A timer's event refused because a transition that got in first cancelled the timer (and left its state):
+      // not an illegal attempt, just a stale timer.
+      await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
       await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
     }
 
@@ -118,14 +125,7 @@ export async function sendEvent(
     }
     // A timer's firing commits only while the timer is scheduled: cancelled by a transition that got in first
     // (even one that re-entered the same state and armed a new timer), its event must not apply.
-    const timerStatus = options.firedTimerId ? await ctx.queries.timerStatus(options.firedTimerId) : undefined;
-    if (timerStatus !== undefined && timerStatus !== 'scheduled') {
-      throw new TollgateError(
-        'TG_TIMER_SETTLED',
-        `Timer '${options.firedTimerId}' of ${entityRef(machine, id)} is ${timerStatus}: its event '${event.type}' was not applied.`,
-        { machine, entityId: id, state: loaded.state, event: event.type, timerId: options.firedTimerId, timerStatus },
-      );
-    }
+    await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
     if (attempt >= ctx.maxConflictRetries) {
       ctx.metrics.conflicts.inc({ machine });
       throw new TollgateError(
@@ -139,6 +139,18 @@ export async function sendEvent(
     attempt++;
     await sleep(Math.random() * 2 ** attempt * 2);
   }
+}
+
+/** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */
+async function throwIfTimerSettled(ctx: RuntimeContext, timerId: string | undefined, machine: string, id: string, state: string, event: EventObject): Promise<void> {
+  if (!timerId) return;
+  const timerStatus = await ctx.queries.timerStatus(timerId);
+  if (timerStatus === undefined || timerStatus === 'scheduled') return;
+  throw new TollgateError(
+    'TG_TIMER_SETTLED',
+    `Timer '${timerId}' of ${entityRef(machine, id)} is ${timerStatus}: its event '${event.type}' was not applied.`,
+    { machine, entityId: id, state, event: event.type, timerId, timerStatus },
+  );
 }
 
 function parseEvent(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, raw: unknown): EventObject {

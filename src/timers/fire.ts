@@ -65,7 +65,9 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
       }
       if (isDeploySkew(error)) {
         // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.
-        options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: (error as { code: string }).code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
+        const code = (error as { code: string }).code;
+        metrics.skewDeferred.inc({ queue: 'timers', machine: timer.machine, code });
+        options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
         return { retryInMs: deploySkewRetryMs };
       }
       if (!isTollgateError(error) || error.retryable) throw error;

@@ -14,6 +14,7 @@ import { TerminalError } from '../../src/effects/errors.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
 import { PrivateRedis, uniquePrefix } from '../support/redis.ts';
+import { widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
 
 afterEach(stopAll);
 
@@ -185,6 +186,40 @@ describe('timers racing the transitions that cancel them (in-process, simulated 
     await eventually(async () => (await tg.get('subscription', 'r1')).state === 'canceled', 10_000, 'T2 to cancel it');
     await sleep(0);
   });
+
+  it('a timer cancelled between the read and the commit (state left) is counted stale, not an illegal attempt', async () => {
+    const clock = new ManualClock(start);
+    const tg = await testRuntime('postgres', { machines, clock, maxConnections: 4 });
+    await testProcesses(tg, 'in-process', { relay: false, effectWorkers: false, eventWorkers: false });
+    await tg.create('subscription', 'r2', { customerId: 'c-r2', plan: 'pro', paymentMethodId: 'pm', gracePeriodMs: DAY });
+    await tg.send('subscription', 'r2', { type: 'UPGRADE', paymentMethodId: 'pm' });
+    await tg.send('subscription', 'r2', { type: 'PAYMENT_FAILED' }); // -> grace, timer T1
+    const client = tg.internals.client as { query: SqlClient['query'] };
+    const original = client.query;
+    let sawRead!: () => void;
+    const read = new Promise<void>((r) => (sawRead = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held = false;
+    client.query = (async (text: string, params?: readonly unknown[], how?: object) => {
+      const rows = await original(text, params, how);
+      if (!held && text.includes('event, due_at, status FROM') && text.includes('.timers WHERE id = $1::text')) {
+        held = true;
+        sawRead();
+        await released;
+      }
+      return rows;
+    }) as SqlClient['query'];
+    clock.advance(DAY);
+    await read;
+    await tg.send('subscription', 'r2', { type: 'PAYMENT_SUCCEEDED' }); // grace -> active, T1 cancelled
+    release();
+    await eventually(async () => /tollgate_timers_stale_total\{[^}]*\} 1/.test(await tg.metricsText()), 10_000, 'T1 counted stale');
+    client.query = original;
+    expect(await tg.metricsText()).toMatch(/tollgate_timers_stale_total\{[^}]*reason="cancelled"[^}]*\} 1/);
+    expect(await tg.rejections('subscription', 'r2')).toEqual([]);
+    expect((await tg.get('subscription', 'r2')).state).toBe('active');
+  });
 });
 
 describe('timers during a rolling deploy (in-process, simulated clock)', () => {
@@ -207,6 +242,24 @@ describe('timers during a rolling deploy (in-process, simulated clock)', () => {
     await fresh.sweep({ minAgeMs: 0 });
     await eventually(async () => (await tgNew.get('order', 'o1')).state === 'expired', 10_000, 'the order to expire');
     expect((await tgNew.timers('order', 'o1'))[0]?.status).toBe('fired');
+  });
+
+  it('a worker of an older machine version leaves a timer its release does not have scheduled; the newer release fires it', async () => {
+    const clock = new ManualClock(start);
+    const tgNew = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, clock, maxConnections: 4 });
+    const tgOld = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, clock, maxConnections: 4, schema: tgNew.internals.schema });
+    await tgNew.create('widget', 'w1', {});
+    const warnings: string[] = [];
+    const logger = { ...quietLogger, warn: (_: object, message: string) => void warnings.push(message) };
+    const old = await testProcesses(tgOld, 'in-process', { relay: false, effectWorkers: false, eventWorkers: false, logger });
+    clock.advance(61_000);
+    await eventually(() => warnings.some((m) => m.includes("left for a worker that knows machine 'widget'")), 10_000, 'the old worker to take the timer');
+    expect((await tgNew.timers('widget', 'w1'))[0]?.status).toBe('scheduled');
+    expect(await tgOld.metricsText()).toMatch(/tollgate_deploy_skew_deferred_total\{queue="timers",machine="widget",code="TG_MACHINE_VERSION_AHEAD"\} 1/);
+    await old.stop({ deadlineMs: 1000 });
+    const fresh = await testProcesses(tgNew, 'in-process', { relay: false, effectWorkers: false, eventWorkers: false });
+    await fresh.sweep({ minAgeMs: 0 });
+    await eventually(async () => (await tgNew.get('widget', 'w1')).state === 'expired', 10_000, 'the newer release to expire it');
   });
 });
 

@@ -4,6 +4,7 @@ import { machines, subscription } from '../../machines/index.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
 import { uniquePrefix } from '../support/redis.ts';
+import { widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
 
 afterEach(stopAll);
 
@@ -82,6 +83,27 @@ describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during 
     await (await queue.getJob(queued.jobId))?.promote();
     await queue.close();
     expect(await queued.outcome()).toMatchObject({ status: 'accepted', state: 'canceled' });
+  });
+
+  it('a worker of an older machine version leaves an event of a newer release queued; the newer release applies it', async () => {
+    const redisUrl = inject('redisUrl') as string;
+    const queuePrefix = uniquePrefix(redisUrl);
+    const tgNew = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 4 });
+    const tgOld = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 4, schema: tgNew.internals.schema });
+    const old = await testProcesses(tgOld, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false });
+    await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false, eventWorkers: false });
+    // Created by the older release (version 1), so only the event's own version tells the old worker it is newer.
+    await tgOld.create('widget', 'w2', {});
+    const queued = await tgNew.enqueue('widget', 'w2', { type: 'PING' }, { idempotencyKey: 'ping-w2' });
+    const deferred = /tollgate_deploy_skew_deferred_total\{queue="events",machine="widget",code="TG_MACHINE_VERSION_AHEAD"\} 1/;
+    await eventually(async () => deferred.test(await tgOld.metricsText()), 10_000, 'the old worker to take the event');
+    expect(await tgNew.rejections('widget', 'w2')).toEqual([]);
+    await old.stop({ deadlineMs: 1000 });
+    await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false });
+    const queue = new Queue(`${tgNew.internals.schema}-events`, { connection: { url: redisUrl }, prefix: queuePrefix });
+    await (await queue.getJob(queued.jobId))?.promote();
+    await queue.close();
+    expect(await queued.outcome()).toMatchObject({ status: 'accepted', state: 'done' });
   });
 });
 
