@@ -36,6 +36,12 @@ export async function startMetricsServer(metricsText: () => Promise<string>, lis
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return {
     url: `http://${host}:${port}/metrics`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A scrape still in flight (its metrics read waiting on a database that stopped answering) must not hold
+        // the shutdown.
+        server.closeAllConnections();
+      }),
   };
 }

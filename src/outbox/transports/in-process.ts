@@ -199,8 +199,10 @@ export function inProcessTransport(options: InProcessTransportOptions = {}): Tra
           const until = systemClock.now() + deadlineMs;
           const tick = () => new Promise((r) => setTimeout(r, 10));
           // Queued events live only in this process's memory (effects and timers are in Postgres, for the sweepers):
-          // the events consumer also works off the waiting ones, until the deadline, before it stops taking jobs.
-          if (kind === 'events') while (q.jobs.size > 0 && systemClock.now() < until) await tick();
+          // the events consumer also works off the ones ready to run, until the deadline, before it stops taking
+          // jobs. One waiting out a retry delay is not waited for.
+          const busy = () => [...q.jobs.values()].some((e) => e.state !== 'delayed');
+          if (kind === 'events') while (busy() && systemClock.now() < until) await tick();
           consumer.closing = true;
           while (consumer.running.size > 0 && systemClock.now() < until) await tick();
           for (const [entry, controller] of consumer.running) {
