@@ -96,7 +96,10 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
     } catch (error) {
       // Aborted by a shutdown: abandoned, not failed. Record nothing (no attempt used, no compensation); the
       // transport hands the job out again (BullMQ retries it, in-process re-queues it, the sweeper is the backstop).
-      if (signal.aborted) throw error;
+      if (signal.aborted) {
+        metrics.outcomes.inc({ type: effect.type, outcome: 'abandoned' });
+        throw error;
+      }
       if (error instanceof TerminalError || attempt >= registered.attempts) {
         await fail(effect, error);
         return {};

@@ -255,6 +255,7 @@ describe.each(transportKinds())('effect workers shutting down on %s', (kind) => 
     // Abandoned: still open, no attempt used, no compensation.
     expect((await effectRows(tg, 'a1'))[0]).toMatchObject({ type: 'chargePayment', status: 'dispatched', attempts: 0 });
     expect((await tg.history('subscription', 'a1')).map((t) => t.eventType)).not.toContain('PAYMENT_FAILED');
+    expect(await tg.metricsText()).toContain('tollgate_effect_outcomes_total{type="chargePayment",outcome="abandoned"} 1');
     const second = await testProcesses(tg, kind);
     await second.sweep({ minAgeMs: 0 });
     await eventually(async () => (await tg.get('subscription', 'a1')).context.payments === 1, 10_000, 'the run after the restart');
