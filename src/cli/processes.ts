@@ -53,4 +53,4 @@ export const processFlagsHelp = `  --redis-url URL     Redis for the BullMQ tran
   --metrics-port N    serve GET /metrics (Prometheus text) on this port; 0 picks a free one
                       (default: $TOLLGATE_METRICS_PORT; none)
   --metrics-host H    address of that endpoint; it has no key, so the default is 127.0.0.1 (0.0.0.0 to let
-                      a Prometheus on another host scrape it)`;
+                      a Prometheus on another host scrape it; default: $TOLLGATE_METRICS_HOST)`;

@@ -59,7 +59,9 @@ export async function openRuntime(flags: DatabaseFlags, embeddedDefault?: string
   const database = databaseOf(flags, embeddedDefault);
   const machines = await loadMachines(flags.machines);
   const schema = flags.schema ?? process.env.TOLLGATE_SCHEMA;
-  const tg = await createTollgate({ machines, database, ...(schema ? { schema } : {}) });
+  // After rolling back a release that raised a machine's version (docs/effects.md, Rolling deploys).
+  const acceptNewerMachineVersions = ['1', 'true'].includes(process.env.TOLLGATE_ACCEPT_NEWER_MACHINE_VERSIONS ?? '');
+  const tg = await createTollgate({ machines, database, ...(schema ? { schema } : {}), ...(acceptNewerMachineVersions ? { acceptNewerMachineVersions } : {}) });
   try {
     await tg.internals.client.query('SELECT 1');
   } catch (error) {

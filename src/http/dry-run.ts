@@ -31,7 +31,7 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
   const id = checkIdentifier('entity id', entityId, machine);
   const event = parseEvent(definition, machine, id, rawEvent);
   const ctx = tg.internals.context;
-  const loaded = await loadEntity(ctx, definition, machine, id);
+  const loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
   if (ctx.policy) {
     const entity = toEntityView({ machine, id, ...loaded });
     const decision = await ctx.policy.check({ machine, entity, event, now: ctx.clock.now() });

@@ -71,7 +71,7 @@ function buildMetrics(registry: Registry) {
     }),
     outcomes: new Counter({
       name: 'tollgate_effect_outcomes_total',
-      help: 'Effect runs by type and outcome: completed, retried, failed, skipped (already settled), no_handler, no_machine (left for a worker that knows the machine), abandoned (aborted by a shutdown; runs again).',
+      help: 'Effect runs by type and outcome: completed, retried, failed, skipped (already settled), duplicate (another run recorded first), no_handler, no_machine (left for a worker that knows the machine), abandoned (aborted by a shutdown; runs again).',
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),

@@ -137,6 +137,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     metrics,
     maxConflictRetries: options.maxConflictRetries ?? 5,
     policy: options.policy,
+    acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
   };
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());

@@ -57,7 +57,14 @@ export async function sendEvent(
   options: InternalSendOptions = {},
 ): Promise<SendResult> {
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
-  const event = options.internal ? (rawEvent as EventObject) : parseEvent(ctx, definition, machine, id, rawEvent);
+  let event: EventObject;
+  try {
+    event = options.internal ? (rawEvent as EventObject) : parseEvent(ctx, definition, machine, id, rawEvent);
+  } catch (error) {
+    // An event type or field only a newer release knows: if that release already wrote the entity, leave it to it.
+    await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
+    throw error;
+  }
   const print = fingerprint(event);
   const target = { machine, entityId: id };
 
@@ -69,12 +76,17 @@ export async function sendEvent(
         const prior = await ctx.queries.transitionByKey(machine, id, key);
         if (prior) return replay(ctx, definition, prior, print, event);
       }
-      loaded = await loadEntity(ctx, definition, machine, id);
+      // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
+      // request that newer release committed still replays.
+      loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
       fresh = true;
     }
-    // Written by a newer release: its states, events and timers may be unknown here, and this commit would write
-    // the older version back. Leave it to a process of that release (retryable).
-    if (loaded.machineVersion > definition.version) throw versionAhead(machine, id, loaded.machineVersion, definition.version, 'The stored entity');
+    // A cached entity a newer release wrote (cached by a read): decide on the database's row, as above.
+    if (loaded.machineVersion > definition.version && !ctx.acceptNewerMachineVersions) {
+      fresh = true;
+      ctx.cache.delete(machine, id);
+      continue;
+    }
 
     const denial = await checkPolicy(ctx, machine, id, loaded, event);
     if (denial) {
@@ -139,6 +151,13 @@ export async function sendEvent(
     attempt++;
     await sleep(Math.random() * 2 ** attempt * 2);
   }
+}
+
+/** TG_MACHINE_VERSION_AHEAD if the stored entity was written by a newer version of its machine. */
+async function throwIfWrittenByNewerVersion(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string): Promise<void> {
+  if (ctx.acceptNewerMachineVersions) return;
+  const row = await ctx.queries.loadEntity(machine, id);
+  if (row && row.machine_version > definition.version) throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
 }
 
 /** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */

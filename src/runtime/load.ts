@@ -2,14 +2,20 @@ import { restoreSnapshot } from '../engine/restore.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { RuntimeContext } from './runtime-context.ts';
+import { versionAhead } from './deploy-skew.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 
-/** Reads an entity and restores its snapshot; TG_ENTITY_NOT_FOUND if there is none. Refreshes the cache. */
+/**
+ * Reads an entity and restores its snapshot; TG_ENTITY_NOT_FOUND if there is none. Refreshes the cache. `forWrite`:
+ * an entity a newer version of the machine wrote is refused with TG_MACHINE_VERSION_AHEAD before its snapshot is
+ * restored (which could fail on a state only the newer release has), unless the runtime accepts newer versions.
+ */
 export async function loadEntity(
   ctx: RuntimeContext,
   definition: AnyMachineDefinition,
   machine: string,
   id: string,
+  options: { forWrite?: boolean } = {},
 ): Promise<CachedEntity> {
   const row = await ctx.queries.loadEntity(machine, id);
   if (!row) {
@@ -18,6 +24,9 @@ export async function loadEntity(
       `No entity ${entityRef(machine, id)} exists. Create it first (create('${machine}', '${id}', input)).`,
       { machine, entityId: id },
     );
+  }
+  if (options.forWrite && row.machine_version > definition.version && !ctx.acceptNewerMachineVersions) {
+    throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
   }
   const loaded: CachedEntity = {
     version: row.version,

@@ -33,6 +33,14 @@ export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
   readonly snapshotCacheSize?: number;
   /** Business rules evaluated before the engine (see policy.ts). Default: allow everything. */
   readonly policy?: Policy;
+  /**
+   * Write entities that a newer version of their machine wrote, instead of refusing them with
+   * `TG_MACHINE_VERSION_AHEAD`. Default false: during a rolling deploy the older processes leave such entities to
+   * the newer release. Set it (CLI: `TOLLGATE_ACCEPT_NEWER_MACHINE_VERSIONS=1`) only after rolling a release back,
+   * for the entities the newer release touched: they are then written by the older machine, and any state, event
+   * or timer only the newer release knows is refused or dropped as the older machine sees it.
+   */
+  readonly acceptNewerMachineVersions?: boolean;
 }
 
 const optionsSchema = z.object({
@@ -46,6 +54,7 @@ const optionsSchema = z.object({
   maxConflictRetries: z.number().int().min(0).max(100).optional(),
   snapshotCacheSize: z.number().int().min(0).optional(),
   policy: z.object({ version: z.string(), check: z.function() }).loose().optional(),
+  acceptNewerMachineVersions: z.boolean().optional(),
 });
 
 /** Validates options once at start-up, failing with a message that names the bad field. */

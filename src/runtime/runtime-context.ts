@@ -20,6 +20,8 @@ export interface RuntimeContext {
   readonly metrics: Metrics;
   readonly maxConflictRetries: number;
   readonly policy: Policy | undefined;
+  /** See TollgateOptions.acceptNewerMachineVersions. */
+  readonly acceptNewerMachineVersions: boolean;
 }
 
 /** The definition registered as `name`, or TG_UNKNOWN_MACHINE. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTollgateError } from '../../src/errors.ts';
-import { widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
+import { gadgetRelease1, gadgetRelease2, widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
 import { testRuntime } from '../support/databases.ts';
 
 describe('the gate during a rolling deploy', () => {
@@ -15,6 +15,42 @@ describe('the gate during a rolling deploy', () => {
     expect(await newer.rejections('widget', 'w1')).toEqual([]);
     // The newer release applies it.
     expect((await newer.send('widget', 'w1', { type: 'GO' })).entity.state).toBe('done');
+  });
+
+  it('an event type only the newer release has, for an entity that release wrote, is 503 retryable (not a final 422)', async () => {
+    const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    await newer.create('widget', 'p1', {});
+    const error = await older.send('widget', 'p1', { type: 'PING' } as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD', status: 503, retryable: true });
+    // For an entity of its own version the older release still calls it what it is.
+    await older.create('widget', 'p1-old', {});
+    expect(await older.send('widget', 'p1-old', { type: 'PING' } as never).catch((e: unknown) => e)).toMatchObject({ code: 'TG_INVALID_EVENT' });
+  });
+
+  it('an entity in a state only the newer release has is 503 retryable (not a final 500 TG_SNAPSHOT_INCOMPATIBLE)', async () => {
+    const newer = await testRuntime('postgres', { machines: { gadget: gadgetRelease2 }, maxConnections: 2 });
+    const older = await testRuntime('postgres', { machines: { gadget: gadgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    await newer.create('gadget', 'g1', {});
+    await newer.send('gadget', 'g1', { type: 'HOLD' });
+    expect(await older.send('gadget', 'g1', { type: 'GO' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD', status: 503, retryable: true });
+  });
+
+  it('a retry of a request the newer release committed replays, whether or not the older process cached the entity', async () => {
+    const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    await newer.create('widget', 'p2', {});
+    await newer.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' });
+    expect(await older.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' })).toMatchObject({ replayed: true });
+    await older.get('widget', 'p2'); // a read caches the entity (machine version 2)
+    expect(await older.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' })).toMatchObject({ replayed: true });
+  });
+
+  it('after a rollback, acceptNewerMachineVersions lets the older release write what the newer one touched', async () => {
+    const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
+    const rolledBack = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema, acceptNewerMachineVersions: true });
+    await newer.create('widget', 'p3', {});
+    expect(await rolledBack.send('widget', 'p3', { type: 'GO' })).toMatchObject({ entity: { state: 'done', machineVersion: 1 } });
   });
 
   it('an older version entity is taken by the newer release as before', async () => {

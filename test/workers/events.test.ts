@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
@@ -117,5 +118,25 @@ describe('queue-driven events, embedded (in-process)', () => {
     await processes.stop({ deadlineMs: 5000 });
     const states = await Promise.all(Array.from({ length: n }, async (_, i) => (await tg.get('subscription', `e${i}`)).state));
     expect(states).toEqual(Array.from({ length: n }, () => 'canceled'));
+  });
+
+  it('a graceful stop also applies an event whose retry falls due before its deadline', async () => {
+    const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
+    const processes = await testProcesses(tg, 'in-process', { relay: false, effectWorkers: false, timers: false });
+    await tg.create('subscription', 'e-retry', { customerId: 'c', plan: 'pro' });
+    const original = tg.internals.send;
+    let threw = false;
+    (tg.internals as { send: typeof original }).send = async (...args) => {
+      if (!threw) {
+        threw = true;
+        throw new Error('connection reset'); // retryable: the transport retries it within a few hundred ms
+      }
+      return original(...args);
+    };
+    await tg.enqueue('subscription', 'e-retry', { type: 'CANCEL' }, { idempotencyKey: 'cancel-retry' });
+    while (!threw) await sleep(5);
+    await processes.stop({ deadlineMs: 5000 });
+    (tg.internals as { send: typeof original }).send = original;
+    expect((await tg.get('subscription', 'e-retry')).state).toBe('canceled');
   });
 });

@@ -31,6 +31,8 @@ interface Entry {
   run: number;
   dueAt: number | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** When a delayed entry is ready again (system clock), for a stop that waits for retries due before its deadline. */
+  readyAt?: number;
 }
 
 interface Finished {
@@ -109,6 +111,7 @@ export function inProcessTransport(options: InProcessTransportOptions = {}): Tra
     entry.state = 'delayed';
     entry.run++;
     if (entry.timer) clearTimeout(entry.timer);
+    entry.readyAt = systemClock.now() + Math.max(0, ms);
     entry.timer = setTimeout(() => makeReady(q, entry), Math.max(0, ms));
     entry.timer.unref();
   }
@@ -199,9 +202,10 @@ export function inProcessTransport(options: InProcessTransportOptions = {}): Tra
           const until = systemClock.now() + deadlineMs;
           const tick = () => new Promise((r) => setTimeout(r, 10));
           // Queued events live only in this process's memory (effects and timers are in Postgres, for the sweepers):
-          // the events consumer also works off the ones ready to run, until the deadline, before it stops taking
-          // jobs. One waiting out a retry delay is not waited for.
-          const busy = () => [...q.jobs.values()].some((e) => e.state !== 'delayed');
+          // the events consumer also works off the waiting ones, and retries due before the deadline, before it
+          // stops taking jobs. One whose retry falls due later (a worker leaving it for a newer release, 30 s) is not
+          // waited for.
+          const busy = () => [...q.jobs.values()].some((e) => e.state !== 'delayed' || (e.readyAt !== undefined && e.readyAt < until));
           if (kind === 'events') while (busy() && systemClock.now() < until) await tick();
           consumer.closing = true;
           while (consumer.running.size > 0 && systemClock.now() < until) await tick();
