@@ -136,6 +136,27 @@ describe.each(transportKinds())('durable timers on %s (simulated clock)', (kind)
   });
 });
 
+/** Holds the timer worker right after its read of a timer's row, until `release()`; `restore()` undoes the hold. */
+function holdTimerWorkerAfterRead(tg: { internals: { client: SqlClient } }) {
+  const client = tg.internals.client as { query: SqlClient['query'] };
+  const original = client.query;
+  let sawRead!: () => void;
+  const read = new Promise<void>((r) => (sawRead = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let held = false;
+  client.query = (async (text: string, params?: readonly unknown[], how?: object) => {
+    const rows = await original(text, params, how);
+    if (!held && text.includes('event, due_at, status FROM') && text.includes('.timers WHERE id = $1::text')) {
+      held = true;
+      sawRead();
+      await released;
+    }
+    return rows;
+  }) as SqlClient['query'];
+  return { read, release, restore: () => void (client.query = original) };
+}
+
 describe('timers racing the transitions that cancel them (in-process, simulated clock)', () => {
   it("never applies a timer cancelled between the timer worker's read and its commit, even when the state was re-entered", async () => {
     const clock = new ManualClock(start);
@@ -150,22 +171,7 @@ describe('timers racing the transitions that cancel them (in-process, simulated 
     expect(t1?.status).toBe('scheduled');
 
     // Hold the timer worker right after it read T1 as scheduled: another process's commits get in meanwhile.
-    const client = tg.internals.client as { query: SqlClient['query'] };
-    const original = client.query;
-    let sawRead!: () => void;
-    const read = new Promise<void>((r) => (sawRead = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let held = false;
-    client.query = (async (text: string, params?: readonly unknown[], how?: object) => {
-      const rows = await original(text, params, how);
-      if (!held && text.includes('event, due_at, status FROM') && text.includes('.timers WHERE id = $1::text')) {
-        held = true;
-        sawRead();
-        await released;
-      }
-      return rows;
-    }) as SqlClient['query'];
+    const { read, release, restore } = holdTimerWorkerAfterRead(tg);
     clock.advance(DAY);
     await read;
     // The dunning charge succeeds (grace -> active, T1 cancelled), then the next one fails (active -> grace, T2).
@@ -173,7 +179,7 @@ describe('timers racing the transitions that cancel them (in-process, simulated 
     await tg.send('subscription', 'r1', { type: 'PAYMENT_FAILED' });
     release();
     await eventually(async () => /tollgate_timers_stale_total\{[^}]*reason="cancelled"[^}]*\} 1/.test(await tg.metricsText()), 10_000, 'T1 counted stale');
-    client.query = original;
+    restore();
 
     // T1's event did not apply; T2 still runs the new grace period.
     expect((await tg.history('subscription', 'r1')).map((t) => t.eventType)).not.toContain('xstate.after.gracePeriod.subscription.grace');
@@ -194,28 +200,13 @@ describe('timers racing the transitions that cancel them (in-process, simulated 
     await tg.create('subscription', 'r2', { customerId: 'c-r2', plan: 'pro', paymentMethodId: 'pm', gracePeriodMs: DAY });
     await tg.send('subscription', 'r2', { type: 'UPGRADE', paymentMethodId: 'pm' });
     await tg.send('subscription', 'r2', { type: 'PAYMENT_FAILED' }); // -> grace, timer T1
-    const client = tg.internals.client as { query: SqlClient['query'] };
-    const original = client.query;
-    let sawRead!: () => void;
-    const read = new Promise<void>((r) => (sawRead = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let held = false;
-    client.query = (async (text: string, params?: readonly unknown[], how?: object) => {
-      const rows = await original(text, params, how);
-      if (!held && text.includes('event, due_at, status FROM') && text.includes('.timers WHERE id = $1::text')) {
-        held = true;
-        sawRead();
-        await released;
-      }
-      return rows;
-    }) as SqlClient['query'];
+    const { read, release, restore } = holdTimerWorkerAfterRead(tg);
     clock.advance(DAY);
     await read;
     await tg.send('subscription', 'r2', { type: 'PAYMENT_SUCCEEDED' }); // grace -> active, T1 cancelled
     release();
     await eventually(async () => /tollgate_timers_stale_total\{[^}]*\} 1/.test(await tg.metricsText()), 10_000, 'T1 counted stale');
-    client.query = original;
+    restore();
     expect(await tg.metricsText()).toMatch(/tollgate_timers_stale_total\{[^}]*reason="cancelled"[^}]*\} 1/);
     expect(await tg.rejections('subscription', 'r2')).toEqual([]);
     expect((await tg.get('subscription', 'r2')).state).toBe('active');
