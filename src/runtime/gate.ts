@@ -5,7 +5,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { Accepted, Refused } from '../engine/decision.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { restoreSnapshot } from '../engine/restore.ts';
-import { TollgateError, entityRef } from '../errors.ts';
+import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
@@ -59,10 +59,13 @@ export async function sendEvent(
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
   let event: EventObject;
   try {
-    event = options.internal ? (rawEvent as EventObject) : parseEvent(ctx, definition, machine, id, rawEvent);
+    event = options.internal ? (rawEvent as EventObject) : parseEvent(definition, machine, id, rawEvent);
   } catch (error) {
     // An event type or field only a newer release knows: if that release already wrote the entity, leave it to it.
     await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
+    if (isTollgateError(error, 'TG_INVALID_EVENT')) {
+      ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: String(error.details.event), code: 'TG_INVALID_EVENT' });
+    }
     throw error;
   }
   const print = fingerprint(event);
@@ -172,27 +175,27 @@ async function throwIfTimerSettled(ctx: RuntimeContext, timerId: string | undefi
   );
 }
 
-function parseEvent(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, raw: unknown): EventObject {
+function parseEvent(definition: AnyMachineDefinition, machine: string, id: string, raw: unknown): EventObject {
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   const schema = typeof type === 'string' && Object.hasOwn(definition.events, type) ? definition.events[type] : undefined;
   if (!schema) {
     const known = Object.keys(definition.events).join(', ');
     const shown = typeof type === 'string' ? `'${type.slice(0, 60)}'` : `no string 'type'`;
-    throw invalidEvent(ctx, machine, id, `Event with ${shown} is not an event of machine '${machine}' (for ${entityRef(machine, id)}). Known events: ${known}.`);
+    throw invalidEvent(machine, id, `Event with ${shown} is not an event of machine '${machine}' (for ${entityRef(machine, id)}). Known events: ${known}.`);
   }
   const { type: _type, ...payload } = raw as Record<string, unknown>;
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || '(payload)';
-    throw invalidEvent(ctx, machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${issue?.message ?? 'is invalid'}.`, String(type));
+    throw invalidEvent(machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${issue?.message ?? 'is invalid'}.`, String(type));
   }
   return { ...(parsed.data as object), type: type as string };
 }
 
 /** Counted, not recorded: the entity may not exist and the payload is whatever a caller sent. */
-function invalidEvent(ctx: RuntimeContext, machine: string, id: string, message: string, eventType = '(invalid)'): TollgateError {
-  ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: eventType, code: 'TG_INVALID_EVENT' });
+/** The refusal of an event that fails its schema (counted by the caller, once it is not a newer release's event). */
+function invalidEvent(machine: string, id: string, message: string, eventType = '(invalid)'): TollgateError {
   return new TollgateError('TG_INVALID_EVENT', message, { machine, entityId: id, event: eventType });
 }
 

@@ -23,9 +23,12 @@ describe('the gate during a rolling deploy', () => {
     await newer.create('widget', 'p1', {});
     const error = await older.send('widget', 'p1', { type: 'PING' } as never).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD', status: 503, retryable: true });
-    // For an entity of its own version the older release still calls it what it is.
+    const invalidCounted = /tollgate_rejections_total\{[^}]*code="TG_INVALID_EVENT"[^}]*\} 1/;
+    expect(await older.metricsText()).not.toMatch(invalidCounted);
+    // For an entity of its own version the older release still calls it what it is, and counts it.
     await older.create('widget', 'p1-old', {});
     expect(await older.send('widget', 'p1-old', { type: 'PING' } as never).catch((e: unknown) => e)).toMatchObject({ code: 'TG_INVALID_EVENT' });
+    expect(await older.metricsText()).toMatch(invalidCounted);
   });
 
   it('an entity in a state only the newer release has is 503 retryable (not a final 500 TG_SNAPSHOT_INCOMPATIBLE)', async () => {
