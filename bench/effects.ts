@@ -21,7 +21,7 @@
  * passes node flags to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
- * defaults). A full run takes about five minutes.
+ * defaults). A full run takes about four minutes.
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
