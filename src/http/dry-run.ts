@@ -4,6 +4,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
+import { throwIfWrittenByNewerVersion } from '../runtime/deploy-skew.ts';
 import { loadEntity } from '../runtime/load.ts';
 import { checkIdentifier } from '../runtime/runtime-context.ts';
 import { toEntityView } from '../runtime/views.ts';
@@ -29,8 +30,15 @@ export interface DryRunResult {
 export async function dryRun(tg: Tollgate, machine: string, entityId: string, rawEvent: unknown): Promise<DryRunResult> {
   const definition = tg.internals.definition(machine);
   const id = checkIdentifier('entity id', entityId, machine);
-  const event = parseEvent(definition, machine, id, rawEvent);
   const ctx = tg.internals.context;
+  let event: EventObject;
+  try {
+    event = parseEvent(definition, machine, id, rawEvent);
+  } catch (error) {
+    // As in send: an event only a newer release knows, for an entity that release wrote, is its to judge.
+    await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
+    throw error;
+  }
   const loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
   if (ctx.policy) {
     const entity = toEntityView({ machine, id, ...loaded });

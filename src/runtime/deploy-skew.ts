@@ -1,4 +1,6 @@
+import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { entityRef, isTollgateError, TollgateError } from '../errors.ts';
+import type { RuntimeContext } from './runtime-context.ts';
 
 /**
  * How long a worker leaves work it cannot judge before looking again: long enough not to spin, short enough that
@@ -28,4 +30,14 @@ export function versionAhead(machine: string, entityId: string, theirs: number, 
       `(a rolling deploy in progress?). Nothing was written; retry: a process of the newer release will take it.`,
     { machine, entityId, machineVersion: theirs, runtimeMachineVersion: mine },
   );
+}
+
+/**
+ * TG_MACHINE_VERSION_AHEAD if the stored entity was written by a newer version of its machine (and the runtime does
+ * not accept newer versions): for an event this runtime cannot parse, which may be one only that version knows.
+ */
+export async function throwIfWrittenByNewerVersion(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string): Promise<void> {
+  if (ctx.acceptNewerMachineVersions) return;
+  const row = await ctx.queries.loadEntity(machine, id);
+  if (row && row.machine_version > definition.version) throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
 }

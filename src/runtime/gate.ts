@@ -9,7 +9,7 @@ import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
-import { versionAhead } from './deploy-skew.ts';
+import { throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
@@ -156,13 +156,6 @@ export async function sendEvent(
   }
 }
 
-/** TG_MACHINE_VERSION_AHEAD if the stored entity was written by a newer version of its machine. */
-async function throwIfWrittenByNewerVersion(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string): Promise<void> {
-  if (ctx.acceptNewerMachineVersions) return;
-  const row = await ctx.queries.loadEntity(machine, id);
-  if (row && row.machine_version > definition.version) throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
-}
-
 /** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */
 async function throwIfTimerSettled(ctx: RuntimeContext, timerId: string | undefined, machine: string, id: string, state: string, event: EventObject): Promise<void> {
   if (!timerId) return;
@@ -271,8 +264,19 @@ function replay(
       { machine: prior.machine, entityId: prior.entity_id, event: event.type, transitionId: prior.id },
     );
   }
+  let entity: EntityView;
+  try {
+    entity = entityAfter(definition, prior);
+  } catch (error) {
+    // Committed by a newer release into a state only it has: that release answers the retry (retryable), not a
+    // final error for a request that did commit.
+    if (isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE') && prior.machine_version > definition.version) {
+      throw versionAhead(prior.machine, prior.entity_id, prior.machine_version, definition.version, 'The committed transition');
+    }
+    throw error;
+  }
   ctx.metrics.replays.inc({ machine: prior.machine });
-  return { entity: entityAfter(definition, prior), transition: toTransitionView(prior), replayed: true };
+  return { entity, transition: toTransitionView(prior), replayed: true };
 }
 
 /** The entity as it was right after a stored transition: what a replay answers. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isTollgateError } from '../../src/errors.ts';
-import { gadgetRelease1, gadgetRelease2, widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
+import { dryRun } from '../../src/http/dry-run.ts';
+import { gadgetRelease1, gadgetRelease2, sprocketRelease1, sprocketRelease2, widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
 import { testRuntime } from '../support/databases.ts';
 
 describe('the gate during a rolling deploy', () => {
@@ -47,6 +48,29 @@ describe('the gate during a rolling deploy', () => {
     expect(await older.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' })).toMatchObject({ replayed: true });
     await older.get('widget', 'p2'); // a read caches the entity (machine version 2)
     expect(await older.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' })).toMatchObject({ replayed: true });
+  });
+
+  it('a retry of a request the newer release committed into a state only it has is 503 retryable, cached or not (not a final 500)', async () => {
+    const newer = await testRuntime('postgres', { machines: { sprocket: sprocketRelease2 }, maxConnections: 2 });
+    const older = await testRuntime('postgres', { machines: { sprocket: sprocketRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    for (const id of ['s1', 's2']) {
+      await newer.create('sprocket', id, {});
+      await newer.send('sprocket', id, { type: 'GO' }, { idempotencyKey: 'k1' }); // waiting -> held, a state only release 2 has
+    }
+    await newer.send('sprocket', 's1', { type: 'GO' }); // held -> done, which release 1 can restore
+    await older.get('sprocket', 's1'); // cached in the older process
+    for (const id of ['s1', 's2']) {
+      const retried = await older.send('sprocket', id, { type: 'GO' }, { idempotencyKey: 'k1' }).catch((e: unknown) => e);
+      expect(retried, id).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD', status: 503, retryable: true });
+    }
+  });
+
+  it('a dry run of an event only the newer release knows, for an entity it wrote, is the same retryable refusal', async () => {
+    const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    await newer.create('widget', 'd1', {});
+    expect(await dryRun(older as never, 'widget', 'd1', { type: 'PING' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD' });
+    expect(await dryRun(older as never, 'widget', 'd1', { type: 'GO' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD' });
   });
 
   it('after a rollback, acceptNewerMachineVersions lets the older release write what the newer one touched', async () => {

@@ -61,7 +61,7 @@ export async function runProcesses(
       ...which,
     });
     if (metricsPort !== undefined) {
-      metrics = await startMetricsServer(() => tg.metricsText(), { port: metricsPort, host: flags['metrics-host'] ?? process.env.TOLLGATE_METRICS_HOST ?? '127.0.0.1' });
+      metrics = await startMetricsServer(() => tg.metricsText(), { port: metricsPort, host: flags['metrics-host'] || process.env.TOLLGATE_METRICS_HOST || '127.0.0.1' });
       process.stdout.write(`tollgate ${name}: metrics on ${metrics.url}\n`);
     }
     const running = Object.entries(which).filter(([, on]) => on).map(([kind]) => kind).join(', ');
