@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { hashApiKey } from '../../src/http/auth.ts';
 import { testDatabaseUrl } from '../support/databases.ts';
+import { uniquePrefix } from '../support/redis.ts';
 import { runCli, startDaemon, type Daemon } from './support.ts';
 
 // tollgate as a team runs it: `tollgate serve` and `tollgate worker` as separate processes over Postgres and
@@ -28,7 +29,7 @@ describe.each(layouts)('serve + worker end to end, $name', (layout) => {
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
       TOLLGATE_SCHEMA: schema,
-      TOLLGATE_QUEUE_PREFIX: `tg-e2e-${randomBytes(4).toString('hex')}`,
+      TOLLGATE_QUEUE_PREFIX: uniquePrefix(redisUrl), // its keys are deleted after the file
       TOLLGATE_API_KEYS: JSON.stringify([{ name: 'e2e', hash: hashApiKey(key), scopes: ['write'] }]),
       TOLLGATE_LOG_LEVEL: 'warn',
     };
