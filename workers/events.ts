@@ -5,7 +5,7 @@ import type { ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
 import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/outbox/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
-import { deploySkewRetryMs, isDeploySkew, versionAhead } from '../src/runtime/deploy-skew.ts';
+import { deploySkewRetryMs, isDeploySkew, refusesVersion, versionAhead } from '../src/runtime/deploy-skew.ts';
 import { canonicalJson } from '../src/runtime/fingerprint.ts';
 import { checkIdentifier } from '../src/runtime/runtime-context.ts';
 
@@ -75,8 +75,10 @@ export function startEventWorker(tg: Tollgate, options: { transport: Transport; 
     async ({ data }) => {
       try {
         // An event of a newer release may be of a type, or carry fields, this runtime's schemas do not know yet.
-        const mine = tg.internals.definition(data.machine).version;
-        if (data.machineVersion !== undefined && data.machineVersion > mine && !tg.internals.context.acceptNewerMachineVersions) throw versionAhead(data.machine, data.entityId, data.machineVersion, mine, 'The queued event');
+        const definition = tg.internals.definition(data.machine);
+        if (data.machineVersion !== undefined && refusesVersion(tg.internals.context, definition, data.machineVersion)) {
+          throw versionAhead(data.machine, data.entityId, data.machineVersion, definition.version, 'The queued event');
+        }
         const sent = await tg.internals.send(data.machine, data.entityId, data.event, { idempotencyKey: data.idempotencyKey, actor: data.actor });
         metrics.events.inc({ machine: data.machine, outcome: sent.replayed ? 'replayed' : 'accepted' });
         const value: EventOutcome = { status: 'accepted', transitionId: sent.transition.id, state: sent.entity.state, replayed: sent.replayed };

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { settlesWithin } from './deadline.ts';
 import { attachHandOff, directHandOff, handOffOf } from './direct-hand-off.ts';
-import { effectJob } from './effect-job.ts';
+import { effectJobOfRow } from './effect-job.ts';
 import { outboxChannel } from '../store/commit.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint } from './faults.ts';
@@ -93,7 +93,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
     await options.transport.add(
       'effects',
-      rows.map((r) => effectJob({ id: r.id, machine: r.machine, entityId: r.entity_id, type: r.type })),
+      rows.map(effectJobOfRow),
     );
     metrics.dispatched.inc(rows.length);
     return rows.length;

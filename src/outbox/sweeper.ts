@@ -2,7 +2,7 @@ import type { SqlClient } from '../store/sql-client.ts';
 import { planEachRun, quoteIdent } from '../store/sql-client.ts';
 import { idsOf } from './ids.ts';
 import type { EffectMetrics } from './metrics.ts';
-import { effectJob } from './effect-job.ts';
+import { effectJobOfRow } from './effect-job.ts';
 import type { NewJob, QueueKind, Transport } from './transport.ts';
 
 /** One sweep: rows that should have a live job, checked against the transport, re-added where the job is gone. */
@@ -58,7 +58,6 @@ export async function sweepEffects(
 ): Promise<string[]> {
   const s = quoteIdent(schema);
   const limit = options.limit ?? 500;
-  const toJob = (r: { id: string; machine: string; entity_id: string; type: string }) => effectJob({ id: r.id, machine: r.machine, entityId: r.entity_id, type: r.type });
   const open = await resweep({
     client,
     transport,
@@ -69,7 +68,7 @@ export async function sweepEffects(
     selectParams: [options.minAgeMs ?? 5000, limit],
     touchSql: `UPDATE ${s}.effects SET dispatched_at = now()
       WHERE id = ANY(${idsOf('$1')}) AND (status = 'dispatched') IS TRUE RETURNING id`, // IS TRUE: see ids.ts
-    toJob,
+    toJob: effectJobOfRow,
     metrics,
   });
   const followUps = await resweep({
@@ -81,7 +80,7 @@ export async function sweepEffects(
       ORDER BY completed_at LIMIT $1::int`,
     selectParams: [limit],
     touchSql: `SELECT id FROM ${s}.effects WHERE id = ANY(${idsOf('$1')}) AND follow_up_outcome IS NULL`,
-    toJob,
+    toJob: effectJobOfRow,
     metrics,
   });
   return [...open, ...followUps];

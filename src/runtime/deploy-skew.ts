@@ -22,6 +22,14 @@ export function isDeploySkew(error: unknown): boolean {
   return isTollgateError(error, 'TG_UNKNOWN_MACHINE') || isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE') || isTollgateError(error, 'TG_MACHINE_VERSION_AHEAD');
 }
 
+/**
+ * Whether work of machine version `version` (a stored entity's, a queued event's) is a newer release's, which this
+ * runtime leaves to that release (unless it accepts newer versions, after a rollback).
+ */
+export function refusesVersion(ctx: Pick<RuntimeContext, 'acceptNewerMachineVersions'>, definition: AnyMachineDefinition, version: number): boolean {
+  return version > definition.version && !ctx.acceptNewerMachineVersions;
+}
+
 /** The error for an event of machine version `theirs` (the entity's, or the producer's) in a runtime at `mine`. */
 export function versionAhead(machine: string, entityId: string, theirs: number, mine: number, what: string): TollgateError {
   return new TollgateError(
@@ -39,5 +47,5 @@ export function versionAhead(machine: string, entityId: string, theirs: number, 
 export async function throwIfWrittenByNewerVersion(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string): Promise<void> {
   if (ctx.acceptNewerMachineVersions) return;
   const row = await ctx.queries.loadEntity(machine, id);
-  if (row && row.machine_version > definition.version) throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
+  if (row && refusesVersion(ctx, definition, row.machine_version)) throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
 }

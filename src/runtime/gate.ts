@@ -9,7 +9,7 @@ import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
-import { throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
+import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
@@ -85,7 +85,7 @@ export async function sendEvent(
       fresh = true;
     }
     // A cached entity a newer release wrote (cached by a read): decide on the database's row, as above.
-    if (loaded.machineVersion > definition.version && !ctx.acceptNewerMachineVersions) {
+    if (refusesVersion(ctx, definition, loaded.machineVersion)) {
       fresh = true;
       ctx.cache.delete(machine, id);
       continue;

@@ -2,7 +2,7 @@ import { restoreSnapshot } from '../engine/restore.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { RuntimeContext } from './runtime-context.ts';
-import { versionAhead } from './deploy-skew.ts';
+import { refusesVersion, versionAhead } from './deploy-skew.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 
 /**
@@ -25,7 +25,7 @@ export async function loadEntity(
       { machine, entityId: id },
     );
   }
-  if (options.forWrite && row.machine_version > definition.version && !ctx.acceptNewerMachineVersions) {
+  if (options.forWrite && refusesVersion(ctx, definition, row.machine_version)) {
     throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
   }
   const loaded: CachedEntity = {
