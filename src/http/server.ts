@@ -85,6 +85,8 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     // Long ids must reach the runtime's check (a 400 that says why), not fail to match a route (404).
     routerOptions: { maxParamLength: 8192 },
     return503OnClosing: true,
+    // HEAD is neither documented nor needed: it answers 404 like any other unknown method and path.
+    exposeHeadRoutes: false,
     // Requests Node's parser refuses get problem+json with a code and a request id, like every other error.
     clientErrorHandler: (error, socket) => answerClientError(error, socket, options.logger),
     // Node answers a missing Host with a bare 400 of its own; let it through to be refused as problem+json below.
@@ -114,7 +116,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
   const registered: string[] = [];
   routeTables.set(app, registered);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') registered.push(`${method} ${route.url}`);
+    for (const method of [route.method].flat()) registered.push(`${method} ${route.url}`);
   });
   const catalog: AnyRouteSpec[] = [];
   const resources: Array<[string, AnyRouteSpec[]]> = [
@@ -145,7 +147,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
 
 const routeTables = new WeakMap<FastifyInstance, readonly string[]>();
 
-/** `METHOD /fastify/:path` of every route `buildServer` registered (HEAD aside), for tests and tooling. */
+/** `METHOD /fastify/:path` of every route `buildServer` registered, for tests and tooling. */
 export function registeredRoutes(app: FastifyInstance): readonly string[] {
   return routeTables.get(app) ?? [];
 }

@@ -100,6 +100,16 @@ describe('HTTP request errors', () => {
     expect(documented.sort()).toEqual(registered.sort());
     const send = doc.paths['/v1/entities/{machine}/{id}/events']?.post;
     expect(Object.keys(send?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '409', '413', '415', '422', '429']));
+    // Every operation documents the answers any request can get: a bug (500) and the parser's refusals (400, 408, 431).
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '408', '431', '500']));
+    }
+    const self = doc.paths['/openapi.json']?.get?.responses['200'] as { content: Record<string, { schema: { type?: string } }> };
+    expect(self.content['application/json']?.schema.type).toBe('object');
+    // HEAD is not documented, so it is not answered either.
+    const head = await app.inject({ method: 'HEAD', url: '/healthz' });
+    expect(head.statusCode).toBe(404);
+    expect(head.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(send?.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'machine', in: 'path', schema: expect.objectContaining({ enum: ['subscription', 'order', 'payout'] }) })]),
     );
