@@ -8,6 +8,7 @@ import { createAuthenticator, type AuthOptions } from './auth.ts';
 import { registerJsonBody } from './json-body.ts';
 import { entityRoutes } from './plugins/entities.ts';
 import { eventRoutes } from './plugins/events.ts';
+import { governanceRoutes } from './plugins/governance.ts';
 import { healthRoutes, type ReadinessCheck } from './plugins/health.ts';
 import { machineRoutes } from './plugins/machines.ts';
 import { openApiRoutes } from './plugins/openapi.ts';
@@ -112,6 +113,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     ['entities', entityRoutes(tg)],
     ['events', eventRoutes(tg)],
     ['machines', machineRoutes(tg)],
+    ['governance', governanceRoutes(tg)],
     [
       'operations',
       healthRoutes(tg, {
