@@ -34,6 +34,7 @@ export const errorRegistry = {
   TG_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limited' },
   TG_NOT_READY: { status: 503, retryable: true, title: 'Not ready' },
   TG_INTERNAL: { status: 500, retryable: false, title: 'Internal error' },
+  TG_MIGRATION_FAILED: { status: 500, retryable: false, title: 'Snapshot migration failed' },
   TG_FROZEN: { status: 423, retryable: true, title: 'Frozen' },
   TG_POLICY_UNAVAILABLE: { status: 503, retryable: true, title: 'Policy unavailable' },
   TG_FREEZE_NOT_FOUND: { status: 404, retryable: false, title: 'Freeze not found' },
