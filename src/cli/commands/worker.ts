@@ -59,6 +59,7 @@ export async function runProcesses(
       concurrency,
       queuePrefix: flags['queue-prefix'] ?? process.env.TOLLGATE_QUEUE_PREFIX ?? 'tollgate',
       ...which,
+      ...lockTuning(),
     });
     if (metricsPort !== undefined) {
       metrics = await startMetricsServer(() => tg.metricsText(), { port: metricsPort, host: flags['metrics-host'] || process.env.TOLLGATE_METRICS_HOST || '127.0.0.1' });
@@ -79,4 +80,12 @@ export async function runProcesses(
     await metrics?.close();
     await tg.close();
   });
+}
+
+/** TOLLGATE_LOCK_DURATION_MS: BullMQ's job lock (a stalled job is re-run after about this); the stalled check runs at half of it. */
+function lockTuning(): { tuning?: { lockDurationMs: number; stalledIntervalMs: number } } {
+  const given = process.env.TOLLGATE_LOCK_DURATION_MS;
+  if (given === undefined || given === '') return {};
+  const lockDurationMs = intFlag(given, 'TOLLGATE_LOCK_DURATION_MS', 30_000, 1000, 600_000);
+  return { tuning: { lockDurationMs, stalledIntervalMs: Math.max(500, Math.floor(lockDurationMs / 2)) } };
 }
