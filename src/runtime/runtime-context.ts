@@ -7,6 +7,7 @@ import type { Queries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { Policy } from './policy.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
+import type { RegisteredTransitionHandler } from './transition-handlers.ts';
 
 /** What the gate and the other runtime functions share: built once by createTollgate. */
 export interface RuntimeContext {
@@ -22,6 +23,8 @@ export interface RuntimeContext {
   readonly policy: Policy | undefined;
   /** See TollgateOptions.acceptNewerMachineVersions. */
   readonly acceptNewerMachineVersions: boolean;
+  /** In-process consumers of the lifecycle feed (`tg.onTransition`), delivered by the feed process (src/feed/runner.ts). */
+  readonly transitionHandlers: Map<string, RegisteredTransitionHandler>;
 }
 
 /** The definition registered as `name`, or TG_UNKNOWN_MACHINE. */
