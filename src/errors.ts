@@ -34,6 +34,7 @@ export const errorRegistry = {
   TG_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limited' },
   TG_NOT_READY: { status: 503, retryable: true, title: 'Not ready' },
   TG_INTERNAL: { status: 500, retryable: false, title: 'Internal error' },
+  TG_MIGRATION_FAILED: { status: 500, retryable: false, title: 'Snapshot migration failed' },
   TG_CONSUMER_NOT_FOUND: { status: 404, retryable: false, title: 'Feed consumer not found' },
   TG_CONSUMER_EXISTS: { status: 409, retryable: false, title: 'Feed consumer exists' },
 } as const satisfies Record<string, ErrorSpec>;

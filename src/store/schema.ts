@@ -66,14 +66,17 @@ export function createTables(name: string) {
       /**
        * The id of the transaction that committed the row (`pg_current_xact_id()` as a number), set by the column's
        * default: the commit statement does not name it. The lifecycle feed reads history in this order, only below
-       * the oldest transaction still running, so a row that commits late is never passed over (src/feed/reader.ts).
+       * the oldest transaction still running, so a row that commits late is never passed over (src/feed/consumer-store.ts, `read`).
        */
       xid: bigint('xid', { mode: 'bigint' }).notNull().default(sql`(pg_current_xact_id()::text)::bigint`),
     },
+    // No other index may lead with `machine`: while the table is small every such index costs the same to the
+    // planner, and the gate's cached generic plans (made on the first commits) would keep answering its lookups by
+    // entity and key with whichever won the tie, reading every transition of the machine per commit once the table
+    // has grown (test/store/plan-stability.test.ts).
     (t) => [
       uniqueIndex('transitions_entity_seq_uq').on(t.machine, t.entityId, t.seq),
       uniqueIndex('transitions_entity_key_uq').on(t.machine, t.entityId, t.idempotencyKey),
-      index('transitions_machine_created_idx').on(t.machine, t.createdAt),
       // BRIN: history is append-only, so xid follows the physical order; a BRIN index costs next to nothing per
       // insert (a btree would be one more index write per commit) and the feed's reads hit its unsummarized tail.
       index('transitions_xid_brin').using('brin', t.xid),
