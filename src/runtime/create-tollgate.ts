@@ -34,6 +34,7 @@ import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
+import { registerTransitionHandler, type TransitionHandler, type TransitionHandlerOptions } from './transition-handlers.ts';
 import {
   toEffectView,
   toEntityView,
@@ -96,6 +97,13 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
    * (conflicts retried, coded rejections final). Needs a transport attached by `startProcesses`.
    */
   enqueue<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: EnqueueOptions): Promise<EnqueuedEvent>;
+  /**
+   * Subscribes `handler` to the lifecycle feed as the durable consumer `name`: every committed transition it
+   * selects, at least once, each entity's in seq order, with a cursor in the database (a restart resumes where it
+   * stopped). Delivered by the feed that `startProcesses` runs (`tollgate dev`, `tollgate worker`); a handler that
+   * throws is retried with backoff and dead-lettered after its attempts. See docs/events.md.
+   */
+  onTransition(name: string, handler: TransitionHandler, options?: TransitionHandlerOptions): void;
   /** Prometheus text exposition of this runtime's metrics (entity gauges are read from the database now). */
   metricsText(): Promise<string>;
   /** Closes the database connection(s). Further calls fail with TG_CLOSED. */
@@ -166,6 +174,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       },
     }),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
+    transitionHandlers: new Map(),
   };
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
@@ -234,6 +243,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       return enqueueEvent(ctx, machine, id, event, opts);
     }),
+    onTransition: (name, handler, opts) => registerTransitionHandler(ctx.transitionHandlers, name, handler, opts),
     metricsText: open(async () => {
       await refreshEntityGauges();
       await refreshGovernanceGauges();

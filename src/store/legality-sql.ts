@@ -1,5 +1,5 @@
 /**
- * The text of migration `drizzle/0006_legality_triggers.sql` (hand-written: drizzle-kit does not generate
+ * The text of migration `drizzle/0007_legality_triggers.sql` (hand-written: drizzle-kit does not generate
  * triggers). `test/governance/legality.test.ts` checks the file still equals this text, so the SQL has one home
  * that can be read and re-created. Schema `"tollgate"` is rewritten by migrate.ts like every migration.
  *

@@ -17,7 +17,7 @@ describe('legal pairs', () => {
   });
 
   it('the trigger migration is the text of src/store/legality-sql.ts', () => {
-    expect(readFileSync(new URL('../../drizzle/0006_legality_triggers.sql', import.meta.url), 'utf8')).toBe(legalityTriggersSql);
+    expect(readFileSync(new URL('../../drizzle/0007_legality_triggers.sql', import.meta.url), 'utf8')).toBe(legalityTriggersSql);
   });
 });
 
