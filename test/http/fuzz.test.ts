@@ -260,6 +260,7 @@ describe('OpenAPI-driven fuzz of the HTTP API', () => {
     // Every operation was reached, and the run got past the edges to the gate: successes and refusals of each kind.
     expect([...seen.keys()].sort()).toEqual(operations.map((op) => `${op.method} ${op.path}`).sort());
     const statuses = new Set([...seen.values()].flatMap((set) => [...set]));
-    for (const status of [200, 201, 400, 401, 403, 404, 409, 413, 415]) expect(statuses.has(status), `status ${status}: ${[...statuses].join(', ')}`).toBe(true);
+    // 413 takes a 64 KiB body, one of the rarer hostile ones: expected only in a run of the full size.
+    for (const status of [200, 201, 400, 401, 403, 404, 409, 415, ...(numRuns >= 2000 ? [413] : [])]) expect(statuses.has(status), `status ${status}: ${[...statuses].join(', ')}`).toBe(true);
   }, 600_000);
 });
