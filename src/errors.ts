@@ -34,6 +34,9 @@ export const errorRegistry = {
   TG_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limited' },
   TG_NOT_READY: { status: 503, retryable: true, title: 'Not ready' },
   TG_INTERNAL: { status: 500, retryable: false, title: 'Internal error' },
+  TG_EFFECT_NOT_FOUND: { status: 404, retryable: false, title: 'Effect not found' },
+  TG_EFFECT_NOT_FAILED: { status: 409, retryable: false, title: 'Effect not failed' },
+  TG_WAIT_TIMEOUT: { status: 408, retryable: true, title: 'Entity did not reach the state in time' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

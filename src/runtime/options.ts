@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { MachineRegistry } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
+import type { InspectObserver } from './inspection.ts';
 import type { Policy } from './policy.ts';
 
 /** Where the entities live. */
@@ -41,6 +42,13 @@ export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
    * or timer only the newer release knows is refused or dropped as the older machine sees it.
    */
   readonly acceptNewerMachineVersions?: boolean;
+  /**
+   * An XState inspection observer (`createWebSocketInspector({ url }).inspect`, or a function of each event):
+   * called after each commit of this process with `@xstate.actor` (first commit of an entity seen by this
+   * process), `@xstate.event` and `@xstate.snapshot`, the actor's sessionId being `tollgate:<machine>:<id>`.
+   * Default: none. See docs/inspector.md.
+   */
+  readonly inspect?: InspectObserver;
 }
 
 const optionsSchema = z.object({
@@ -55,6 +63,7 @@ const optionsSchema = z.object({
   snapshotCacheSize: z.number().int().min(0).optional(),
   policy: z.object({ version: z.string(), check: z.function() }).loose().optional(),
   acceptNewerMachineVersions: z.boolean().optional(),
+  inspect: z.union([z.function(), z.object({}).loose()]).optional(),
 });
 
 /** Validates options once at start-up, failing with a message that names the bad field. */

@@ -3,6 +3,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Committer } from '../store/commit.ts';
+import type { CommitFeed } from './commit-feed.ts';
 import type { Queries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { Policy } from './policy.ts';
@@ -20,6 +21,8 @@ export interface RuntimeContext {
   readonly metrics: Metrics;
   readonly maxConflictRetries: number;
   readonly policy: Policy | undefined;
+  /** Where the gate publishes each commit of this process, after it committed (live views, inspection). */
+  readonly feed: CommitFeed;
   /** See TollgateOptions.acceptNewerMachineVersions. */
   readonly acceptNewerMachineVersions: boolean;
 }
