@@ -10,6 +10,7 @@ export type { EntityView, TransitionView, EffectView, TimerView, RejectionView }
 export type { EffectFollowUpOutcome } from './store/rows.ts';
 export type { Policy, PolicyDecision, PolicyRequest } from './runtime/policy.ts';
 export { defineMachine } from './engine/definition.ts';
+export { MAX_TIMER_DELAY_MS } from './engine/timer-delay.ts';
 export type { MachineDefinition, AnyMachineDefinition, MachineRegistry, EventOf, InputOf } from './engine/definition.ts';
 export { TollgateError, isTollgateError, errorRegistry } from './errors.ts';
 export type { TollgateErrorCode, ErrorDetails } from './errors.ts';
@@ -25,3 +26,7 @@ export type {
   EnqueuedEvent,
   EventOutcome,
 } from './effects/registry.ts';
+export type { LifecycleEvent } from './feed/event.ts';
+export type { TransitionHandler, TransitionHandlerOptions } from './runtime/transition-handlers.ts';
+export { verifyWebhookSignature, signWebhook } from './feed/signature.ts';
+export type { VerifyWebhookOptions } from './feed/signature.ts';

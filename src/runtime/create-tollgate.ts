@@ -23,8 +23,14 @@ import { postgresClient } from '../store/drivers/postgres.ts';
 import { migrate } from '../store/migrate.ts';
 import { createQueries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
-import { CommitFeed } from './commit-feed.ts';
+import { governanceWatch } from '../policy/watch.ts';
+import { policyVersionsProblem } from '../policy/policies.ts';
+import { governanceGauges } from '../observe/governance-gauges.ts';
+import { governanceStore } from '../store/governance-store.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
+import { governance, type Governance } from './governance.ts';
+import type { Policy } from './policy.ts';
+import { CommitFeed } from './commit-feed.ts';
 import { attachInspector } from './inspection.ts';
 import { LiveHub, type WatchFilter } from './live-hub.ts';
 import { machineStats, type MachineStats } from './machine-stats.ts';
@@ -34,6 +40,7 @@ import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
+import { registerTransitionHandler, type TransitionHandler, type TransitionHandlerOptions } from './transition-handlers.ts';
 import {
   toEffectView,
   toEntityView,
@@ -84,6 +91,8 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   stateCounts(machine: Name<R>): Promise<Record<string, number>>;
   /** Refused attempts recorded for the entity (illegal, guard-rejected, policy-denied). */
   rejections(machine: Name<R>, id: string): Promise<RejectionView[]>;
+  /** Run-time rules shared by every process: the active policy version per machine, and freezes (docs/governance.md). */
+  readonly governance: Governance;
   /**
    * Calls `listener` with each transition committed from now on (by this process at once, by any other within
    * about a second: one history tail per process, shared by all watchers), optionally of one machine or entity,
@@ -120,6 +129,13 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
    * (conflicts retried, coded rejections final). Needs a transport attached by `startProcesses`.
    */
   enqueue<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: EnqueueOptions): Promise<EnqueuedEvent>;
+  /**
+   * Subscribes `handler` to the lifecycle feed as the durable consumer `name`: every committed transition it
+   * selects, at least once, each entity's in seq order, with a cursor in the database (a restart resumes where it
+   * stopped). Delivered by the feed that `startProcesses` runs (`tollgate dev`, `tollgate worker`); a handler that
+   * throws is retried with backoff and dead-lettered after its attempts. See docs/events.md.
+   */
+  onTransition(name: string, handler: TransitionHandler, options?: TransitionHandlerOptions): void;
   /** Prometheus text exposition of this runtime's metrics (entity gauges are read from the database now). */
   metricsText(): Promise<string>;
   /** Closes the database connection(s). Further calls fail with TG_CLOSED. */
@@ -156,8 +172,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     checkMachine(name, definition);
     machines.set(name, definition);
   }
+  const policyVersions = options.policies ?? {};
+  const policyProblem = policyVersionsProblem(policyVersions, new Set(machines.keys()));
+  if (policyProblem) throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: ${policyProblem}.`, { field: 'policies' });
   const schema = options.schema ?? 'tollgate';
   const client = await connect(options);
+  const clock = options.clock ?? systemClock;
+  const rulesStore = governanceStore(client, schema);
+  const firstPolicies = Object.entries(policyVersions).map(([machine, list]) => ({ machine, version: (list.at(-1) as Policy).version }));
   const metrics = createMetrics();
   const notifier = outboxNotifier(client, outboxChannel(schema));
   const ctx: RuntimeContext = {
@@ -167,18 +189,25 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     queries: createQueries(client, schema),
     committer: createCommitter(client, schema, { notifier, handOff: () => handOffOf(ctx) }),
     cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
-    clock: options.clock ?? systemClock,
+    clock,
     metrics,
     maxConflictRetries: options.maxConflictRetries ?? 5,
     policy: options.policy,
+    policyVersions,
+    policyTimeoutMs: options.policyTimeoutMs ?? 2000,
+    governanceStore: rulesStore,
+    governance: governanceWatch(client, rulesStore, {
+      bootstrap: () => rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now())),
+    }),
     feed: new CommitFeed(),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
+    transitionHandlers: new Map(),
   };
 
   const statsQueries = createStatsQueries(client, schema);
   const hub = new LiveHub({
     feed: ctx.feed,
-    tail: createHistoryTail(client, schema),
+    ...createHistoryTailPorts(client, schema),
     readMachineStats: (machine) => machineStats(ctx, statsQueries, machine),
     machines: [...machines.keys()],
     now: () => ctx.clock.now(),
@@ -187,6 +216,8 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
   const detachInspector = options.inspect ? attachInspector(ctx.feed, machines, options.inspect) : undefined;
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
+  const refreshGovernanceGauges = governanceGauges(metrics.registry, [...machines.keys()], () => ctx.governance.current(), () => ctx.clock.now());
+  const rules = governance(ctx);
 
   let closed = false;
   const open = <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
@@ -231,6 +262,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       return (await ctx.queries.rejections(machine, id)).map(toRejectionView);
     }),
+    governance: {
+      policies: open(rules.policies),
+      policySwitches: open(rules.policySwitches),
+      activatePolicy: open(rules.activatePolicy),
+      freeze: open(rules.freeze),
+      unfreeze: open(rules.unfreeze),
+      freezes: open(rules.freezes),
+    },
     watch: (filter, listener) => hub.watch(filter, listener),
     machineStats: open(async (machine) => machineStats(ctx, statsQueries, machine)),
     watchStats: (machine, listener) => {
@@ -267,8 +306,10 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       return enqueueEvent(ctx, machine, id, event, opts);
     }),
+    onTransition: (name, handler, opts) => registerTransitionHandler(ctx.transitionHandlers, name, handler, opts),
     metricsText: open(async () => {
       await refreshEntityGauges();
+      await refreshGovernanceGauges();
       return metrics.registry.metrics();
     }),
     close: async () => {
@@ -277,6 +318,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       hub.close();
       detachInspector?.();
       await notifier.drain();
+      await ctx.governance.close();
       await client.close();
     },
     internals: {
@@ -289,6 +331,11 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     },
   };
   return tollgate;
+}
+
+function createHistoryTailPorts(client: SqlClient, schema: string) {
+  const tail = createHistoryTail(client, schema);
+  return { tail, horizon: async () => (await tail([], '0', 1)).horizon };
 }
 
 /** What the inspector shows of a persisted snapshot: its state value, status and context. */

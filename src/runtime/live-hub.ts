@@ -1,4 +1,4 @@
-import type { TailRow } from '../store/history-tail.ts';
+import type { TailPage } from '../store/history-tail.ts';
 import type { CommitFeed } from './commit-feed.ts';
 import type { MachineStats } from './machine-stats.ts';
 import { toTransitionView, type TransitionView } from './views.ts';
@@ -12,8 +12,10 @@ export interface WatchFilter {
 /** What the hub needs from the runtime. */
 export interface LiveHubPorts {
   readonly feed: CommitFeed;
-  /** The history tail: transitions of these machines created at or after `since`, oldest first. */
-  tail(machines: readonly string[], since: Date, limit: number): Promise<TailRow[]>;
+  /** The history tail: transitions of these machines written by transactions `sinceXid` or later. */
+  tail(machines: readonly string[], sinceXid: string, limit: number): Promise<TailPage>;
+  /** The oldest transaction running now: where tailing starts (history written before is not replayed). */
+  horizon(): Promise<string>;
   readMachineStats(machine: string): Promise<MachineStats>;
   readonly machines: readonly string[];
   now(): number;
@@ -24,11 +26,6 @@ export interface LiveHubPorts {
 export interface LiveHubOptions {
   /** How often the history is tailed and stale stats re-read while anyone watches. Default 1,000 ms. */
   readonly intervalMs?: number;
-  /**
-   * How far back each tail reads again: a commit whose `created_at` (its writer's clock) is older than the newest
-   * row already seen still shows, if within this window. Default 5,000 ms.
-   */
-  readonly lookbackMs?: number;
   /** Stats of a watched machine are re-read at least this often even with no commit seen. Default 10,000 ms. */
   readonly statsMaxAgeMs?: number;
 }
@@ -48,36 +45,37 @@ interface StatsWatch {
 
 const tailPage = 1000;
 const maxPagesPerTick = 20;
+/** A commit of this process the tail never returned (another machine's, say) is forgotten after this long. */
+const forgetLocalAfterMs = 60_000;
 
 /**
  * One per runtime: the live view of commits for every SSE stream, `waitFor` and inspector page of the process.
  * Commits of this process arrive from the commit feed at once; other processes' commits from ONE history tail per
- * interval, shared by every watcher (DESIGN.md "Live updates": no NOTIFY inside the commit). A transition is
- * delivered once: ids already delivered are remembered for the lookback window. Machine stats are read at most
+ * interval, shared by every watcher (DESIGN.md "Live updates": no NOTIFY inside the commit), read in the order of
+ * the transactions that wrote them from the oldest one still running, so a late commit is read late, not missed.
+ * A transition is delivered once: ids delivered are remembered until the tail has moved past them. Machine stats are read at most
  * once per interval per machine (when commits were seen, or when older than `statsMaxAgeMs`) and shared by all
  * their watchers, so a hundred open pages cost what one costs. Nothing runs while nobody watches.
  */
 export class LiveHub {
   readonly #ports: LiveHubPorts;
   readonly #intervalMs: number;
-  readonly #lookbackMs: number;
   readonly #statsMaxAgeMs: number;
   readonly #watchers = new Set<Watcher>();
   readonly #stats = new Map<string, StatsWatch>();
-  /** Delivered transition ids -> their created_at (ms), forgotten after the lookback window. */
-  readonly #delivered = new Map<string, number>();
-  #cursor = 0;
-  /** When watching began: the tail's lookback must not replay what committed before anyone watched. */
-  #startedAt = 0;
+  /** Delivered transition ids -> their transaction (once the tail saw them) and when (ms). */
+  readonly #delivered = new Map<string, { xid: bigint | undefined; at: number }>();
+  /** The next tail reads transactions from this one on; undefined until the first horizon is read. */
+  #sinceXid: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribeFeed: (() => void) | undefined;
   #ticking = false;
+  #starting: Promise<void> | undefined;
   #closed = false;
 
   constructor(ports: LiveHubPorts, options: LiveHubOptions = {}) {
     this.#ports = ports;
     this.#intervalMs = options.intervalMs ?? 1000;
-    this.#lookbackMs = options.lookbackMs ?? 5000;
     this.#statsMaxAgeMs = options.statsMaxAgeMs ?? 10_000;
   }
 
@@ -120,9 +118,13 @@ export class LiveHub {
 
   #start(): void {
     if (this.#timer || this.#closed) return;
-    this.#cursor = this.#ports.now();
-    this.#startedAt = this.#cursor;
-    this.#unsubscribeFeed = this.#ports.feed.subscribe(({ transition }) => this.#deliver(transition));
+    // Where tailing starts: the oldest transaction running now (what committed before anyone watched is not
+    // replayed). Read at once, so a commit made right after the first watch is not taken for an old one.
+    this.#sinceXid = undefined;
+    this.#starting = this.#ports.horizon().then(
+      (xid) => void (this.#sinceXid ??= xid),
+      (error: unknown) => this.#ports.onError(error),
+    );    this.#unsubscribeFeed = this.#ports.feed.subscribe(({ transition }) => this.#deliver(transition));
     this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
     this.#timer.unref();
   }
@@ -136,11 +138,13 @@ export class LiveHub {
     this.#delivered.clear();
   }
 
-  #deliver(transition: TransitionView): void {
-    if (this.#delivered.has(transition.id)) return;
-    const at = Date.parse(transition.createdAt);
-    this.#delivered.set(transition.id, at);
-    this.#cursor = Math.max(this.#cursor, at);
+  #deliver(transition: TransitionView, xid?: bigint): void {
+    const known = this.#delivered.get(transition.id);
+    if (known) {
+      known.xid ??= xid;
+      return;
+    }
+    this.#delivered.set(transition.id, { xid, at: this.#ports.now() });
     const stats = this.#stats.get(transition.machine);
     if (stats) stats.dirty = true;
     for (const { filter, listener } of this.#watchers) {
@@ -175,18 +179,27 @@ export class LiveHub {
   async #tail(): Promise<void> {
     const machines = this.#tailedMachines();
     if (machines.length === 0) return;
-    let since = this.#cursor - this.#lookbackMs;
-    // A full page: read on from its last row at once (the rows of that instant again; delivery drops repeats).
-    for (let page = 0; page < maxPagesPerTick; page++) {
-      const rows = await this.#ports.tail(machines, new Date(since), tailPage);
-      for (const row of rows) if (new Date(row.created_at).getTime() >= this.#startedAt) this.#deliver(toTransitionView({ ...row, snapshot: null, fingerprint: '', state_entered_at: row.created_at }));
-      const last = rows.at(-1);
-      if (rows.length < tailPage || !last) break;
-      since = new Date(last.created_at).getTime();
+    await this.#starting;
+    if (this.#sinceXid === undefined) {
+      this.#sinceXid = await this.#ports.horizon();
+      return;
     }
-    // Forget ids that the next tail can no longer return.
-    const horizon = this.#cursor - 2 * this.#lookbackMs;
-    for (const [id, at] of this.#delivered) if (at < horizon) this.#delivered.delete(id);
+    for (let page = 0; page < maxPagesPerTick; page++) {
+      const { rows, horizon } = await this.#ports.tail(machines, this.#sinceXid, tailPage);
+      for (const row of rows) this.#deliver(toTransitionView({ ...row, snapshot: null, fingerprint: '', state_entered_at: row.created_at }), BigInt(row.xid));
+      const last = rows.at(-1);
+      if (rows.length < tailPage || !last) {
+        // Every transaction older than the horizon had committed: all its rows were in this read.
+        if (BigInt(horizon) > BigInt(this.#sinceXid)) this.#sinceXid = horizon;
+        break;
+      }
+      this.#sinceXid = last.xid; // a full page: read on from its last transaction (repeats are dropped)
+    }
+    const since = BigInt(this.#sinceXid);
+    const stale = this.#ports.now() - forgetLocalAfterMs;
+    for (const [id, seen] of this.#delivered) {
+      if (seen.xid === undefined ? seen.at < stale : seen.xid < since) this.#delivered.delete(id);
+    }
   }
 
   #tailedMachines(): string[] {

@@ -21,13 +21,18 @@ const required: Record<string, Access> = {
   'GET /v1/machines/:machine/graph': 'read',
   'GET /v1/entities/:machine/:id/timers': 'read',
   'GET /v1/entities/:machine/:id/rejections': 'read',
-  'POST /v1/entities/:machine/:id/effects/:effectId([^/:]+)::retry': 'admin',
+  'POST /v1/entities/:machine/:id/effects/:effectId(^[^/]+?)::retry': 'admin',
   'GET /v1/stream': 'read',
   'GET /v1/entities/:machine/:id/stream': 'read',
   'GET /inspector': 'read',
   'GET /inspector/assets/:file': 'open',
   'GET /inspector/ws': 'write',
   'GET /inspector/actors/stream': 'read',
+  'GET /v1/policies': 'read',
+  'POST /v1/policies/:machine(^[^/]+?)::activate': 'admin',
+  'GET /v1/freezes': 'read',
+  'POST /v1/freezes': 'admin',
+  'DELETE /v1/freezes/:id': 'admin',
   'GET /healthz': 'open',
   'GET /readyz': 'open',
   'GET /metrics': 'admin',
@@ -46,8 +51,8 @@ const rankOf: Record<Access, number> = { open: -3, read: 0, write: 1, admin: 2 }
 
 let counter = 0;
 function request(route: string, machine: string) {
-  const [method, path] = route.split(' ') as ['GET' | 'POST', string];
-  const url = path.replace(/::/g, ':').replace(':machine', machine).replace(':id', 'auth-1').replace(':effectId([^/:]+)', 'e-1').replace(':file', 'app.css') +
+  const [method, path] = route.split(' ') as ['GET' | 'POST' | 'DELETE', string];
+  const url = path.replace(/\(\^\[\^\/\]\+\?\)/g, '').replace(/::/g, ':').replace(':machine', machine).replace(':id', 'auth-1').replace(':effectId', 'e-1').replace(':file', 'app.css') +
     (path.endsWith('/stream') ? '?maxDurationMs=1' : ''); // a stream ends only when told
   const payload =
     method !== 'POST' ? undefined

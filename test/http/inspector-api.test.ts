@@ -184,7 +184,7 @@ describe('the HTTP the inspector needs (Postgres)', () => {
       expect(seen.map((e) => e.type)).toEqual(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.event', '@xstate.snapshot']);
       expect(seen.every((e) => e.actorRef.sessionId === 'tollgate:subscription:i1' && e.rootId === 'tollgate:subscription:i1')).toBe(true);
       expect(seen[3]).toMatchObject({ type: '@xstate.event', event: { type: 'UPGRADE', paymentMethodId: 'pm' } });
-      expect((seen[4] as { snapshot: { value: unknown } }).snapshot.value).toBe('active');
+      expect((seen[4] as unknown as { snapshot: { value: unknown } }).snapshot.value).toBe('active');
 
       const events = await readEvents(
         `http://127.0.0.1:${port}/inspector/actors/stream`,
