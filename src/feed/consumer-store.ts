@@ -128,8 +128,8 @@ export function consumerStore(client: SqlClient, schemaName: string) {
     },
 
     /** Every consumer with its lag, by name. */
-    list: (name?: string) =>
-      client.query<ConsumerStatus>(
+    list: async (name?: string): Promise<ConsumerStatus[]> =>
+      (await client.query<ConsumerStatus>(
         `SELECT c.*, b.behind, b.lag_seconds, (SELECT count(*)::int FROM ${s}.feed_dead_letters d WHERE d.consumer = c.name) AS dead_letters
          FROM ${s}.feed_consumers c
          CROSS JOIN LATERAL (
@@ -144,12 +144,12 @@ export function consumerStore(client: SqlClient, schemaName: string) {
          ORDER BY c.name`,
         [name ?? null],
         planEachRun,
-      ),
+      )).map((row) => ({ ...counted(row), behind: Number(row.behind), lag_seconds: Number(row.lag_seconds), dead_letters: Number(row.dead_letters) })),
 
     async get(name: string): Promise<ConsumerRow> {
       const row = await one<ConsumerRow>(`SELECT * FROM ${s}.feed_consumers WHERE name = $1::text`, [name]);
       if (!row) throw notFound(name);
-      return row;
+      return counted(row);
     },
 
     /** Pauses or resumes; the lease is dropped, so the process delivering for it stops at its next step. */
@@ -346,6 +346,11 @@ export type ConsumerStore = ReturnType<typeof consumerStore>;
 /** A map key for one entity. */
 export function entityKey(machine: string, entityId: string): string {
   return `${machine}\u0000${entityId}`;
+}
+
+/** Counters and positions as numbers and strings whatever the driver gives for bigint. */
+function counted<T extends ConsumerRow>(row: T): T {
+  return { ...row, cursor_xid: String(row.cursor_xid), delivered: Number(row.delivered), retried: Number(row.retried), dead_lettered: Number(row.dead_lettered) };
 }
 
 /** The cursor a consumer row holds. */

@@ -42,7 +42,10 @@ export interface Feed {
 interface Held {
   readonly row: ConsumerRow;
   readonly token: string;
+  /** Stop at once: what is in flight is abandoned (redelivered by the next holder). */
   readonly stopped: AbortController;
+  /** Stop after the current batch is delivered and its cursor moved: a hand-over without duplicates. */
+  readonly leaving: AbortController;
   readonly done: Promise<void>;
 }
 
@@ -96,8 +99,11 @@ export function startFeed(ctx: RuntimeContext, options: FeedOptions): Feed {
       stopping ??= (async () => {
         await leases.stop();
         const all = [...state.held.values()];
-        for (const h of all) h.stopped.abort();
-        await settlesWithin(Promise.all(all.map((h) => h.done)), deadlineMs);
+        for (const h of all) h.leaving.abort();
+        if (!(await settlesWithin(Promise.all(all.map((h) => h.done)), deadlineMs))) {
+          for (const h of all) h.stopped.abort();
+          await settlesWithin(Promise.all(all.map((h) => h.done)), 1000);
+        }
         state.held.clear();
         await state.store.leaveProcesses(state.owner).catch(() => {});
       })();
@@ -131,14 +137,11 @@ async function leaseRound(state: FeedState): Promise<void> {
 
   const local = [...state.ensured];
   const share = Math.ceil((await store.claimable(local)) / live);
-  const extra = [...held.entries()].slice(share);
-  for (const [token, h] of extra) {
-    drop(state, token, h);
-    await h.done;
-    await store.release(token);
-  }
-  if (held.size < share) {
-    for (const row of await store.claim(state.owner, share - held.size, options.leaseTtlMs, local)) take(state, row);
+  const staying = [...held.values()].filter((h) => !h.leaving.signal.aborted);
+  // Extra consumers leave after their current batch (their loop gives the lease back): no event delivered twice.
+  for (const h of staying.slice(share)) h.leaving.abort();
+  if (staying.length < share) {
+    for (const row of await store.claim(state.owner, share - staying.length, options.leaseTtlMs, local)) take(state, row);
   }
   await reportLag(state);
 }
@@ -146,15 +149,18 @@ async function leaseRound(state: FeedState): Promise<void> {
 function take(state: FeedState, row: ConsumerRow): void {
   const token = row.lease_token as string;
   const stopped = new AbortController();
-  const done = runConsumer(state, row, token, stopped.signal).catch((error: unknown) => {
+  const leaving = new AbortController();
+  const done = runConsumer(state, row, token, stopped.signal, leaving.signal).catch((error: unknown) => {
     if (!stopped.signal.aborted) state.options.logger.error({ err: error, consumer: row.name }, 'feed consumer stopped on an error; it is taken again at the next lease round');
   });
-  state.held.set(token, { row, token, stopped, done });
+  state.held.set(token, { row, token, stopped, leaving, done });
   void done.then(() => {
-    // A loop that ended by itself (lease lost, error) gives its slot back: the next round may take it again.
+    // A loop that ended (left, lease lost, error) gives its lease back: the next round, here or elsewhere, takes it.
     if (state.held.get(token)?.done === done) {
       state.held.delete(token);
-      if (!stopped.signal.aborted) void state.store.release(token).catch(() => {});
+      state.metrics.lagSeconds.remove(row.name);
+      state.metrics.behind.remove(row.name);
+      void state.store.release(token).catch(() => {});
     }
   });
 }
@@ -178,13 +184,17 @@ async function reportLag(state: FeedState): Promise<void> {
 
 class Abandoned extends Error {}
 
-/** One consumer's loop: read after the cursor, deliver, advance; until the lease is lost or the feed stops. */
-async function runConsumer(state: FeedState, row: ConsumerRow, token: string, signal: AbortSignal): Promise<void> {
+/**
+ * One consumer's loop: read after the cursor, deliver, advance; until the lease is lost, the feed stops (`signal`:
+ * at once) or the consumer leaves this process (`leaving`: after the batch in hand).
+ */
+async function runConsumer(state: FeedState, row: ConsumerRow, token: string, signal: AbortSignal, leaving: AbortSignal): Promise<void> {
   const { store, options } = state;
   const sink = sinkOf(state, row);
   let cursor = cursorOf(row);
   try {
-    while (!signal.aborted) {
+    const idle = AbortSignal.any([signal, leaving]);
+    while (!idle.aborted) {
       const counts = { delivered: 0, retried: 0, deadLettered: 0, lastError: null as string | null };
       await redeliverMarked(state, row, sink, signal, counts);
       const { rows, horizon } = await store.read(row, cursor, options.batchSize);
@@ -199,7 +209,7 @@ async function runConsumer(state: FeedState, row: ConsumerRow, token: string, si
         if (!(await store.advance(row.name, token, next, counts))) return;
         cursor = next;
       }
-      if (!full) await pause(options.pollIntervalMs, signal);
+      if (!full) await pause(options.pollIntervalMs, idle);
     }
   } catch (error) {
     if (error instanceof Abandoned || signal.aborted) return;

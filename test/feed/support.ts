@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../src/clock.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { startFeed, type Feed, type FeedOptions } from '../../src/feed/runner.ts';
+import type { ConsumerSpec } from '../../src/feed/consumer-store.ts';
 import type { Tollgate } from '../../src/index.ts';
 import { quietLogger } from '../support/processes.ts';
 
@@ -102,4 +103,29 @@ export async function startReceiver(port = 0): Promise<Receiver> {
   };
   await listen(port);
   return receiver;
+}
+
+/** Reads every message of a JetStream stream: subject, Nats-Msg-Id and the event. */
+export async function streamMessages(server: string, stream: string): Promise<Array<{ subject: string; msgId: string | undefined; event: LifecycleEvent }>> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: server });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(stream).catch(() => undefined);
+    const out: Array<{ subject: string; msgId: string | undefined; event: LifecycleEvent }> = [];
+    if (!info) return out;
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m) out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), event: m.json<LifecycleEvent>() });
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A consumer spec with defaults. */
+export function spec(over: Partial<ConsumerSpec> & Pick<ConsumerSpec, 'name' | 'sink'>): ConsumerSpec {
+  return { target: null, secret: null, machines: null, events: null, states: null, withContext: false, maxAttempts: 10, ...over };
 }
