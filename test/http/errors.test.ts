@@ -4,7 +4,6 @@ import { ManualClock, TollgateError, type Tollgate } from '../../src/index.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { fastifyPath } from '../../src/http/route.ts';
 import { registeredRoutes } from '../../src/http/server.ts';
-import { fastifyPath } from '../../src/http/route.ts';
 import { bearer, expectProblem, keys, testApi } from './support.ts';
 
 const admin = bearer(keys.admin);
