@@ -25,3 +25,5 @@ export type {
   EnqueuedEvent,
   EventOutcome,
 } from './effects/registry.ts';
+export { defineConfig } from './config/define-config.ts';
+export type { TollgateConfig, RegisterHandlers } from './config/define-config.ts';

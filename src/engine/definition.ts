@@ -1,4 +1,4 @@
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, StateMachine } from 'xstate';
 import type { z } from 'zod';
 
 /**
@@ -70,3 +70,25 @@ export type EventOf<TDef> =
 
 /** The input `create` accepts for a machine. */
 export type InputOf<TDef> = TDef extends MachineDefinition<AnyStateMachine, infer TInput> ? z.input<TInput> : never;
+
+/** The actions a machine's `setup({ actions })` declares, as `{ type, params }` (xstate's own action union). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- matching xstate's 15-parameter class, only to read one
+type ActionsOfMachine<M> = M extends StateMachine<any, any, any, any, infer A, any, any, any, any, any, any, any, any, any, any> ? A : never;
+
+type ActionsOf<R extends MachineRegistry> = { [K in keyof R]: ActionsOfMachine<R[K]['machine']> }[keyof R];
+
+/**
+ * The effect types a handler may be registered for: the custom actions the registry's machines declare in
+ * `setup({ actions })`. Any string for a registry whose machines are not known precisely (`MachineRegistry`).
+ * (Actions that are `assign(...)` also type-check; registering one is refused when the handler is registered.)
+ */
+export type EffectTypeOf<R extends MachineRegistry> = string extends keyof R ? string : ActionsOf<R>['type'] & string;
+
+/**
+ * The params an effect handler of `T` receives: the second parameter of the action's declaration in
+ * `setup({ actions: { chargePayment: (_, params: ChargeParams) => {} } })`. `unknown` for a registry whose
+ * machines are not known precisely (narrow it, or type the runtime with its machines).
+ */
+export type EffectParamsOf<R extends MachineRegistry, T extends string> = string extends keyof R
+  ? unknown
+  : Extract<ActionsOf<R>, { type: T }>['params'];

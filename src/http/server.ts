@@ -65,11 +65,7 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
  * await app.listen({ port: 3000, host: '0.0.0.0' });
  */
 export async function buildServer(tg: Tollgate, options: ServerOptions): Promise<FastifyInstance> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TollgateError('TG_INVALID_OPTIONS', `buildServer: option '${issue?.path.join('.') || '(options)'}' is invalid: ${issue?.message}.`);
-  }
+  checkOptions('buildServer', options);
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -90,6 +86,29 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
       sendProblem(reply, asTollgateError(error, request, bodyLimit));
     },
   });
+  await registerApi(app, tg, options);
+  return app;
+}
+
+function checkOptions(who: string, options: ApiOptions): void {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TollgateError('TG_INVALID_OPTIONS', `${who}: option '${issue?.path.join('.') || '(options)'}' is invalid: ${issue?.message}.`);
+  }
+}
+
+/** What {@link registerApi} reads: the server's options, minus those only a whole server has. */
+export type ApiOptions = Omit<ServerOptions, 'logger' | 'trustProxy'>;
+
+/**
+ * Registers tollgate's routes, authentication, JSON body parsing and problem+json errors on `app` (a server, or an
+ * encapsulated plugin scope: the `tollgateApi` plugin of `tollgate/http`). Every route of the API comes through
+ * here, whichever way it is served.
+ */
+export async function registerApi(app: FastifyInstance, tg: Tollgate, options: ApiOptions, who = 'buildServer'): Promise<void> {
+  checkOptions(who, options);
+  const bodyLimit = options.bodyLimit ?? 64 * 1024;
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -131,7 +150,6 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
       { name },
     );
   }
-  return app;
 }
 
 const routeTables = new WeakMap<FastifyInstance, readonly string[]>();

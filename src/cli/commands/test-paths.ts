@@ -21,7 +21,7 @@ event that state must refuse. Prints a table of paths; exits 1 at the first dive
   --options MODULE      module exporting \`pathTestOptions\`: { [machine]: PathTestOptions | PathTestOptions[] }
                         (input, event payload samples, serializeState); e.g. test/paths/options.ts
   --paths STRATEGY      shortest (default: one per reachable state), transitions (every transition), simple
-  --machines MODULE     module exporting \`machines\` (default: machines/index.ts)
+  --machines MODULE     module exporting \`machines\` (default: the config's)
   --database-url URL    run on Postgres, in the schema --schema (default tollgate_paths), instead of a throw-away
                         embedded database. Never point it at production's schema: the paths write entities.
   --schema NAME         schema for --database-url (default tollgate_paths)
