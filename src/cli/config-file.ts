@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { TollgateConfig } from '../config/define-config.ts';
 import type { MachineRegistry } from '../engine/definition.ts';
+import type { PolicyVersions } from '../policy/policies.ts';
 import { UsageError } from './args.ts';
 import { importUserModule } from './user-module.ts';
 
@@ -24,6 +25,7 @@ const configSchema = z.looseObject({
   schema: z.string().min(1).optional(),
   queuePrefix: z.string().min(1).optional(),
   keys: z.union([z.string().min(1), z.array(z.unknown())]).optional(),
+  policies: z.record(z.string(), z.array(z.unknown())).optional(),
   allowMissingHandlers: z.array(z.string()).optional(),
   port: z.number().int().min(0).max(65535).optional(),
 });
@@ -74,10 +76,10 @@ export const noMachinesHelp =
   'no machines: this command needs your machines. Add a tollgate.config.ts (or .js/.mjs/.json) exporting ' +
   'defineConfig({ machines }) in this directory (`npx tollgate init` writes one), or pass --config FILE or --machines MODULE.';
 
-/** The machines a module exports as `machines`. */
-export async function machinesOfModule(path: string, base?: string): Promise<MachineRegistry> {
+/** The machines a module exports as `machines`, and its policy versions (`policies`) if it exports them. */
+export async function machinesOfModule(path: string, base?: string): Promise<{ machines: MachineRegistry; policies?: PolicyVersions }> {
   const module = await importUserModule(path, base);
-  const machines = module.machines;
+  const { machines, policies } = module;
   if (machines === null || typeof machines !== 'object') throw new UsageError(`${path} does not export \`machines\`.`);
-  return machines as MachineRegistry;
+  return { machines: machines as MachineRegistry, ...(policies ? { policies: policies as PolicyVersions } : {}) };
 }

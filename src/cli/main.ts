@@ -28,6 +28,10 @@ const commands: Readonly<Record<string, string>> = {
   demo: 'run the traffic simulation and print its integrity summary',
   keys: 'make API keys and their hashed entries',
   'test-paths': 'generate and run path tests for a machine',
+  policy: "list machines' policy versions, or switch the active one (recorded)",
+  freeze: "freeze a machine's events for every process",
+  unfreeze: 'lift a freeze',
+  freezes: 'list freezes',
 };
 
 // `.ts` from the sources (the repository, tests), `.js` from the package's build.

@@ -1,5 +1,6 @@
 import type { MachineRegistry } from '../engine/definition.ts';
 import type { ApiKeyEntry } from '../http/auth.ts';
+import type { PolicyVersions } from '../policy/policies.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import type { DatabaseOptions } from '../runtime/options.ts';
 
@@ -14,6 +15,8 @@ export type RegisterHandlers<R extends MachineRegistry = MachineRegistry> = (tg:
 export interface TollgateConfig<R extends MachineRegistry = MachineRegistry> {
   /** The machines by name, or a module path exporting `machines`. Required. */
   readonly machines: R | string;
+  /** Policy versions per machine (see docs: governance), when `machines` is not a module exporting them. Default: none. */
+  readonly policies?: PolicyVersions;
   /** Registers the effect handlers, or a module path exporting `registerHandlers(tg)`. Default: none. */
   readonly handlers?: RegisterHandlers<R> | string;
   /** The database. Overridden by `--database-url` / `DATABASE_URL` and `--data-dir`. Default: `tollgate dev` uses `./.tollgate`. */

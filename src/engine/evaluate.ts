@@ -1,8 +1,9 @@
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
+import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import { TollgateError } from '../errors.ts';
 import { acceptedEventTypes } from './accepted-events.ts';
 import type { Accepted, Decision, EffectIntent, TimerIntent } from './decision.ts';
 import { stateToString } from './state-value.ts';
+import { checkTimerDelay } from './timer-delay.ts';
 
 /** Names the machine in refusal messages. */
 export interface EvaluationTarget {
@@ -40,14 +41,59 @@ export function evaluate(
   if (!snapshot.can(event)) {
     return { kind: 'refused', code: 'TG_GUARD_REJECTED', state: stateToString(snapshot.value), accepted };
   }
-  const [next, actions] = transition(machine, snapshot, event);
+  const [next, actions] = pureTransition(machine, snapshot, event);
   return accept(machine, next, actions as readonly ActionLike[], target, stateToString(snapshot.value), event.type);
 }
 
 /** Evaluates the machine's initial state for `input`: what `create` commits. */
 export function evaluateInitial(machine: AnyStateMachine, input: unknown, target: EvaluationTarget): Accepted {
-  const [snapshot, actions] = initialTransition(machine, input);
+  const [snapshot, actions] = pureTransition(machine, undefined, input);
   return accept(machine, snapshot, actions as readonly ActionLike[], target, null, 'xstate.init');
+}
+
+interface InertScope {
+  readonly scope: AnyActorScope;
+  collected: ActionLike[];
+}
+
+// One inert actor scope per machine, reused. XState's exported transition() builds a throw-away actor per call, which
+// runs the machine's context factory and initial state again each time (most of its cost); the scope is only read
+// for `self` and to collect the actions, which evaluate() never executes. Safe to share: transitions are synchronous.
+const scopes = new WeakMap<AnyStateMachine, InertScope>();
+
+function inertScope(machine: AnyStateMachine): InertScope {
+  let inert = scopes.get(machine);
+  if (!inert) {
+    const self = createActor(machine);
+    const holder: InertScope = {
+      collected: [],
+      scope: {
+        self,
+        id: '',
+        sessionId: '',
+        system: self.system,
+        defer: () => {},
+        logger: () => {},
+        stopChild: () => {},
+        emit: () => {},
+        actionExecutor: (action: ActionLike) => holder.collected.push(action),
+      } as unknown as AnyActorScope,
+    };
+    inert = holder;
+    scopes.set(machine, inert);
+  }
+  return inert;
+}
+
+/** XState's pure transition (or, without a snapshot, initial transition): the next snapshot and the actions, none run. */
+function pureTransition(machine: AnyStateMachine, snapshot: AnyMachineSnapshot | undefined, eventOrInput: unknown): [AnyMachineSnapshot, ActionLike[]] {
+  const inert = inertScope(machine);
+  const collected: ActionLike[] = [];
+  inert.collected = collected;
+  const next = snapshot
+    ? (machine.transition(snapshot, eventOrInput as EventObject, inert.scope) as AnyMachineSnapshot)
+    : (machine.getInitialSnapshot(inert.scope, eventOrInput) as AnyMachineSnapshot);
+  return [next, collected];
 }
 
 function accept(
@@ -79,7 +125,8 @@ function accept(
       // An immediate raise was already processed inside the macrostep; only delayed ones outlive it.
       if (params.delay === undefined) continue;
       const sendId = params.id ?? `xstate.raise.${params.event.type}`;
-      timers.push({ index: timers.length, sendId, event: params.event, delayMs: params.delay });
+      const source = { machine: target.machine, entityId: target.entityId, state: fromState ?? '(initial)', event: eventType, timer: sendId };
+      timers.push({ index: timers.length, sendId, event: params.event, delayMs: checkTimerDelay(params.delay, source) });
       continue;
     }
     if (action.type === 'xstate.cancel') {
