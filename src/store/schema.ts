@@ -197,34 +197,9 @@ export function createTables(name: string) {
     (t) => [index('freezes_active_idx').on(t.machine).where(sql`lifted_at IS NULL`)],
   );
 
-  /** Demo payment provider (machines/demo-handlers.ts): one row per charge, keyed by the caller's idempotency key. */
-  const demoCharges = schema.table('demo_charges', {
-    idempotencyKey: text('idempotency_key').primaryKey(),
-    customerId: text('customer_id').notNull(),
-    amountCents: integer('amount_cents').notNull(),
-    /** succeeded | declined */
-    status: text('status').notNull(),
-    /** How many times the provider was asked for this key (more than 1 = a retried call, not a double charge). */
-    calls: integer('calls').notNull().default(1),
-    createdAt: ts('created_at').notNull().defaultNow(),
-  });
-
-  /** Demo email sink: every email the demo handler sends, keyed by the effect id. */
-  const demoEmails = schema.table(
-    'demo_emails',
-    {
-      effectId: text('effect_id').primaryKey(),
-      customerId: text('customer_id').notNull(),
-      template: text('template').notNull(),
-      calls: integer('calls').notNull().default(1),
-      createdAt: ts('created_at').notNull().defaultNow(),
-    },
-    (t) => [index('demo_emails_customer_idx').on(t.customerId, t.template)],
-  );
-
-  return { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes, demoCharges, demoEmails };
+  return { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes };
 }
 
 /** The tables under the default schema name; what drizzle-kit reads. */
-export const { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes, demoCharges, demoEmails } =
+export const { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes } =
   createTables('tollgate');

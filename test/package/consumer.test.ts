@@ -135,7 +135,7 @@ describe('the packed package in a fresh app', () => {
     }
     const tested = await sh(process.execPath, ['--test'], app);
     expect(tested.stdout).toMatch(/# pass 1/);
-  }, 240_000);
+  }, 400_000);
 
   it('runs the docs/http.md embedding examples: the plugin in a Fastify app, and buildServer', async () => {
     const key = 'tg_consumer_test_key_0123456789abcdef';
@@ -144,8 +144,8 @@ describe('the packed package in a fresh app', () => {
       PORT: '0',
       TOLLGATE_API_KEYS: JSON.stringify([{ name: 'app', hash: hashApiKey(key), scopes: ['read'] }]),
     };
-    writeFileSync(join(app, 'server.mjs'), block(httpDoc, 'embed-plugin'));
-    writeFileSync(join(app, 'api.mjs'), block(httpDoc, 'build-server'));
+    writeFileSync(join(app, 'server.mjs'), block(httpDoc, 'example: embed-plugin'));
+    writeFileSync(join(app, 'api.mjs'), block(httpDoc, 'example: build-server'));
     for (const [file, base] of [['server.mjs', '/tollgate'], ['api.mjs', '']] as const) {
       const server = await listen(app, file, env);
       try {
