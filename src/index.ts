@@ -2,7 +2,7 @@
  * tollgate's public API. Named exports only: what is not here is internal and may change.
  */
 export { createTollgate } from './runtime/create-tollgate.ts';
-export type { Tollgate, HistoryOptions, TollgateInternals } from './runtime/create-tollgate.ts';
+export type { Tollgate, HistoryOptions } from './runtime/create-tollgate.ts';
 export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
 export type { SendOptions, SendResult } from './runtime/gate.ts';
 export type { CreateResult } from './runtime/create-entity.ts';
