@@ -122,7 +122,7 @@ export async function createDemoTables(tg: Pick<Tollgate, 'internals'>): Promise
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = '__migrations'`,
       [schema],
     );
-    const done = migrated?.n ? await tx.query(`SELECT 1 FROM ${s}.__migrations WHERE tag = '0005_drop_empty_demo_tables'`) : [];
+    const done = migrated?.n ? await tx.query(`SELECT 1 FROM ${s}.__migrations WHERE tag = '0009_drop_empty_demo_tables'`) : [];
     if (done.length === 0) throw new Error(`the demo tables wait for tollgate's migrations in schema ${schema}: run tollgate migrate (tg.migrate()) first`);
     await tx.query(
       `CREATE TABLE IF NOT EXISTS ${s}.demo_charges (

@@ -28,3 +28,7 @@ export type {
 } from './effects/registry.ts';
 export { defineConfig } from './config/define-config.ts';
 export type { TollgateConfig, RegisterHandlers } from './config/define-config.ts';
+export type { LifecycleEvent } from './feed/event.ts';
+export type { TransitionHandler, TransitionHandlerOptions } from './runtime/transition-handlers.ts';
+export { verifyWebhookSignature, signWebhook } from './feed/signature.ts';
+export type { VerifyWebhookOptions } from './feed/signature.ts';

@@ -32,6 +32,7 @@ const commands: Readonly<Record<string, string>> = {
   freeze: "freeze a machine's events for every process",
   unfreeze: 'lift a freeze',
   freezes: 'list freezes',
+  override: "repair an entity's state outside the gate, audited (the database checks the move)",
 };
 
 // `.ts` from the sources (the repository, tests), `.js` from the package's build.

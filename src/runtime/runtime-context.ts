@@ -3,6 +3,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Committer } from '../store/commit.ts';
+import type { CommitFeed } from './commit-feed.ts';
 import type { Queries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
@@ -10,6 +11,7 @@ import type { GovernanceWatch } from '../policy/watch.ts';
 import type { GovernanceStore } from '../store/governance-store.ts';
 import type { Policy } from './policy.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
+import type { RegisteredTransitionHandler } from './transition-handlers.ts';
 
 /** What the gate and the other runtime functions share: built once by createTollgate. */
 export interface RuntimeContext {
@@ -31,8 +33,12 @@ export interface RuntimeContext {
   /** The active policy versions and freezes, as every process applies them. */
   readonly governance: GovernanceWatch;
   readonly governanceStore: GovernanceStore;
+  /** Where the gate publishes each commit of this process, after it committed (live views, inspection). */
+  readonly feed: CommitFeed;
   /** See TollgateOptions.acceptNewerMachineVersions. */
   readonly acceptNewerMachineVersions: boolean;
+  /** In-process consumers of the lifecycle feed (`tg.onTransition`), delivered by the feed process (src/feed/runner.ts). */
+  readonly transitionHandlers: Map<string, RegisteredTransitionHandler>;
 }
 
 /** The definition registered as `name`, or TG_UNKNOWN_MACHINE. */

@@ -81,7 +81,7 @@ export async function migrate(client: SqlClient, schemaName: string): Promise<st
 }
 
 // The migration that removes the demo's tables when they are empty (the demo handlers now create their own).
-const dropDemoTables = '0005_drop_empty_demo_tables';
+const dropDemoTables = '0009_drop_empty_demo_tables';
 
 /** Says which demo tables that migration kept because they had rows (its RAISE WARNING reaches no client). */
 async function warnKeptDemoTables(client: SqlClient, schemaName: string): Promise<void> {
