@@ -5,6 +5,7 @@ import { evaluate } from '../engine/evaluate.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { throwIfWrittenByNewerVersion } from '../runtime/deploy-skew.ts';
+import { refusal } from '../runtime/gate.ts';
 import { loadEntity } from '../runtime/load.ts';
 import { checkIdentifier } from '../runtime/runtime-context.ts';
 import { toEntityView } from '../runtime/views.ts';
@@ -41,7 +42,7 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
   }
   const loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
   if (ctx.policy) {
-    const entity = toEntityView({ machine, id, ...loaded });
+    const entity = toEntityView({ machine, id, ...loaded }, definition.events);
     const decision = await ctx.policy.check({ machine, entity, event, now: ctx.clock.now() });
     if (!decision.allow) {
       throw new TollgateError(
@@ -51,18 +52,8 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
       );
     }
   }
-  const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
-  if (decision.kind === 'refused') {
-    const accepted = decision.accepted.filter((type) => !type.startsWith('xstate.'));
-    throw new TollgateError(
-      decision.code,
-      decision.code === 'TG_ILLEGAL_TRANSITION'
-        ? `'${event.type}' would not be allowed for ${entityRef(machine, id)} in state '${decision.state}'. ` +
-            (accepted.length ? `That state accepts: ${accepted.join(', ')}.` : 'That state accepts no events (it is final).')
-        : `'${event.type}' for ${entityRef(machine, id)} in state '${decision.state}' would be refused by the machine's guards.`,
-      { machine, entityId: id, state: decision.state, event: event.type, dryRun: true },
-    );
-  }
+  const decision = evaluate(definition.machine, loaded.snapshot, event);
+  if (decision.kind === 'refused') throw refusal(machine, id, event, decision, true);
   const now = ctx.clock.now();
   return {
     accepted: true,
@@ -75,7 +66,7 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
       status: decision.snapshot.status === 'done' ? 'done' : 'active',
       context: decision.snapshot.context as Record<string, unknown>,
     },
-    nextEvents: nextEvents(decision.snapshot),
+    nextEvents: nextEvents(decision.snapshot, Object.keys(definition.events)),
     effects: decision.effects.map((effect) => ({ type: effect.type, params: effect.params })),
     timers: decision.timers.map((timer) => ({
       sendId: timer.sendId,

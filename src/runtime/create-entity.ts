@@ -47,7 +47,7 @@ export async function createEntity(
     const loaded = { version: 1, machineVersion: definition.version, snapshot: accepted.snapshot, state: accepted.state, stateEnteredAt };
     ctx.cache.set(machine, id, loaded);
     ctx.metrics.transitions.inc({ machine, from: '(none)', to: accepted.state, event: event.type });
-    return { ...toEntityView({ machine, id, ...loaded }), replayed: false };
+    return { ...toEntityView({ machine, id, ...loaded }, definition.events), replayed: false };
   }
 
   const first = await ctx.queries.transitionBySeq(machine, id, 1);

@@ -44,7 +44,8 @@ export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
 }
 
 const optionsSchema = z.object({
-  machines: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'machine names: lower-case letters, digits, - and _'), z.unknown()),
+  // Names and definitions are checked machine by machine (engine/check-machine.ts), with messages that say the rule.
+  machines: z.record(z.string(), z.unknown()),
   database: z.union([
     z.object({ url: z.string().min(1), maxConnections: z.number().int().min(1).max(1000).optional() }).strict(),
     z.object({ dataDir: z.string().min(1) }).strict(),
@@ -55,7 +56,7 @@ const optionsSchema = z.object({
   snapshotCacheSize: z.number().int().min(0).optional(),
   policy: z.object({ version: z.string(), check: z.function() }).loose().optional(),
   acceptNewerMachineVersions: z.boolean().optional(),
-});
+}).strict(); // an unknown option is a typo (or an option of another release): refused, never ignored
 
 /** Validates options once at start-up, failing with a message that names the bad field. */
 export function validateOptions(options: TollgateOptions): void {
