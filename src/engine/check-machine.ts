@@ -2,6 +2,7 @@ import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { TollgateError } from '../errors.ts';
 import { isWildcard, matchesDescriptor } from './accepted-events.ts';
 import type { AnyMachineDefinition } from './definition.ts';
+import { isStorableDelay, MAX_TIMER_DELAY_MS } from './timer-delay.ts';
 
 /** The rule a registry name follows (it appears in URLs, metric labels and database rows). */
 export const machineNamePattern = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -55,6 +56,7 @@ export function checkMachine(name: string, definition: AnyMachineDefinition): vo
 }
 
 function visit(name: string, machine: AnyStateMachine, node: AnyStateNode, definition: AnyMachineDefinition, descriptors: Set<string>): void {
+  checkStaticDelays(name, node, machine.implementations.delays);
   if (node.invoke.length > 0) {
     throw unsupported(
       name,
@@ -78,6 +80,21 @@ function visit(name: string, machine: AnyStateMachine, node: AnyStateNode, defin
     checkDescriptor(name, node, descriptor, definition);
   }
   for (const child of Object.values(node.states)) visit(name, machine, child, definition, descriptors);
+}
+
+/** A static `after` delay (a number, or a named delay that is a number) must be storable as a timer's due time. */
+function checkStaticDelays(name: string, node: AnyStateNode, delays: Readonly<Record<string, unknown>>): void {
+  for (const delayed of node.after) {
+    const named = typeof delayed.delay === 'string' ? delays[delayed.delay] : delayed.delay;
+    // A delay function is judged per transition, in the engine, with the entity's context.
+    if (typeof named === 'function' || named === undefined || isStorableDelay(named)) continue;
+    throw new TollgateError(
+      'TG_TIMER_DELAY_OUT_OF_RANGE',
+      `Machine '${name}' cannot be registered: state '${node.id}' has the 'after' delay ${String(delayed.delay)} of ` +
+        `${String(named)} ms; a timer delay must be a number of milliseconds from 0 to ${MAX_TIMER_DELAY_MS}.`,
+      { machine: name, state: node.id, timer: delayed.eventType },
+    );
+  }
 }
 
 function checkAction(name: string, machine: AnyStateMachine, node: AnyStateNode, where: string, action: unknown): void {

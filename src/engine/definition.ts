@@ -1,4 +1,4 @@
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, StateValue } from 'xstate';
 import type { z } from 'zod';
 
 /**
@@ -42,7 +42,34 @@ export interface MachineDefinition<
   readonly compensations?: Readonly<Record<string, string>>;
   /** One line shown in listings. Default: none. */
   readonly description?: string;
+  /**
+   * Single-hop snapshot migrations, keyed by the version they migrate *from*: `migrations[n]` turns a persisted
+   * snapshot of version `n` into one valid for version `n + 1`. An entity of version `n` is carried to `version`
+   * by applying `n`, `n + 1`, ... in order; a missing hop means "the snapshot is valid as it is". Entities are
+   * migrated lazily on their next event (a `$migrated` history row in the same commit) or in bulk with
+   * `tollgate entities migrate`. See docs/evolution.md (it also maps this onto XState v6's `migrateSnapshot`).
+   * Default: none.
+   *
+   * @example
+   * migrations: { 1: (s) => (s.value === 'grace' ? { ...s, value: { grace: 'first_notice' } } : s) }
+   */
+  readonly migrations?: Readonly<Record<number, SnapshotMigration>>;
 }
+
+/**
+ * A persisted XState snapshot as stored (parsed JSON): `value`, `context`, `status`, `historyValue` and whatever
+ * else XState keeps. A migration receives a copy it may change and returns the snapshot for the next version.
+ */
+export interface PersistedSnapshot {
+  value: StateValue;
+  context: Record<string, unknown>;
+  status?: string;
+  historyValue?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** One hop of a snapshot migration: a snapshot of version n in, one of version n + 1 out. Must not throw. */
+export type SnapshotMigration = (snapshot: PersistedSnapshot) => PersistedSnapshot;
 
 /** Any registered machine definition. */
 export type AnyMachineDefinition = MachineDefinition<AnyStateMachine, z.ZodType, Record<string, z.ZodType>>;

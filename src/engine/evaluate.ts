@@ -1,8 +1,9 @@
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
+import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import { TollgateError, entityRef } from '../errors.ts';
 import { acceptedEventTypes, matchesDescriptor } from './accepted-events.ts';
 import type { Accepted, Decision, EffectIntent, TimerIntent } from './decision.ts';
 import { stateToString } from './state-value.ts';
+import { checkTimerDelay } from './timer-delay.ts';
 
 /** Names the machine in refusal messages. */
 export interface EvaluationTarget {
@@ -34,10 +35,15 @@ class MachineFault extends Error {
  * cancellations to commit.
  *
  * @example
- * const decision = evaluate(machine, snapshot, { type: 'CANCEL' });
+ * const decision = evaluate(machine, snapshot, { type: 'CANCEL' }, { machine: 'subscription', entityId: 's1' });
  * if (decision.kind === 'accepted') console.log(decision.state, decision.effects);
  */
-export function evaluate(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: EventObject): Decision {
+export function evaluate(
+  machine: AnyStateMachine,
+  snapshot: AnyMachineSnapshot,
+  event: EventObject,
+  target: EvaluationTarget,
+): Decision {
   const state = stateToString(snapshot.value);
   const accepted = acceptedEventTypes(snapshot);
   if (!accepted.some((descriptor) => matchesDescriptor(event.type, descriptor))) {
@@ -46,9 +52,11 @@ export function evaluate(machine: AnyStateMachine, snapshot: AnyMachineSnapshot,
   try {
     // can() evaluates the guards (an exact descriptor's first, then the wildcards', as transition() does).
     if (!snapshot.can(event)) return { kind: 'refused', code: 'TG_GUARD_REJECTED', state, accepted };
-    const [next, actions] = transition(machine, snapshot, event);
-    return accept(machine, next, actions as readonly ActionLike[]);
+    const [next, actions] = pureTransition(machine, snapshot, event);
+    return accept(machine, next, actions, { ...target, state, event: event.type });
   } catch (error) {
+    // tollgate's own refusals (a timer delay out of range) keep their code; anything the machine threw is a fault.
+    if (error instanceof TollgateError) throw error;
     return { kind: 'refused', code: 'TG_MACHINE_FAULT', state, accepted, reason: faultReason(error) };
   }
 }
@@ -59,9 +67,10 @@ export function evaluate(machine: AnyStateMachine, snapshot: AnyMachineSnapshot,
  */
 export function evaluateInitial(machine: AnyStateMachine, input: unknown, target: EvaluationTarget): Accepted {
   try {
-    const [snapshot, actions] = initialTransition(machine, input);
-    return accept(machine, snapshot, actions as readonly ActionLike[]);
+    const [snapshot, actions] = pureTransition(machine, undefined, input);
+    return accept(machine, snapshot, actions, { ...target, state: '(initial)', event: 'xstate.init' });
   } catch (error) {
+    if (error instanceof TollgateError) throw error;
     const reason = faultReason(error);
     throw new TollgateError(
       'TG_MACHINE_FAULT',
@@ -72,11 +81,62 @@ export function evaluateInitial(machine: AnyStateMachine, input: unknown, target
   }
 }
 
+interface InertScope {
+  readonly scope: AnyActorScope;
+  collected: ActionLike[];
+}
+
+// One inert actor scope per machine, reused. XState's exported transition() builds a throw-away actor per call, which
+// runs the machine's context factory and initial state again each time (most of its cost); the scope is only read
+// for `self` and to collect the actions, which evaluate() never executes. Safe to share: transitions are synchronous.
+const scopes = new WeakMap<AnyStateMachine, InertScope>();
+
+function inertScope(machine: AnyStateMachine): InertScope {
+  let inert = scopes.get(machine);
+  if (!inert) {
+    const self = createActor(machine);
+    const holder: InertScope = {
+      collected: [],
+      scope: {
+        self,
+        id: '',
+        sessionId: '',
+        system: self.system,
+        defer: () => {},
+        logger: () => {},
+        stopChild: () => {},
+        emit: () => {},
+        actionExecutor: (action: ActionLike) => holder.collected.push(action),
+      } as unknown as AnyActorScope,
+    };
+    inert = holder;
+    scopes.set(machine, inert);
+  }
+  return inert;
+}
+
+/** XState's pure transition (or, without a snapshot, initial transition): the next snapshot and the actions, none run. */
+function pureTransition(machine: AnyStateMachine, snapshot: AnyMachineSnapshot | undefined, eventOrInput: unknown): [AnyMachineSnapshot, ActionLike[]] {
+  const inert = inertScope(machine);
+  const collected: ActionLike[] = [];
+  inert.collected = collected;
+  const next = snapshot
+    ? (machine.transition(snapshot, eventOrInput as EventObject, inert.scope) as AnyMachineSnapshot)
+    : (machine.getInitialSnapshot(inert.scope, eventOrInput) as AnyMachineSnapshot);
+  return [next, collected];
+}
+
 function faultReason(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 500);
 }
 
-function accept(machine: AnyStateMachine, next: AnyMachineSnapshot, actions: readonly ActionLike[]): Accepted {
+/** Where an evaluation happens, for the messages of the timer-delay check. */
+interface StepSource extends EvaluationTarget {
+  readonly state: string;
+  readonly event: string;
+}
+
+function accept(machine: AnyStateMachine, next: AnyMachineSnapshot, actions: readonly ActionLike[], source: StepSource): Accepted {
   if (next.status === 'error') throw new MachineFault(faultReason(next.error));
   const custom = (machine.implementations.actions ?? {}) as Record<string, unknown>;
   const effects: EffectIntent[] = [];
@@ -100,7 +160,8 @@ function accept(machine: AnyStateMachine, next: AnyMachineSnapshot, actions: rea
       // An immediate raise was already processed inside the macrostep; only delayed ones outlive it.
       if (params.delay === undefined) continue;
       const sendId = params.id ?? `xstate.raise.${params.event.type}`;
-      timers.push({ index: timers.length, sendId, event: params.event, delayMs: params.delay });
+      const from = { machine: source.machine, entityId: source.entityId, state: source.state, event: source.event, timer: sendId };
+      timers.push({ index: timers.length, sendId, event: params.event, delayMs: checkTimerDelay(params.delay, from) });
       continue;
     }
     if (action.type === 'xstate.cancel') {

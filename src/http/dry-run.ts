@@ -52,7 +52,7 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
       );
     }
   }
-  const decision = evaluate(definition.machine, loaded.snapshot, event);
+  const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
   if (decision.kind === 'refused') throw refusal(machine, id, event, decision, true);
   const now = ctx.clock.now();
   return {

@@ -95,7 +95,7 @@ export async function sendEvent(
       await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: denial });
     }
 
-    const decision = evaluate(definition.machine, loaded.snapshot, event);
+    const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
     if (decision.kind === 'refused') {
       // A cached snapshot may be stale: only the database's current state may refuse an event.
       if (!fresh) {

@@ -49,14 +49,14 @@ describe('evaluate', () => {
 
   it('refuses an unhandled event as illegal and a handled one with false guards as guard-rejected', () => {
     const s = evaluateInitial(machine, {}, target).snapshot;
-    expect(evaluate(machine, s, { type: 'NOPE' })).toMatchObject({ kind: 'refused', code: 'TG_ILLEGAL_TRANSITION', state: 'a' });
-    expect(evaluate(machine, s, { type: 'GO', n: 1 } as never)).toMatchObject({ kind: 'refused', code: 'TG_GUARD_REJECTED' });
+    expect(evaluate(machine, s, { type: 'NOPE' }, target)).toMatchObject({ kind: 'refused', code: 'TG_ILLEGAL_TRANSITION', state: 'a' });
+    expect(evaluate(machine, s, { type: 'GO', n: 1 } as never, target)).toMatchObject({ kind: 'refused', code: 'TG_GUARD_REJECTED' });
   });
 
   it('turns custom actions into effects with resolved params, delays into timers, leaving into cancels', () => {
     const init = evaluateInitial(machine, {}, target);
     expect(init.timers).toEqual([{ index: 0, sendId: 'xstate.after.500.m.a', event: { type: 'xstate.after.500.m.a' }, delayMs: 500 }]);
-    const go = evaluate(machine, init.snapshot, { type: 'GO', n: 42 } as never);
+    const go = evaluate(machine, init.snapshot, { type: 'GO', n: 42 } as never, target);
     if (go.kind !== 'accepted') throw new Error('refused');
     expect(go.effects).toEqual([{ index: 0, type: 'effect', params: { n: 42 } }]);
     expect(go.cancels).toEqual(['xstate.after.500.m.a']);
@@ -80,9 +80,9 @@ describe('evaluate', () => {
       },
     });
     const s = evaluateInitial(m, {}, target).snapshot;
-    expect(evaluate(m, s, { type: 'EMIT' })).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', state: 'a', reason: expect.stringMatching(/'xstate\.emit'.*custom action/) });
-    expect(evaluate(m, s, { type: 'INLINE' })).toMatchObject({ code: 'TG_MACHINE_FAULT', reason: expect.stringMatching(/'shout', which is not declared in setup/) });
-    expect(evaluate(m, s, { type: 'NAMED' })).toMatchObject({ kind: 'accepted', effects: [{ index: 0, type: 'named', params: {} }] });
+    expect(evaluate(m, s, { type: 'EMIT' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', state: 'a', reason: expect.stringMatching(/'xstate\.emit'.*custom action/) });
+    expect(evaluate(m, s, { type: 'INLINE' }, target)).toMatchObject({ code: 'TG_MACHINE_FAULT', reason: expect.stringMatching(/'shout', which is not declared in setup/) });
+    expect(evaluate(m, s, { type: 'NAMED' }, target)).toMatchObject({ kind: 'accepted', effects: [{ index: 0, type: 'named', params: {} }] });
   });
 
   it('an evaluation that throws (guard, assign, final output) is one refusal naming the thrown message', () => {
@@ -103,9 +103,9 @@ describe('evaluate', () => {
       output: () => { throw new Error('output boom'); },
     });
     const s = evaluateInitial(m, {}, target).snapshot;
-    expect(evaluate(m, s, { type: 'G' })).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: expect.stringMatching(/guard boom/) });
-    expect(evaluate(m, s, { type: 'A' })).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: 'assign boom' });
-    expect(evaluate(m, s, { type: 'F' })).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: 'output boom' });
+    expect(evaluate(m, s, { type: 'G' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: expect.stringMatching(/guard boom/) });
+    expect(evaluate(m, s, { type: 'A' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: 'assign boom' });
+    expect(evaluate(m, s, { type: 'F' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: 'output boom' });
     const throwing = setup({}).createMachine({ id: 'y', context: () => { throw new Error('context boom'); } });
     expect(() => evaluateInitial(throwing, {}, target)).toThrow(expect.objectContaining({ code: 'TG_MACHINE_FAULT', message: expect.stringMatching(/m\/e1: context boom/) }));
   });
@@ -124,14 +124,14 @@ describe('evaluate', () => {
       },
     });
     const at = (value: string) => m.resolveState({ value, context: {} });
-    expect(evaluate(m, at('a'), { type: 'BAR' })).toMatchObject({ kind: 'accepted', state: 'c' });
-    expect(evaluate(m, at('a'), { type: 'foo.qux' })).toMatchObject({ kind: 'accepted', state: 'f' });
-    expect(evaluate(m, at('a'), { type: 'FOO' })).toMatchObject({ kind: 'accepted', state: 'b' });
-    expect(evaluate(m, at('g'), { type: 'FOO' })).toMatchObject({ kind: 'accepted', state: 'c' });
-    expect(evaluate(m, at('g'), { type: 'FOO', ok: true } as never)).toMatchObject({ kind: 'accepted', state: 'b' });
-    expect(evaluate(m, at('p'), { type: 'foo' })).toMatchObject({ kind: 'accepted', state: 'f' });
-    expect(evaluate(m, at('p'), { type: 'foo.a.b' })).toMatchObject({ kind: 'accepted', state: 'f' });
-    expect(evaluate(m, at('p'), { type: 'food' })).toMatchObject({ kind: 'refused', code: 'TG_ILLEGAL_TRANSITION' });
+    expect(evaluate(m, at('a'), { type: 'BAR' }, target)).toMatchObject({ kind: 'accepted', state: 'c' });
+    expect(evaluate(m, at('a'), { type: 'foo.qux' }, target)).toMatchObject({ kind: 'accepted', state: 'f' });
+    expect(evaluate(m, at('a'), { type: 'FOO' }, target)).toMatchObject({ kind: 'accepted', state: 'b' });
+    expect(evaluate(m, at('g'), { type: 'FOO' }, target)).toMatchObject({ kind: 'accepted', state: 'c' });
+    expect(evaluate(m, at('g'), { type: 'FOO', ok: true } as never, target)).toMatchObject({ kind: 'accepted', state: 'b' });
+    expect(evaluate(m, at('p'), { type: 'foo' }, target)).toMatchObject({ kind: 'accepted', state: 'f' });
+    expect(evaluate(m, at('p'), { type: 'foo.a.b' }, target)).toMatchObject({ kind: 'accepted', state: 'f' });
+    expect(evaluate(m, at('p'), { type: 'food' }, target)).toMatchObject({ kind: 'refused', code: 'TG_ILLEGAL_TRANSITION' });
     expect(nextEvents(at('a'), ['FOO', 'BAR', 'foo.qux'])).toEqual(['FOO', 'BAR', 'foo.qux']);
     expect(nextEvents(at('p'), ['FOO', 'BAR', 'foo.qux'])).toEqual(['foo.qux']);
   });
