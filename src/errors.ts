@@ -39,6 +39,11 @@ export const errorRegistry = {
   TG_TIMER_DELAY_OUT_OF_RANGE: { status: 422, retryable: false, title: 'Timer delay out of range' },
   TG_HEADERS_TOO_LARGE: { status: 431, retryable: false, title: 'Request headers too large' },
   TG_REQUEST_TIMEOUT: { status: 408, retryable: true, title: 'Request timeout' },
+  TG_FROZEN: { status: 423, retryable: true, title: 'Frozen' },
+  TG_POLICY_UNAVAILABLE: { status: 503, retryable: true, title: 'Policy unavailable' },
+  TG_FREEZE_NOT_FOUND: { status: 404, retryable: false, title: 'Freeze not found' },
+  TG_CONSUMER_NOT_FOUND: { status: 404, retryable: false, title: 'Feed consumer not found' },
+  TG_CONSUMER_EXISTS: { status: 409, retryable: false, title: 'Feed consumer exists' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

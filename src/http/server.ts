@@ -9,6 +9,7 @@ import { answerClientError } from './client-errors.ts';
 import { registerJsonBody } from './json-body.ts';
 import { entityRoutes } from './plugins/entities.ts';
 import { eventRoutes } from './plugins/events.ts';
+import { governanceRoutes } from './plugins/governance.ts';
 import { healthRoutes, type ReadinessCheck } from './plugins/health.ts';
 import { machineRoutes } from './plugins/machines.ts';
 import { openApiRoutes } from './plugins/openapi.ts';
@@ -121,6 +122,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     ['entities', entityRoutes(tg)],
     ['events', eventRoutes(tg)],
     ['machines', machineRoutes(tg)],
+    ['governance', governanceRoutes(tg)],
     [
       'operations',
       healthRoutes(tg, {

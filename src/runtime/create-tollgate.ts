@@ -20,12 +20,19 @@ import { postgresClient } from '../store/drivers/postgres.ts';
 import { migrate } from '../store/migrate.ts';
 import { createQueries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
+import { governanceWatch } from '../policy/watch.ts';
+import { policyVersionsProblem } from '../policy/policies.ts';
+import { governanceGauges } from '../observe/governance-gauges.ts';
+import { governanceStore } from '../store/governance-store.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
+import { governance, type Governance } from './governance.ts';
+import type { Policy } from './policy.ts';
 import { sendEvent, type InternalSendOptions, type SendOptions, type SendResult } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
+import { registerTransitionHandler, type TransitionHandler, type TransitionHandlerOptions } from './transition-handlers.ts';
 import {
   toEffectView,
   toEntityView,
@@ -74,6 +81,8 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   stateCounts(machine: Name<R>): Promise<Record<string, number>>;
   /** Refused attempts recorded for the entity (illegal, guard-rejected, policy-denied). */
   rejections(machine: Name<R>, id: string): Promise<RejectionView[]>;
+  /** Run-time rules shared by every process: the active policy version per machine, and freezes (docs/governance.md). */
+  readonly governance: Governance;
   /** Deletes rejection records older than `olderThanMs`; returns how many. */
   pruneRejections(olderThanMs: number): Promise<number>;
   /**
@@ -86,6 +95,13 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
    * (conflicts retried, coded rejections final). Needs a transport attached by `startProcesses`.
    */
   enqueue<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: EnqueueOptions): Promise<EnqueuedEvent>;
+  /**
+   * Subscribes `handler` to the lifecycle feed as the durable consumer `name`: every committed transition it
+   * selects, at least once, each entity's in seq order, with a cursor in the database (a restart resumes where it
+   * stopped). Delivered by the feed that `startProcesses` runs (`tollgate dev`, `tollgate worker`); a handler that
+   * throws is retried with backoff and dead-lettered after its attempts. See docs/events.md.
+   */
+  onTransition(name: string, handler: TransitionHandler, options?: TransitionHandlerOptions): void;
   /** Prometheus text exposition of this runtime's metrics (entity gauges are read from the database now). */
   metricsText(): Promise<string>;
   /** Closes the database connection(s). Further calls fail with TG_CLOSED. */
@@ -122,8 +138,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     checkMachine(name, definition);
     machines.set(name, definition);
   }
+  const policyVersions = options.policies ?? {};
+  const policyProblem = policyVersionsProblem(policyVersions, new Set(machines.keys()));
+  if (policyProblem) throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: ${policyProblem}.`, { field: 'policies' });
   const schema = options.schema ?? 'tollgate';
   const client = await connect(options);
+  const clock = options.clock ?? systemClock;
+  const rulesStore = governanceStore(client, schema);
+  const firstPolicies = Object.entries(policyVersions).map(([machine, list]) => ({ machine, version: (list.at(-1) as Policy).version }));
   const metrics = createMetrics();
   const notifier = outboxNotifier(client, outboxChannel(schema));
   const ctx: RuntimeContext = {
@@ -133,14 +155,23 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     queries: createQueries(client, schema),
     committer: createCommitter(client, schema, { notifier, handOff: () => handOffOf(ctx) }),
     cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
-    clock: options.clock ?? systemClock,
+    clock,
     metrics,
     maxConflictRetries: options.maxConflictRetries ?? 5,
     policy: options.policy,
+    policyVersions,
+    policyTimeoutMs: options.policyTimeoutMs ?? 2000,
+    governanceStore: rulesStore,
+    governance: governanceWatch(client, rulesStore, {
+      bootstrap: () => rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now())),
+    }),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
+    transitionHandlers: new Map(),
   };
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
+  const refreshGovernanceGauges = governanceGauges(metrics.registry, [...machines.keys()], () => ctx.governance.current(), () => ctx.clock.now());
+  const rules = governance(ctx);
 
   let closed = false;
   const open = <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
@@ -186,20 +217,31 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       return (await ctx.queries.rejections(machine, id)).map(toRejectionView);
     }),
+    governance: {
+      policies: open(rules.policies),
+      policySwitches: open(rules.policySwitches),
+      activatePolicy: open(rules.activatePolicy),
+      freeze: open(rules.freeze),
+      unfreeze: open(rules.unfreeze),
+      freezes: open(rules.freezes),
+    },
     pruneRejections: open((olderThanMs) => ctx.queries.pruneRejections(new Date(ctx.clock.now() - olderThanMs))),
     effect: (type, handler, opts) => registerEffect(ctx, type, handler as EffectHandler, opts),
     enqueue: open(async (machine, id, event, opts) => {
       entityArgs(machine, id);
       return enqueueEvent(ctx, machine, id, event, opts);
     }),
+    onTransition: (name, handler, opts) => registerTransitionHandler(ctx.transitionHandlers, name, handler, opts),
     metricsText: open(async () => {
       await refreshEntityGauges();
+      await refreshGovernanceGauges();
       return metrics.registry.metrics();
     }),
     close: async () => {
       if (closed) return;
       closed = true;
       await notifier.drain();
+      await ctx.governance.close();
       await client.close();
     },
     internals: {
