@@ -13,7 +13,7 @@ import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './de
 import { admit } from './admission.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
-import { machineOf, writeArgs, type RuntimeContext } from './runtime-context.ts';
+import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
 
