@@ -108,12 +108,18 @@ export function createTables(name: string) {
       followUp: jsonb('follow_up'),
       /** What the gate answered for `follow_up` (committed, replayed, or the rejection code); null while unsent. */
       followUpOutcome: jsonb('follow_up_outcome'),
+      /** How many times an operator sent the failed effect back to pending; its job id carries it (effect-job.ts). */
+      retries: integer('retries').notNull().default(0),
+      /** Each such retry: who, why, when, and the failure it replaced (`[{ by, reason, at, attempts, error, followUp, followUpOutcome }]`). */
+      retryLog: jsonb('retry_log').notNull().default(sql`'[]'::jsonb`),
     },
     (t) => [
       index('effects_entity_idx').on(t.machine, t.entityId, t.seq),
       index('effects_pending_idx').on(t.createdAt).where(sql`status = 'pending'`),
       index('effects_dispatched_idx').on(t.dispatchedAt).where(sql`status = 'dispatched'`),
       index('effects_follow_up_idx').on(t.completedAt).where(sql`follow_up IS NOT NULL AND follow_up_outcome IS NULL`),
+      // The inspector's effect statuses per state: only unsettled and failed effects, which stay few.
+      index('effects_open_idx').on(t.machine, t.status).where(sql`status <> 'completed'`),
     ],
   );
 
@@ -156,7 +162,12 @@ export function createTables(name: string) {
       actor: text('actor'),
       at: ts('at').notNull(),
     },
-    (t) => [index('rejections_entity_idx').on(t.machine, t.entityId), index('rejections_at_idx').on(t.at)],
+    (t) => [
+      index('rejections_entity_idx').on(t.machine, t.entityId),
+      index('rejections_at_idx').on(t.at),
+      // The inspector's refusals of the last minutes per (state, event) of one machine.
+      index('rejections_machine_at_idx').on(t.machine, t.at),
+    ],
   );
 
   /**
@@ -275,6 +286,39 @@ export function createTables(name: string) {
     (t) => [index('freezes_active_idx').on(t.machine).where(sql`lifted_at IS NULL`)],
   );
 
+  /**
+   * Which state an entity may be moved to from which by an override (store/legality.ts): every (from, to) pair one
+   * event can take, per machine version, generated from the machine's graph at migrate and at start.
+   */
+  const legalTransitions = schema.table(
+    'legal_transitions',
+    {
+      machine: text('machine').notNull(),
+      machineVersion: integer('machine_version').notNull(),
+      fromState: text('from_state').notNull(),
+      toState: text('to_state').notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.machine, t.machineVersion, t.fromState, t.toState] })],
+  );
+
+  /** Every direct write of an entity made under `tollgate.override`: who, why, before and after. */
+  const overrides = schema.table(
+    'overrides',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      dbUser: text('db_user').notNull(),
+      reason: text('reason').notNull(),
+      /** The new state was not reachable in one event (allowed by `tollgate.override_illegal`). */
+      illegal: boolean('illegal').notNull(),
+      before: jsonb('before').notNull(),
+      after: jsonb('after').notNull(),
+      at: ts('at').notNull(),
+    },
+    (t) => [index('overrides_entity_idx').on(t.machine, t.entityId)],
+  );
+
   /** Demo payment provider (machines/demo-handlers.ts): one row per charge, keyed by the caller's idempotency key. */
   const demoCharges = schema.table('demo_charges', {
     idempotencyKey: text('idempotency_key').primaryKey(),
@@ -310,6 +354,8 @@ export function createTables(name: string) {
     activePolicies,
     policySwitches,
     freezes,
+    legalTransitions,
+    overrides,
     feedConsumers,
     feedDeadLetters,
     feedProcesses,
@@ -329,6 +375,8 @@ export const {
   activePolicies,
   policySwitches,
   freezes,
+  legalTransitions,
+  overrides,
   feedConsumers,
   feedDeadLetters,
   feedProcesses,
