@@ -17,6 +17,19 @@ const required: Record<string, Access> = {
   'GET /v1/machines': 'read',
   'GET /v1/machines/:machine': 'read',
   'GET /v1/machines/:machine/diagram': 'read',
+  'GET /v1/consumers': 'admin',
+  'POST /v1/consumers': 'admin',
+  'GET /v1/consumers/:name': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::pause': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::resume': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::redeliver': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::rewind': 'admin',
+  'DELETE /v1/consumers/:name': 'admin',
+  'GET /v1/policies': 'read',
+  'POST /v1/policies/:machine(^[^/]+?)::activate': 'admin',
+  'GET /v1/freezes': 'read',
+  'POST /v1/freezes': 'admin',
+  'DELETE /v1/freezes/:id': 'admin',
   'GET /healthz': 'open',
   'GET /readyz': 'open',
   'GET /metrics': 'admin',
@@ -36,7 +49,7 @@ const rankOf: Record<Access, number> = { open: -3, read: 0, write: 1, admin: 2 }
 let counter = 0;
 function request(route: string, machine: string) {
   const [method, path] = route.split(' ') as ['GET' | 'POST', string];
-  const url = path.replace(/::/g, ':').replace(':machine', machine).replace(':id', 'auth-1');
+  const url = path.replace(/\([^)]*\)/g, '').replace(/::/g, ':').replace(':name', 'auth-consumer').replace(':machine', machine).replace(':id', 'auth-1');
   const payload = method !== 'POST' ? undefined : route === 'POST /v1/entities/:machine' ? { id: `auth-new-${++counter}`, input: {} } : { type: 'CANCEL' };
   return { method, url, payload };
 }
@@ -70,7 +83,7 @@ describe('access control', () => {
     const tg = await testRuntime(backend, { machines });
     await tg.create('subscription', 'auth-1', { customerId: 'c', plan: 'pro' });
     const { app } = await testApi(backend, {}, tg);
-    for (const route of Object.keys(required).filter((r) => r.includes(':machine'))) {
+    for (const route of Object.keys(required).filter((r) => r.includes(':machine') && required[r] !== 'admin')) {
       for (const machine of ['order', 'no-such-machine']) {
         const response = await app.inject({ ...request(route, machine), headers: bearer(keys.subscriptionOnly) });
         expect(expectProblem(response, 'TG_FORBIDDEN').detail, `${route} on ${machine}`).toContain('may not access');
