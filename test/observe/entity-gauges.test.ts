@@ -48,7 +48,7 @@ describe('alert rules', () => {
     effectMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
     feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
-    const named = [...rules.matchAll(/\b(tollgate_[a-z_]+)/g)].map((m) => m[1]);
+    const named = [...rules.matchAll(/\b(tollgate_[a-z0-9_]+)/g)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(3);
     for (const name of named) expect(exported, name).toContain(name);
   });
