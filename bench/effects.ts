@@ -24,7 +24,6 @@
  * defaults). A full run takes about four minutes.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +35,7 @@ import { z } from 'zod';
 import { createTollgate, defineMachine } from '../src/index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { startProcesses } from '../workers/index.ts';
+import { busyBetween, cpuReading, median, percentile } from './support.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -67,15 +67,6 @@ const ticker = defineMachine({
   input: z.object({}),
   events: { TICK: z.strictObject({}) },
 });
-
-function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const name = `tg_bench_${randomBytes(4).toString('hex')}`;
@@ -166,17 +157,6 @@ function naiveWorker(url: string, prefix: string, started: (id: string) => void)
     },
   };
 }
-
-/** CPU busy share of the whole machine between two readings of /proc/stat (NaN where there is none). */
-function cpuReading(): { idle: number; total: number } {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
-  } catch {
-    return { idle: NaN, total: NaN };
-  }
-}
-const busyBetween = (a: { idle: number; total: number }, b: { idle: number; total: number }) => 1 - (b.idle - a.idle) / (b.total - a.total);
 
 /** Starts the worker process; `ask` sends a command and resolves with its answer. */
 async function spawnWorker(url: string) {

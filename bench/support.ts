@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 
 /** Admin URL of the Postgres the benchmarks create their throw-away database on. */
@@ -54,3 +55,38 @@ export function printTable(headers: string[], rows: Array<Array<string | number>
   console.log(line(headers.map(() => '---')));
   for (const row of rows) console.log(line(row));
 }
+
+/** The median of `values` (NaN when empty). */
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** The `p`th percentile of already sorted values (NaN when empty). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** A reading of the whole machine's CPU counters (/proc/stat; NaN where there is none). */
+export interface CpuReading {
+  readonly idle: number;
+  readonly total: number;
+}
+
+/** Reads the machine's CPU counters now. */
+export function cpuReading(): CpuReading {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return { idle: NaN, total: NaN };
+  }
+}
+
+/** The machine's CPU busy share (0..1, all cores) between two readings: what else was running shows here. */
+export function busyBetween(a: CpuReading, b: CpuReading): number {
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/** A share as a percentage, e.g. `87%`. */
+export const percent = (share: number): string => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'n/a');

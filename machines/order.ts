@@ -28,6 +28,7 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { defineMachine } from '../src/engine/definition.ts';
+import { MAX_TIMER_DELAY_MS } from '../src/engine/timer-delay.ts';
 
 const MINUTE_MS = 60 * 1000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
@@ -36,13 +37,15 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
 export const DEFAULT_PAYMENT_TIMEOUT_MS = 30 * MINUTE_MS;
 
 const positiveInt = z.number().int().positive();
+// A delay whose due time could not be stored is refused at create, naming the field.
+const delayMs = positiveInt.max(MAX_TIMER_DELAY_MS);
 
 /** Schema of `create`'s input. */
 export const orderInput = z.strictObject({
   orderId: z.string().min(1),
   customerId: z.string().min(1),
   amountCents: positiveInt,
-  paymentTimeoutMs: positiveInt.optional(),
+  paymentTimeoutMs: delayMs.optional(),
 });
 
 /** Payload schema (without `type`) of every event a caller may send. */

@@ -23,6 +23,7 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { defineMachine } from '../src/engine/definition.ts';
+import { MAX_TIMER_DELAY_MS } from '../src/engine/timer-delay.ts';
 
 const MINUTE_MS = 60 * 1000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -38,6 +39,8 @@ export const DEFAULT_RETRY_DELAY_MS = MINUTE_MS;
 export const DEFAULT_REVIEW_TIMEOUT_MS = 2 * DAY_MS;
 
 const positiveInt = z.number().int().positive();
+// A delay whose due time could not be stored is refused at create, naming the field.
+const delayMs = positiveInt.max(MAX_TIMER_DELAY_MS);
 
 /** Schema of `create`'s input. */
 export const payoutInput = z.strictObject({
@@ -46,8 +49,8 @@ export const payoutInput = z.strictObject({
   amountCents: positiveInt,
   reviewThresholdCents: positiveInt.optional(),
   maxAttempts: positiveInt.optional(),
-  retryDelayMs: positiveInt.optional(),
-  reviewTimeoutMs: positiveInt.optional(),
+  retryDelayMs: delayMs.optional(),
+  reviewTimeoutMs: delayMs.optional(),
 });
 
 /** Payload schema (without `type`) of every event a caller may send. */

@@ -27,6 +27,7 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { defineMachine } from '../src/engine/definition.ts';
+import { MAX_TIMER_DELAY_MS } from '../src/engine/timer-delay.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
@@ -47,14 +48,16 @@ export const PLAN_PRICES_CENTS: ReadonlyMap<string, number> = new Map([
 ]);
 
 const positiveInt = z.number().int().positive();
+// A delay whose due time could not be stored is refused at create, naming the field.
+const delayMs = positiveInt.max(MAX_TIMER_DELAY_MS);
 
 /** Schema of `create`'s input. */
 export const subscriptionInput = z.strictObject({
   customerId: z.string().min(1),
   plan: z.string().min(1),
   paymentMethodId: z.string().min(1).optional(),
-  trialPeriodMs: positiveInt.optional(),
-  gracePeriodMs: positiveInt.optional(),
+  trialPeriodMs: delayMs.optional(),
+  gracePeriodMs: delayMs.optional(),
   amountCents: positiveInt.optional(),
 });
 

@@ -35,6 +35,12 @@ export const errorRegistry = {
   TG_NOT_READY: { status: 503, retryable: true, title: 'Not ready' },
   TG_INTERNAL: { status: 500, retryable: false, title: 'Internal error' },
   TG_MIGRATION_FAILED: { status: 500, retryable: false, title: 'Snapshot migration failed' },
+  TG_TIMER_DELAY_OUT_OF_RANGE: { status: 422, retryable: false, title: 'Timer delay out of range' },
+  TG_HEADERS_TOO_LARGE: { status: 431, retryable: false, title: 'Request headers too large' },
+  TG_REQUEST_TIMEOUT: { status: 408, retryable: true, title: 'Request timeout' },
+  TG_FROZEN: { status: 423, retryable: true, title: 'Frozen' },
+  TG_POLICY_UNAVAILABLE: { status: 503, retryable: true, title: 'Policy unavailable' },
+  TG_FREEZE_NOT_FOUND: { status: 404, retryable: false, title: 'Freeze not found' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

@@ -10,6 +10,7 @@ export type { EntityView, TransitionView, EffectView, TimerView, RejectionView }
 export type { EffectFollowUpOutcome } from './store/rows.ts';
 export type { Policy, PolicyDecision, PolicyRequest } from './runtime/policy.ts';
 export { defineMachine } from './engine/definition.ts';
+export { MAX_TIMER_DELAY_MS } from './engine/timer-delay.ts';
 export type { MachineDefinition, AnyMachineDefinition, MachineRegistry, EventOf, InputOf } from './engine/definition.ts';
 export { TollgateError, isTollgateError, errorRegistry } from './errors.ts';
 export type { TollgateErrorCode, ErrorDetails } from './errors.ts';

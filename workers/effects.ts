@@ -3,7 +3,7 @@ import { describeError, TerminalError, RetryableError } from '../src/effects/err
 import { effectStore, type EffectRecord } from '../src/effects/effect-store.ts';
 import { effectHandler, type EffectContext, type RegisteredHandler } from '../src/effects/registry.ts';
 import { isTollgateError } from '../src/errors.ts';
-import { deploySkewRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
+import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
 import { faultPoint } from '../src/outbox/faults.ts';
 import type { ProcessLogger } from '../src/outbox/logger.ts';
 import { effectMetrics } from '../src/outbox/metrics.ts';
@@ -41,16 +41,22 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
   const metrics = effectMetrics(tg.internals.metrics.registry);
   const { clock, logger } = options;
 
-  async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<void> {
+  async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<JobResult> {
     let outcome: EffectFollowUpOutcome;
     try {
       const sent = await tg.internals.send(effect.machine, effect.entity_id, event, {
         idempotencyKey: effect.id,
         actor: `effect/${effect.type}`,
+        deferrable: true,
       });
       outcome = { status: sent.replayed ? 'replayed' : 'committed', transitionId: sent.transition.id, state: sent.entity.state };
       if (compensation && !sent.replayed) metrics.compensations.inc({ machine: effect.machine, type: effect.type, event: event.type });
     } catch (error) {
+      if (isTollgateError(error, 'TG_FROZEN')) {
+        // A freeze holds the follow-up: its outcome stays unrecorded, and the job, run again, sends it again (the
+        // settled-effect path below) until the freeze is lifted.
+        return { retryInMs: frozenRetryMs };
+      }
       // A coded, final refusal (illegal now, guard, policy, key already used by the other outcome): the gate
       // recorded it; store it and stop. Anything else (a conflict, the database, a worker that does not know the
       // machine or state: deploy-skew.ts) throws: the job is retried, and a re-run sends the follow-up again.
@@ -64,15 +70,16 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: error.code }, `effect follow-up '${event.type}' refused`);
     }
     await store.recordFollowUp(effect.id, outcome, compensation && outcome.status !== 'rejected');
+    return {};
   }
 
-  async function fail(effect: EffectRecord, error: unknown): Promise<void> {
+  async function fail(effect: EffectRecord, error: unknown): Promise<JobResult> {
     const compensation = tg.internals.definition(effect.machine).compensations?.[effect.type];
     const followUp = compensation ? { type: compensation } : undefined;
     const recorded = await store.record({ id: effect.id, status: 'failed', error: describeError(error), followUp, at: new Date(clock.now()) });
     metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'failed' : 'duplicate' });
     logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, err: error }, `effect '${effect.type}' failed for good`);
-    if (recorded && followUp) await sendFollowUp(effect, followUp, true);
+    return recorded && followUp ? sendFollowUp(effect, followUp, true) : {};
   }
 
   async function run(effect: EffectRecord, registered: RegisteredHandler, signal: AbortSignal): Promise<JobResult> {
@@ -100,10 +107,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         metrics.outcomes.inc({ type: effect.type, outcome: 'abandoned' });
         throw error;
       }
-      if (error instanceof TerminalError || attempt >= registered.attempts) {
-        await fail(effect, error);
-        return {};
-      }
+      if (error instanceof TerminalError || attempt >= registered.attempts) return fail(effect, error);
       const recorded = await store.record({ id: effect.id, status: 'dispatched', error: describeError(error), at: new Date(clock.now()) });
       metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'retried' : 'duplicate' });
       if (!recorded) return {};
@@ -113,8 +117,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
     await faultPoint('effect.before-record');
     const recorded = await store.record({ id: effect.id, status: 'completed', result: outcome.result, followUp: outcome.event, at: new Date(clock.now()) });
     metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'completed' : 'duplicate' });
-    if (recorded && outcome.event) await sendFollowUp(effect, outcome.event, false);
-    return {};
+    return recorded && outcome.event ? sendFollowUp(effect, outcome.event, false) : {};
   }
 
   return options.transport.consume<EffectJobData>(
@@ -128,7 +131,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       if (effect.status === 'completed' || effect.status === 'failed') {
         metrics.outcomes.inc({ type: effect.type, outcome: 'skipped' });
         // Settled, but the process died before its follow-up went out: send it now (the gate replays if it did).
-        if (effect.follow_up && effect.follow_up_outcome === null) await sendFollowUp(effect, effect.follow_up, effect.status === 'failed');
+        if (effect.follow_up && effect.follow_up_outcome === null) return sendFollowUp(effect, effect.follow_up, effect.status === 'failed');
         return {};
       }
       if (!Object.hasOwn(tg.machines, effect.machine)) {

@@ -91,7 +91,8 @@ export function startEventWorker(tg: Tollgate, options: { transport: Transport; 
           options.logger.warn({ machine: data.machine, entityId: data.entityId }, `queued event left for a worker that knows machine '${data.machine}' (version ${data.machineVersion ?? '?'})`);
           return { retryInMs: deploySkewRetryMs };
         }
-        if (isTollgateError(error) && !error.retryable) {
+        // A freeze answers a queued event at once (TG_FROZEN, retryable by whoever queued it), as it answers a send.
+        if (isTollgateError(error) && (!error.retryable || error.code === 'TG_FROZEN')) {
           metrics.events.inc({ machine: data.machine, outcome: 'rejected' });
           const value: EventOutcome = { status: 'rejected', code: error.code, message: error.message };
           return { value };

@@ -26,6 +26,10 @@ const commands: Readonly<Record<string, string>> = {
   demo: 'run the traffic simulation and print its integrity summary',
   keys: 'make API keys and their hashed entries',
   'test-paths': 'generate and run path tests for a machine',
+  policy: "list machines' policy versions, or switch the active one (recorded)",
+  freeze: "freeze a machine's events for every process",
+  unfreeze: 'lift a freeze',
+  freezes: 'list freezes',
 };
 
 /** Commands whose file exists (test-paths comes with tollgate/testing). */

@@ -1,6 +1,7 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { TollgateError } from '../errors.ts';
 import type { AnyMachineDefinition } from './definition.ts';
+import { isStorableDelay, MAX_TIMER_DELAY_MS } from './timer-delay.ts';
 
 // Built-in actions that need a running actor (children, parents, emitted events). A persisted entity exists only
 // between events, so these have nowhere to go.
@@ -25,10 +26,10 @@ export function checkMachine(name: string, definition: AnyMachineDefinition): vo
   if (typeof (machine as Partial<AnyStateMachine>).transition !== 'function' || !machine.root) {
     throw unsupported(name, 'it is not an XState v5 machine: build it with setup(...).createMachine(...)');
   }
-  visit(name, machine.root);
+  visit(name, machine.root, machine.implementations.delays);
 }
 
-function visit(name: string, node: AnyStateNode): void {
+function visit(name: string, node: AnyStateNode, delays: Readonly<Record<string, unknown>>): void {
   if (node.invoke.length > 0) {
     throw unsupported(
       name,
@@ -36,6 +37,7 @@ function visit(name: string, node: AnyStateNode): void {
         `work as a custom action (an effect run by a worker) whose handler returns the follow-up event`,
     );
   }
+  checkStaticDelays(name, node, delays);
   const lists: Array<[string, readonly unknown[]]> = [
     ['entry', node.entry],
     ['exit', node.exit],
@@ -53,7 +55,22 @@ function visit(name: string, node: AnyStateNode): void {
       }
     }
   }
-  for (const child of Object.values(node.states)) visit(name, child);
+  for (const child of Object.values(node.states)) visit(name, child, delays);
+}
+
+/** A static `after` delay (a number, or a named delay that is a number) must be storable as a timer's due time. */
+function checkStaticDelays(name: string, node: AnyStateNode, delays: Readonly<Record<string, unknown>>): void {
+  for (const delayed of node.after) {
+    const named = typeof delayed.delay === 'string' ? delays[delayed.delay] : delayed.delay;
+    // A delay function is judged per transition, in the engine, with the entity's context.
+    if (typeof named === 'function' || named === undefined || isStorableDelay(named)) continue;
+    throw new TollgateError(
+      'TG_TIMER_DELAY_OUT_OF_RANGE',
+      `Machine '${name}' cannot be registered: state '${node.id}' has the 'after' delay ${String(delayed.delay)} of ` +
+        `${String(named)} ms; a timer delay must be a number of milliseconds from 0 to ${MAX_TIMER_DELAY_MS}.`,
+      { machine: name, state: node.id, timer: delayed.eventType },
+    );
+  }
 }
 
 function builtInType(action: unknown): string | undefined {

@@ -3,6 +3,7 @@ import { TollgateError } from '../errors.ts';
 import { acceptedEventTypes } from './accepted-events.ts';
 import type { Accepted, Decision, EffectIntent, TimerIntent } from './decision.ts';
 import { stateToString } from './state-value.ts';
+import { checkTimerDelay } from './timer-delay.ts';
 
 /** Names the machine in refusal messages. */
 export interface EvaluationTarget {
@@ -124,7 +125,8 @@ function accept(
       // An immediate raise was already processed inside the macrostep; only delayed ones outlive it.
       if (params.delay === undefined) continue;
       const sendId = params.id ?? `xstate.raise.${params.event.type}`;
-      timers.push({ index: timers.length, sendId, event: params.event, delayMs: params.delay });
+      const source = { machine: target.machine, entityId: target.entityId, state: fromState ?? '(initial)', event: eventType, timer: sendId };
+      timers.push({ index: timers.length, sendId, event: params.event, delayMs: checkTimerDelay(params.delay, source) });
       continue;
     }
     if (action.type === 'xstate.cancel') {

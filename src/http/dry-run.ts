@@ -4,10 +4,10 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
+import { admit } from '../runtime/admission.ts';
 import { throwIfWrittenByNewerVersion } from '../runtime/deploy-skew.ts';
 import { loadEntity } from '../runtime/load.ts';
 import { checkIdentifier } from '../runtime/runtime-context.ts';
-import { toEntityView } from '../runtime/views.ts';
 
 /** What an event would do to an entity now, computed without writing anything. */
 export interface DryRunResult {
@@ -40,17 +40,8 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
     throw error;
   }
   const loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
-  if (ctx.policy) {
-    const entity = toEntityView({ machine, id, ...loaded });
-    const decision = await ctx.policy.check({ machine, entity, event, now: ctx.clock.now() });
-    if (!decision.allow) {
-      throw new TollgateError(
-        'TG_POLICY_DENIED',
-        `Policy ${ctx.policy.version} would deny '${event.type}' for ${entityRef(machine, id)} in state '${loaded.state}': ${decision.reason}.`,
-        { machine, entityId: id, state: loaded.state, event: event.type, reason: decision.reason, dryRun: true },
-      );
-    }
-  }
+  const admission = await admit(ctx, { machine, id, loaded, event, dryRun: true });
+  if (!admission.allowed) throw admission.error;
   const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
   if (decision.kind === 'refused') {
     const accepted = decision.accepted.filter((type) => !type.startsWith('xstate.'));

@@ -25,7 +25,7 @@ export interface HeaderSpec {
  * `path` is in OpenAPI form (`/v1/entities/{machine}`); a literal `:` in it (`events:dry-run`) is allowed.
  */
 export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   readonly operationId: string;
   readonly summary: string;
@@ -55,9 +55,16 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
   return spec as unknown as AnyRouteSpec;
 }
 
-/** `/v1/x/{id}/events:dry-run` -> `/v1/x/:id/events::dry-run` (find-my-way escapes a literal colon by doubling). */
+/**
+ * `/v1/x/{id}/events:dry-run` -> `/v1/x/:id/events::dry-run` (find-my-way escapes a literal colon by doubling).
+ * A parameter right before a literal colon (`/v1/policies/{machine}:activate`) gets a lazy pattern, or find-my-way
+ * would take the colon and the rest into the parameter's name.
+ */
 export function fastifyPath(openApiPath: string): string {
-  return openApiPath.replace(/:/g, '::').replace(/\{(\w+)\}/g, ':$1');
+  return openApiPath
+    .replace(/:/g, '::')
+    .replace(/\{(\w+)\}(?=::)/g, ':$1(^[^/]+?)')
+    .replace(/\{(\w+)\}/g, ':$1');
 }
 
 /** What registering routes needs from the server. */

@@ -5,9 +5,11 @@ import { systemClock, type Clock } from '../clock.ts';
 import { TollgateError } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { createAuthenticator, type AuthOptions } from './auth.ts';
+import { answerClientError } from './client-errors.ts';
 import { registerJsonBody } from './json-body.ts';
 import { entityRoutes } from './plugins/entities.ts';
 import { eventRoutes } from './plugins/events.ts';
+import { governanceRoutes } from './plugins/governance.ts';
 import { healthRoutes, type ReadinessCheck } from './plugins/health.ts';
 import { machineRoutes } from './plugins/machines.ts';
 import { openApiRoutes } from './plugins/openapi.ts';
@@ -84,6 +86,10 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     // Long ids must reach the runtime's check (a 400 that says why), not fail to match a route (404).
     routerOptions: { maxParamLength: 8192 },
     return503OnClosing: true,
+    // Requests Node's parser refuses get problem+json with a code and a request id, like every other error.
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, options.logger),
+    // Node answers a missing Host with a bare 400 of its own; let it through to be refused as problem+json below.
+    http: { requireHostHeader: false },
     // Errors fastify raises before routing (a URL that does not decode) bypass the error handler: map them here.
     frameworkErrors: (error, request, reply) => {
       void reply.header('x-request-id', request.id);
@@ -92,6 +98,10 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
   });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // HTTP/1.1 requires Host (RFC 9112 3.2); inject() always sets one, so only real sockets meet this.
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      throw new TollgateError('TG_BAD_REQUEST', 'HTTP/1.1 requests must carry a Host header.');
+    }
   });
   registerProblemHandling(app, bodyLimit);
   registerJsonBody(app, bodyLimit);
@@ -112,6 +122,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     ['entities', entityRoutes(tg)],
     ['events', eventRoutes(tg)],
     ['machines', machineRoutes(tg)],
+    ['governance', governanceRoutes(tg)],
     [
       'operations',
       healthRoutes(tg, {

@@ -44,7 +44,19 @@ export function createMetrics() {
     buckets: [1, 60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400],
     registers: [registry],
   });
-  return { registry, transitions, rejections, conflictRetries, conflicts, replays, timeInState };
+  const frozenRefusals = new Counter({
+    name: 'tollgate_frozen_refusals_total',
+    help: 'Sends refused with TG_FROZEN because a freeze matched, by machine, state and event.',
+    labelNames: ['machine', 'state', 'event'] as const,
+    registers: [registry],
+  });
+  const frozenDeferrals = new Counter({
+    name: 'tollgate_frozen_deferrals_total',
+    help: "The system's own work (timer firings, effect follow-ups) a freeze held back, to be sent again after it, by machine and event.",
+    labelNames: ['machine', 'event'] as const,
+    registers: [registry],
+  });
+  return { registry, transitions, rejections, conflictRetries, conflicts, replays, timeInState, frozenRefusals, frozenDeferrals };
 }
 
 /** The metrics of one runtime. */

@@ -41,7 +41,7 @@ export async function createEntity(
   const transitionId = randomUUID();
   const now = new Date(ctx.clock.now());
   const none = { version: 0, machineVersion: definition.version, snapshot: accepted.snapshot, state: '', stateEnteredAt: now };
-  const input = commitInput({ machine, id, loaded: none, accepted, definition, transitionId, now, event, key, print, actor, options: {}, ctx });
+  const input = commitInput({ machine, id, loaded: none, accepted, definition, transitionId, now, event, key, print, actor, options: {}, policyVersion: null });
   const stateEnteredAt = await tryCommit(ctx, input);
   if (stateEnteredAt) {
     const loaded = { version: 1, machineVersion: definition.version, snapshot: accepted.snapshot, state: accepted.state, stateEnteredAt };

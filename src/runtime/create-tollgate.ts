@@ -20,7 +20,13 @@ import { postgresClient } from '../store/drivers/postgres.ts';
 import { migrate } from '../store/migrate.ts';
 import { createQueries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
+import { governanceWatch } from '../policy/watch.ts';
+import { policyVersionsProblem } from '../policy/policies.ts';
+import { governanceGauges } from '../observe/governance-gauges.ts';
+import { governanceStore } from '../store/governance-store.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
+import { governance, type Governance } from './governance.ts';
+import type { Policy } from './policy.ts';
 import { sendEvent, type InternalSendOptions, type SendOptions, type SendResult } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
@@ -74,6 +80,8 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   stateCounts(machine: Name<R>): Promise<Record<string, number>>;
   /** Refused attempts recorded for the entity (illegal, guard-rejected, policy-denied). */
   rejections(machine: Name<R>, id: string): Promise<RejectionView[]>;
+  /** Run-time rules shared by every process: the active policy version per machine, and freezes (docs/governance.md). */
+  readonly governance: Governance;
   /** Deletes rejection records older than `olderThanMs`; returns how many. */
   pruneRejections(olderThanMs: number): Promise<number>;
   /**
@@ -122,8 +130,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     checkMachine(name, definition);
     machines.set(name, definition);
   }
+  const policyVersions = options.policies ?? {};
+  const policyProblem = policyVersionsProblem(policyVersions, new Set(machines.keys()));
+  if (policyProblem) throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: ${policyProblem}.`, { field: 'policies' });
   const schema = options.schema ?? 'tollgate';
   const client = await connect(options);
+  const clock = options.clock ?? systemClock;
+  const rulesStore = governanceStore(client, schema);
+  const firstPolicies = Object.entries(policyVersions).map(([machine, list]) => ({ machine, version: (list.at(-1) as Policy).version }));
   const metrics = createMetrics();
   const notifier = outboxNotifier(client, outboxChannel(schema));
   const ctx: RuntimeContext = {
@@ -133,14 +147,22 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     queries: createQueries(client, schema),
     committer: createCommitter(client, schema, { notifier, handOff: () => handOffOf(ctx) }),
     cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
-    clock: options.clock ?? systemClock,
+    clock,
     metrics,
     maxConflictRetries: options.maxConflictRetries ?? 5,
     policy: options.policy,
+    policyVersions,
+    policyTimeoutMs: options.policyTimeoutMs ?? 2000,
+    governanceStore: rulesStore,
+    governance: governanceWatch(client, rulesStore, {
+      bootstrap: () => rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now())),
+    }),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
   };
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
+  const refreshGovernanceGauges = governanceGauges(metrics.registry, [...machines.keys()], () => ctx.governance.current(), () => ctx.clock.now());
+  const rules = governance(ctx);
 
   let closed = false;
   const open = <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
@@ -185,6 +207,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       return (await ctx.queries.rejections(machine, id)).map(toRejectionView);
     }),
+    governance: {
+      policies: open(rules.policies),
+      policySwitches: open(rules.policySwitches),
+      activatePolicy: open(rules.activatePolicy),
+      freeze: open(rules.freeze),
+      unfreeze: open(rules.unfreeze),
+      freezes: open(rules.freezes),
+    },
     pruneRejections: open((olderThanMs) => ctx.queries.pruneRejections(new Date(ctx.clock.now() - olderThanMs))),
     effect: (type, handler, opts) => registerEffect(ctx, type, handler as EffectHandler, opts),
     enqueue: open(async (machine, id, event, opts) => {
@@ -193,12 +223,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     }),
     metricsText: open(async () => {
       await refreshEntityGauges();
+      await refreshGovernanceGauges();
       return metrics.registry.metrics();
     }),
     close: async () => {
       if (closed) return;
       closed = true;
       await notifier.drain();
+      await ctx.governance.close();
       await client.close();
     },
     internals: {

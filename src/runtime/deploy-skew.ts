@@ -10,7 +10,8 @@ export const deploySkewRetryMs = 30_000;
 
 /**
  * True when this process cannot judge the event, rather than the entity refusing it: the runtime here does not know
- * the machine (`TG_UNKNOWN_MACHINE`) or a state of the stored snapshot (`TG_SNAPSHOT_INCOMPATIBLE`), or the entity
+ * the machine (`TG_UNKNOWN_MACHINE`), a state of the stored snapshot (`TG_SNAPSHOT_INCOMPATIBLE`) or the active policy
+ * version (`TG_POLICY_UNAVAILABLE`, `unknown-version`), or the entity
  * was written by a newer version of the machine (`TG_MACHINE_VERSION_AHEAD`: its new events, timers and states may
  * be unknown here). During a rolling deploy that is an older worker taking a newer release's work. Workers must
  * leave such work open for a worker that knows (retry later), never settle it: a timer marked stale or a follow-up
@@ -19,8 +20,21 @@ export const deploySkewRetryMs = 30_000;
  * removed without a migration) and needs a person.
  */
 export function isDeploySkew(error: unknown): boolean {
-  return isTollgateError(error, 'TG_UNKNOWN_MACHINE') || isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE') || isTollgateError(error, 'TG_MACHINE_VERSION_AHEAD');
+  return (
+    isTollgateError(error, 'TG_UNKNOWN_MACHINE') ||
+    isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE') ||
+    isTollgateError(error, 'TG_MACHINE_VERSION_AHEAD') ||
+    // The active policy version is a newer release's (policy/policies.ts).
+    (isTollgateError(error, 'TG_POLICY_UNAVAILABLE') && error.details.reason === 'unknown-version')
+  );
 }
+
+/**
+ * How long the system's own work that meets a freeze (a timer's firing, an effect's follow-up) waits before it
+ * is sent again: it stays scheduled (the timer row, the effect's unsent follow-up), so it is applied within about
+ * this long after the unfreeze, and never dropped.
+ */
+export const frozenRetryMs = 1_000;
 
 /**
  * Whether work of machine version `version` (a stored entity's, a queued event's) is a newer release's, which this

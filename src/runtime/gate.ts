@@ -11,6 +11,7 @@ import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
 import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
+import { admit } from './admission.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
 import { migratedEventType, migrationCommit, planMigration } from './migration.ts';
@@ -45,6 +46,11 @@ export interface InternalSendOptions extends SendOptions {
   readonly internal?: boolean;
   /** The timer this event is the firing of: marked fired in the same commit. */
   readonly firedTimerId?: string;
+  /**
+   * The system's own work (a timer's firing, an effect's follow-up): a freeze defers it, so its TG_FROZEN is
+   * counted as a deferral and not recorded as a rejection (the worker sends it again after the freeze).
+   */
+  readonly deferrable?: boolean;
 }
 
 /**
@@ -93,10 +99,13 @@ export async function sendEvent(
       continue;
     }
 
-    const denial = await checkPolicy(ctx, machine, id, loaded, event);
-    if (denial) {
-      await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: denial });
+    const admission = await admit(ctx, { machine, id, loaded, event });
+    if (!admission.allowed && !fresh) {
+      // Decided on a cached snapshot: refuse only on the database's current state (a freeze may name states).
+      fresh = true;
+      continue;
     }
+    if (!admission.allowed) return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
 
     const decision = evaluate(definition.machine, loaded.snapshot, event, target);
     if (decision.kind === 'refused') {
@@ -115,9 +124,9 @@ export async function sendEvent(
     const transitionId = randomUUID();
     const now = new Date(ctx.clock.now());
     // An entity of an older machine version: its `$migrated` row commits first, in the same transaction.
-    const migration = loaded.migratedFrom ? await lazyMigration(ctx, definition, machine, id, loaded, now, actor) : undefined;
+    const migration = loaded.migratedFrom ? await lazyMigration(ctx, definition, machine, id, loaded, now, actor, admission.policyVersion) : undefined;
     const base = migration ? { ...loaded, version: loaded.version + 1 } : loaded;
-    const input = commitInput({ machine, id, loaded: base, accepted, definition, transitionId, now, event, key, print, actor, options, ctx });
+    const input = commitInput({ machine, id, loaded: base, accepted, definition, transitionId, now, event, key, print, actor, options, policyVersion: admission.policyVersion });
     const committed = await tryCommit(ctx, input, migration);
     if (committed) {
       const stateEnteredAt = committed;
@@ -173,7 +182,7 @@ async function loadMigrating(ctx: RuntimeContext, definition: AnyMachineDefiniti
 }
 
 /** The `$migrated` commit of an entity loaded migrated (load.ts), its timers re-derived from the stored ones. */
-async function lazyMigration(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, loaded: CachedEntity, now: Date, actor: string | null): Promise<CommitInput> {
+async function lazyMigration(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, loaded: CachedEntity, now: Date, actor: string | null, policyVersion: string | null): Promise<CommitInput> {
   const from = loaded.migratedFrom!;
   const plan = planMigration(
     definition,
@@ -181,7 +190,7 @@ async function lazyMigration(ctx: RuntimeContext, definition: AnyMachineDefiniti
     await ctx.queries.timers(machine, id),
   );
   ctx.metrics.transitions.inc({ machine, from: from.state, to: plan.toState, event: migratedEventType });
-  return migrationCommit(plan, { machine, id, expectedVersion: loaded.version, transitionId: randomUUID(), now, policyVersion: ctx.policy?.version ?? null, actor });
+  return migrationCommit(plan, { machine, id, expectedVersion: loaded.version, transitionId: randomUUID(), now, policyVersion, actor });
 }
 
 /** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */
@@ -220,22 +229,18 @@ function invalidEvent(machine: string, id: string, message: string, eventType = 
   return new TollgateError('TG_INVALID_EVENT', message, { machine, entityId: id, event: eventType });
 }
 
-async function checkPolicy(
-  ctx: RuntimeContext,
-  machine: string,
-  id: string,
-  loaded: CachedEntity,
-  event: EventObject,
-): Promise<TollgateError | undefined> {
-  if (!ctx.policy) return undefined;
-  const entity = toEntityView({ machine, id, ...loaded });
-  const decision = await ctx.policy.check({ machine, entity, event, now: ctx.clock.now() });
-  if (decision.allow) return undefined;
-  return new TollgateError(
-    'TG_POLICY_DENIED',
-    `Policy ${ctx.policy.version} denies '${event.type}' for ${entityRef(machine, id)} in state '${loaded.state}': ${decision.reason}.`,
-    { machine, entityId: id, state: loaded.state, event: event.type, reason: decision.reason },
-  );
+/** Throws the refusal of a freeze or a policy: recorded and counted, or for the system's deferred work only counted. */
+async function refuseAdmission(ctx: RuntimeContext, r: Rejection, record: boolean, options: InternalSendOptions): Promise<never> {
+  if (r.error.code === 'TG_FROZEN') {
+    if (options.deferrable) {
+      ctx.metrics.frozenDeferrals.inc({ machine: r.machine, event: r.event.type });
+      throw r.error;
+    }
+    ctx.metrics.frozenRefusals.inc({ machine: r.machine, state: r.state, event: r.event.type });
+  }
+  if (record) return reject(ctx, r);
+  ctx.metrics.rejections.inc({ machine: r.machine, state: r.state, event: r.event.type, code: r.error.code });
+  throw r.error;
 }
 
 function refusal(machine: string, id: string, event: EventObject, decision: Refused): TollgateError {
@@ -339,7 +344,8 @@ interface CommitParts {
   readonly print: string;
   readonly actor: string | null;
   readonly options: InternalSendOptions;
-  readonly ctx: RuntimeContext;
+  /** The policy version that allowed the event (null: no policy, or a create). */
+  readonly policyVersion: string | null;
 }
 
 /** The rows of one accepted transition. Effect and timer ids derive from the transition id: stable on retry. */
@@ -359,7 +365,7 @@ export function commitInput(p: CommitParts): CommitInput {
     idempotencyKey: p.key,
     fingerprint: p.print,
     actor: p.actor,
-    policyVersion: p.ctx.policy?.version ?? null,
+    policyVersion: p.policyVersion,
     effects: p.accepted.effects.map((e) => ({ id: `${p.transitionId}-e${e.index}`, idx: e.index, type: e.type, params: e.params })),
     timers: p.accepted.timers.map((t) => ({
       id: `${p.transitionId}-t${t.index}`,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { MachineRegistry } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
+import type { PolicyVersions } from '../policy/policies.ts';
 import type { Policy } from './policy.ts';
 
 /** Where the entities live. */
@@ -31,8 +32,19 @@ export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
   readonly maxConflictRetries?: number;
   /** Resolved snapshots kept in memory to skip the read on hot entities; 0 disables. Default 10,000. */
   readonly snapshotCacheSize?: number;
-  /** Business rules evaluated before the engine (see policy.ts). Default: allow everything. */
+  /**
+   * One policy for every machine that registers no `policies` (see policy.ts). Default: allow everything. With
+   * `policies`, prefer registering versions: this one cannot be switched at run time.
+   */
   readonly policy?: Policy;
+  /**
+   * Policy versions per machine (`{ subscription: [p20261101, p20261201] }`, oldest first). Which version applies
+   * is a row in the database, switched at run time (`tollgate policy activate`) and applied by every process within
+   * 1 s; a machine with no active version yet gets its newest. Default: none (docs/governance.md).
+   */
+  readonly policies?: PolicyVersions;
+  /** How long a policy check may take before the event is refused with TG_POLICY_UNAVAILABLE. Default 2,000 ms. */
+  readonly policyTimeoutMs?: number;
   /**
    * Write entities that a newer version of their machine wrote, instead of refusing them with
    * `TG_MACHINE_VERSION_AHEAD`. Default false: during a rolling deploy the older processes leave such entities to
@@ -54,6 +66,8 @@ const optionsSchema = z.object({
   maxConflictRetries: z.number().int().min(0).max(100).optional(),
   snapshotCacheSize: z.number().int().min(0).optional(),
   policy: z.object({ version: z.string(), check: z.function() }).loose().optional(),
+  policies: z.record(z.string(), z.array(z.object({ version: z.string().min(1).max(100), check: z.function() }).loose()).min(1)).optional(),
+  policyTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   acceptNewerMachineVersions: z.boolean().optional(),
 });
 

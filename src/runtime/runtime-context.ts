@@ -5,6 +5,9 @@ import type { Metrics } from '../observe/metrics.ts';
 import type { Committer } from '../store/commit.ts';
 import type { Queries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
+import type { PolicyVersions } from '../policy/policies.ts';
+import type { GovernanceWatch } from '../policy/watch.ts';
+import type { GovernanceStore } from '../store/governance-store.ts';
 import type { Policy } from './policy.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
 
@@ -19,7 +22,15 @@ export interface RuntimeContext {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly maxConflictRetries: number;
+  /** The single policy of `createTollgate({ policy })`: the one version of every machine without `policies`. */
   readonly policy: Policy | undefined;
+  /** The registered policy versions per machine (`createTollgate({ policies })`). */
+  readonly policyVersions: PolicyVersions;
+  /** How long a policy check may take before the event is refused with TG_POLICY_UNAVAILABLE. */
+  readonly policyTimeoutMs: number;
+  /** The active policy versions and freezes, as every process applies them. */
+  readonly governance: GovernanceWatch;
+  readonly governanceStore: GovernanceStore;
   /** See TollgateOptions.acceptNewerMachineVersions. */
   readonly acceptNewerMachineVersions: boolean;
 }

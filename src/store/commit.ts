@@ -49,7 +49,7 @@ export interface CommitOutcome {
  * are written already claimed, `dispatched`, and no relay round is needed.
  * Variable-length parts travel as JSON arrays, so the text never changes and stays a prepared statement.
  */
-function commitStatement(schemaName: string, mode: 'create' | 'update'): string {
+export function commitStatement(schemaName: string, mode: 'create' | 'update'): string {
   const s = quoteIdent(schemaName);
   const head =
     mode === 'create'

@@ -63,10 +63,13 @@ export function createTables(name: string) {
       actor: text('actor'),
       createdAt: ts('created_at').notNull(),
     },
+    // No other index may lead with `machine`: while the table is small every such index costs the same to the
+    // planner, and the gate's cached generic plans (made on the first commits) would keep answering its lookups by
+    // entity and key with whichever won the tie, reading every transition of the machine per commit once the table
+    // has grown (test/store/plan-stability.test.ts).
     (t) => [
       uniqueIndex('transitions_entity_seq_uq').on(t.machine, t.entityId, t.seq),
       uniqueIndex('transitions_entity_key_uq').on(t.machine, t.entityId, t.idempotencyKey),
-      index('transitions_machine_created_idx').on(t.machine, t.createdAt),
     ],
   );
 
@@ -146,6 +149,54 @@ export function createTables(name: string) {
     (t) => [index('rejections_entity_idx').on(t.machine, t.entityId), index('rejections_at_idx').on(t.at)],
   );
 
+  /** The policy version each machine applies now (policy/registry.ts): switched at run time, one row per machine. */
+  const activePolicies = schema.table('active_policies', {
+    machine: text('machine').primaryKey(),
+    version: text('version').notNull(),
+    activatedAt: ts('activated_at').notNull(),
+    activatedBy: text('activated_by').notNull(),
+    reason: text('reason').notNull(),
+  });
+
+  /** Every policy switch: who, when, why, from, to. Append-only by convention (nothing updates it). */
+  const policySwitches = schema.table(
+    'policy_switches',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      machine: text('machine').notNull(),
+      fromVersion: text('from_version'),
+      toVersion: text('to_version').notNull(),
+      actor: text('actor').notNull(),
+      reason: text('reason').notNull(),
+      at: ts('at').notNull(),
+    },
+    (t) => [index('policy_switches_machine_idx').on(t.machine, t.id)],
+  );
+
+  /** Freezes (policy/freezes.ts): while one matches, the gate refuses the event with TG_FROZEN. */
+  const freezes = schema.table(
+    'freezes',
+    {
+      id: text('id').primaryKey(),
+      machine: text('machine').notNull(),
+      /** Event types frozen; null: every event. */
+      events: jsonb('events'),
+      /** States (leaf-path prefixes) frozen; null: every state. */
+      states: jsonb('states'),
+      /** Event types that go on despite the freeze (support-safe actions). */
+      exceptions: jsonb('exceptions'),
+      reason: text('reason').notNull(),
+      /** The freeze ends by itself at this time; null: until lifted. */
+      until: ts('until'),
+      createdBy: text('created_by').notNull(),
+      createdAt: ts('created_at').notNull(),
+      liftedAt: ts('lifted_at'),
+      liftedBy: text('lifted_by'),
+      liftReason: text('lift_reason'),
+    },
+    (t) => [index('freezes_active_idx').on(t.machine).where(sql`lifted_at IS NULL`)],
+  );
+
   /** Demo payment provider (machines/demo-handlers.ts): one row per charge, keyed by the caller's idempotency key. */
   const demoCharges = schema.table('demo_charges', {
     idempotencyKey: text('idempotency_key').primaryKey(),
@@ -171,8 +222,9 @@ export function createTables(name: string) {
     (t) => [index('demo_emails_customer_idx').on(t.customerId, t.template)],
   );
 
-  return { schema, entities, transitions, effects, timers, rejections, demoCharges, demoEmails };
+  return { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes, demoCharges, demoEmails };
 }
 
 /** The tables under the default schema name; what drizzle-kit reads. */
-export const { schema, entities, transitions, effects, timers, rejections, demoCharges, demoEmails } = createTables('tollgate');
+export const { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes, demoCharges, demoEmails } =
+  createTables('tollgate');

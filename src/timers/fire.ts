@@ -4,7 +4,7 @@ import type { ProcessLogger } from '../outbox/logger.ts';
 import { effectMetrics } from '../outbox/metrics.ts';
 import type { Consumer, JobResult, Transport } from '../outbox/transport.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
-import { deploySkewRetryMs, isDeploySkew } from '../runtime/deploy-skew.ts';
+import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../runtime/deploy-skew.ts';
 import { quoteIdent } from '../store/sql-client.ts';
 import type { TimerJobData } from './scheduler.ts';
 
@@ -33,7 +33,8 @@ const minEarlyWaitMs = 50;
  * idempotency key and `firedTimerId` (the commit marks the row fired). A timer whose row is no longer
  * `scheduled` (cancelled by a later transition, or fired already) is stale: ignored and counted. A timer whose
  * event the gate refuses (the entity moved on without cancelling it) is marked stale and counted. A worker that does
- * not know the timer's machine or state (deploy-skew.ts) leaves it scheduled and looks again later.
+ * not know the timer's machine or state (deploy-skew.ts) leaves it scheduled and looks again later; so does one whose
+ * timer meets a freeze (every `frozenRetryMs`, so it fires about that long after the unfreeze).
  */
 export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Consumer {
   const s = quoteIdent(tg.internals.schema);
@@ -54,7 +55,7 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
     const early = new Date(timer.due_at).getTime() - clock.now();
     if (early > 0) return { retryInMs: Math.max(early, minEarlyWaitMs) };
     try {
-      await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
+      await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id, deferrable: true });
       metrics.timersFired.inc({ machine: timer.machine });
       metrics.timerLag.observe({ machine: timer.machine }, Math.max(0, clock.now() - new Date(timer.due_at).getTime()) / 1000);
     } catch (error) {
@@ -62,6 +63,10 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
         // Cancelled (or fired) between the read above and the commit: stale, as if the read had seen it.
         metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
         return {};
+      }
+      if (isTollgateError(error, 'TG_FROZEN')) {
+        // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
+        return { retryInMs: frozenRetryMs };
       }
       if (isDeploySkew(error)) {
         // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.

@@ -33,6 +33,8 @@ export function eventRoutes(tg: Tollgate): AnyRouteSpec[] {
         ...refusals,
         'TG_IDEMPOTENCY_KEY_REUSED',
         'TG_VERSION_CONFLICT',
+        'TG_FROZEN',
+        'TG_POLICY_UNAVAILABLE',
       ],
       handler: ({ params, body, request, caller }) =>
         tg.send(params.machine, params.id, body as { type: string }, { idempotencyKey: idempotencyKeyOf(request), actor: actorOf(caller) }),
@@ -51,7 +53,7 @@ export function eventRoutes(tg: Tollgate): AnyRouteSpec[] {
       body: eventBody,
       validateBody: false,
       success: { status: 200, description: 'The event would be accepted', schema: dryRunResult },
-      errors: ['TG_UNKNOWN_MACHINE', 'TG_ENTITY_NOT_FOUND', 'TG_INVALID_EVENT', 'TG_INVALID_ARGUMENT', ...refusals],
+      errors: ['TG_UNKNOWN_MACHINE', 'TG_ENTITY_NOT_FOUND', 'TG_INVALID_EVENT', 'TG_INVALID_ARGUMENT', ...refusals, 'TG_POLICY_UNAVAILABLE'],
       handler: ({ params, body }) => dryRun(tg, params.machine, params.id, body),
     }),
   ];

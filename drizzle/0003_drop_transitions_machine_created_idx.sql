@@ -1,0 +1,1 @@
+DROP INDEX "tollgate"."transitions_machine_created_idx";

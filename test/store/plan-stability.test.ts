@@ -1,0 +1,80 @@
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { machines } from '../../machines/index.ts';
+import { commitStatement } from '../../src/store/commit.ts';
+import { createQueries } from '../../src/store/queries.ts';
+import type { SqlClient } from '../../src/store/sql-client.ts';
+import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
+
+/**
+ * The gate's statements are prepared once per connection, and after five runs Postgres keeps a generic plan made
+ * with the statistics of that moment: on a new deployment, empty tables. Whatever it picked then it keeps while the
+ * tables grow (no ANALYZE replaces it when autovacuum is off or behind). So the plan made on empty tables must
+ * already read one entity's rows, never every row of the machine.
+ */
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every scan of a table in the plan (the ModifyTable nodes are writes, not reads). */
+function scans(node: PlanNode): PlanNode[] {
+  const own = node['Relation Name'] && !node['Node Type'].startsWith('ModifyTable') ? [node] : [];
+  return [...own, ...(node.Plans ?? []).flatMap(scans)];
+}
+
+/** The texts the queries module sends, recorded instead of run. */
+function recordedQueries(schema: string) {
+  const texts: string[] = [];
+  const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
+  return { queries: createQueries(recorder, schema), last: () => texts.at(-1) as string };
+}
+
+describe.runIf(postgresAvailable())('plan stability of the gate statements', () => {
+  const connections: postgres.Sql[] = [];
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => c.end()));
+  });
+
+  /** The generic plan of `text` on this schema's (empty) tables, as a cached prepared statement would use it. */
+  async function genericPlan(text: string, args: string): Promise<PlanNode[]> {
+    const sql = postgres(await testDatabaseUrl(), { max: 1, onnotice: () => {} });
+    connections.push(sql);
+    await sql.unsafe('SET plan_cache_mode = force_generic_plan');
+    await sql.unsafe(`PREPARE stmt AS ${text}`);
+    const [row] = await sql.unsafe<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(`EXPLAIN (FORMAT JSON) EXECUTE stmt(${args})`);
+    await sql.end();
+    return scans(row!['QUERY PLAN'][0]!.Plan);
+  }
+
+  it('the commit checks the idempotency key on the (machine, entity, key) index and updates the entity by its key', async () => {
+    const tg = await testRuntime('postgres', { machines });
+    const text = commitStatement(tg.internals.schema, 'update');
+    const args = `'m','e',1,2,1,'{}','s',true,now(),'00000000-0000-0000-0000-000000000000','X','{}','k',null,'f',null,null,'[]','[]','[]',null,false`;
+    const reads = await genericPlan(text, args);
+    const transitions = reads.filter((n) => n['Relation Name'] === 'transitions');
+    expect(transitions.map((n) => n['Index Name'])).toEqual(['transitions_entity_key_uq']);
+    expect(transitions[0]!['Index Cond']).toMatch(/entity_id = \$2.*idempotency_key = \$13/);
+    const entities = reads.filter((n) => n['Relation Name'] === 'entities');
+    expect(entities.map((n) => n['Index Name'])).toEqual(['entities_machine_id_pk']);
+  });
+
+  it("the gate's lookups by key, by seq and of the entity read one entity's rows", async () => {
+    const tg = await testRuntime('postgres', { machines });
+    const { queries, last } = recordedQueries(tg.internals.schema);
+    await queries.transitionByKey('m', 'e', 'k');
+    const byKey = await genericPlan(last(), `'m','e','k'`);
+    expect(byKey.map((n) => n['Index Name'])).toEqual(['transitions_entity_key_uq']);
+    await queries.transitionBySeq('m', 'e', 1);
+    const bySeq = await genericPlan(last(), `'m','e',1`);
+    // Either unique index bounds the read to the entity's own history; one leading with `machine` only would not.
+    expect(bySeq.map((n) => n['Index Cond'])).toEqual([expect.stringMatching(/\(machine = \$1\) AND \(entity_id = \$2\)/)]);
+    await queries.loadEntity('m', 'e');
+    const entity = await genericPlan(last(), `'m','e'`);
+    expect(entity.map((n) => n['Index Name'])).toEqual(['entities_machine_id_pk']);
+  });
+});
