@@ -30,6 +30,7 @@ const commands: Readonly<Record<string, string>> = {
   freeze: "freeze a machine's events for every process",
   unfreeze: 'lift a freeze',
   freezes: 'list freezes',
+  entities: 'migrate the entities of older machine versions (entities migrate <machine>)',
 };
 
 /** Commands whose file exists (test-paths comes with tollgate/testing). */

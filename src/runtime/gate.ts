@@ -14,7 +14,7 @@ import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './de
 import { admit } from './admission.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
-import { migratedEventType, migrationCommit, planMigration } from './migration.ts';
+import { migrationCommit, planMigration } from './migration.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
@@ -98,6 +98,17 @@ export async function sendEvent(
       ctx.cache.delete(machine, id);
       continue;
     }
+    // A timer of the older version that the migration cancels or re-arms: commit the migration alone (its timers
+    // take over) and settle this firing, instead of refusing an event the new version does not know.
+    if (loaded.migratedFrom && options.firedTimerId) {
+      const alone = await lazyMigration(ctx, definition, machine, id, loaded, new Date(ctx.clock.now()), actor, null);
+      if (alone.settles.has(options.firedTimerId)) {
+        ctx.cache.delete(machine, id);
+        fresh = true;
+        if (!(await tryCommit(ctx, alone.input))) continue;
+        await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, alone.input.state, event);
+      }
+    }
 
     const admission = await admit(ctx, { machine, id, loaded, event });
     if (!admission.allowed && !fresh) {
@@ -124,7 +135,7 @@ export async function sendEvent(
     const transitionId = randomUUID();
     const now = new Date(ctx.clock.now());
     // An entity of an older machine version: its `$migrated` row commits first, in the same transaction.
-    const migration = loaded.migratedFrom ? await lazyMigration(ctx, definition, machine, id, loaded, now, actor, admission.policyVersion) : undefined;
+    const migration = loaded.migratedFrom ? (await lazyMigration(ctx, definition, machine, id, loaded, now, actor, admission.policyVersion)).input : undefined;
     const base = migration ? { ...loaded, version: loaded.version + 1 } : loaded;
     const input = commitInput({ machine, id, loaded: base, accepted, definition, transitionId, now, event, key, print, actor, options, policyVersion: admission.policyVersion });
     const committed = await tryCommit(ctx, input, migration);
@@ -182,15 +193,28 @@ async function loadMigrating(ctx: RuntimeContext, definition: AnyMachineDefiniti
 }
 
 /** The `$migrated` commit of an entity loaded migrated (load.ts), its timers re-derived from the stored ones. */
-async function lazyMigration(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, loaded: CachedEntity, now: Date, actor: string | null, policyVersion: string | null): Promise<CommitInput> {
+async function lazyMigration(
+  ctx: RuntimeContext,
+  definition: AnyMachineDefinition,
+  machine: string,
+  id: string,
+  loaded: CachedEntity,
+  now: Date,
+  actor: string | null,
+  policyVersion: string | null,
+): Promise<{ input: CommitInput; settles: ReadonlySet<string> }> {
   const from = loaded.migratedFrom!;
+  const timers = await ctx.queries.timers(machine, id);
   const plan = planMigration(
     definition,
     { machine, id, machineVersion: from.machineVersion, state: from.state, snapshot: from.snapshot, stateEnteredAt: loaded.stateEnteredAt },
-    await ctx.queries.timers(machine, id),
+    timers,
   );
-  ctx.metrics.transitions.inc({ machine, from: from.state, to: plan.toState, event: migratedEventType });
-  return migrationCommit(plan, { machine, id, expectedVersion: loaded.version, transitionId: randomUUID(), now, policyVersion, actor });
+  return {
+    input: migrationCommit(plan, { machine, id, expectedVersion: loaded.version, transitionId: randomUUID(), now, policyVersion, actor }),
+    // The scheduled timers the migration cancels (or re-arms under a new id).
+    settles: new Set(timers.filter((t) => t.status === 'scheduled' && plan.cancel.includes(t.send_id)).map((t) => t.id)),
+  };
 }
 
 /** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */

@@ -35,6 +35,10 @@ describe.each(backends())('snapshot migrations on %s', (backend) => {
     for (const id of ['lazy', 'bad', 'g1', 'g2', 'act']) await v1.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm' });
     clock.advance(DAY);
     for (const id of ['lazy', 'bad', 'g1', 'g2']) await v1.send('subscription', id, { type: 'PAYMENT_FAILED' });
+    await v1.create('subscription', 'tick', { customerId: 'c-tick', plan: 'pro', paymentMethodId: 'pm', gracePeriodMs: DAY });
+    await v1.send('subscription', 'tick', { type: 'RENEW' }).catch(() => {}); // still in trial: refused, fine
+    await v1.send('subscription', 'tick', { type: 'UPGRADE', paymentMethodId: 'pm' });
+    await v1.send('subscription', 'tick', { type: 'PAYMENT_FAILED' });
     clock.advance(DAY);
   }, 120_000);
   afterAll(() => db.close());
@@ -68,6 +72,21 @@ describe.each(backends())('snapshot migrations on %s', (backend) => {
     expect(timers.map((t) => [t.eventType, t.status])).toContainEqual(['xstate.after.firstNotice.subscription.grace.first_notice', 'cancelled']);
   });
 
+  it('a timer of the old version that fires migrates the entity; the new version\'s timers take over', async () => {
+    const v2 = await db.open(release2, clock);
+    await fireDueTimers(v2, clock); // tick's one-day grace timer of release 1 is due now; so is its first notice
+    clock.advance(DAY / 2); // the final notice's timer runs from when the first notice fired
+    await fireDueTimers(v2, clock);
+    const history = await v2.history('subscription', 'tick');
+    expect(history.slice(3).map((t) => [t.eventType, t.toState])).toEqual([
+      ['$migrated', 'grace.first_notice'],
+      ['xstate.after.firstNotice.subscription.grace.first_notice', 'grace.final_notice'],
+      ['xstate.after.finalNotice.subscription.grace.final_notice', 'canceled'],
+    ]);
+    expect((await v2.timers('subscription', 'tick')).find((t) => t.eventType === 'xstate.after.gracePeriod.subscription.grace')?.status).toBe('cancelled');
+    expect((await v2.effects('subscription', 'tick')).map((e) => e.params.template).filter(Boolean)).toEqual(['payment_failed', 'final_notice', 'cancellation']);
+  });
+
   it('a migration that throws leaves the entity untouched, records it, and a bulk run reports it', async () => {
     const broken = await db.open(brokenRelease2, clock);
     await expect(broken.send('subscription', 'bad', { type: 'PAYMENT_SUCCEEDED' })).rejects.toMatchObject({ code: 'TG_MIGRATION_FAILED' });
@@ -96,7 +115,7 @@ describe.each(backends())('snapshot migrations on %s', (backend) => {
     expect((await v2.history('subscription', 'g1')).at(-1)).toMatchObject({ seq: 4, eventType: '$migrated', toState: 'grace.first_notice', machineVersion: 2 });
     expect((await migrateEntities(v2.internals.context, 'subscription')).total).toBe(0); // nothing left to migrate
 
-    clock.advance(DAY); // 3 days into grace: the first notice is due (half of 4 days, from the grace entry)
+    clock.advance(DAY); // past the first notice, due half of the 4-day grace after the grace entry
     await fireDueTimers(v2, clock);
     expect(await v2.get('subscription', 'g2')).toMatchObject({ state: 'grace.final_notice' });
     const emails = (await v2.effects('subscription', 'g2')).map((e) => e.params.template).filter(Boolean);
