@@ -6,7 +6,7 @@ import postgres from 'postgres';
 export const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Creates a fresh database, returns its URL and a function that drops it. */
-export async function scratchDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function scratchDatabase(prefix: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
@@ -14,6 +14,7 @@ export async function scratchDatabase(prefix: string): Promise<{ url: string; dr
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     drop: async () => {
       const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -50,10 +51,14 @@ export async function measure(total: number, concurrency: number, op: (i: number
 
 /** Prints rows as a Markdown table (what the README shows). */
 export function printTable(headers: string[], rows: Array<Array<string | number>>): void {
-  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-  console.log(line(headers));
-  console.log(line(headers.map(() => '---')));
-  for (const row of rows) console.log(line(row));
+  printRow(headers);
+  printRow(headers.map(() => '---'));
+  for (const row of rows) printRow(row);
+}
+
+/** Prints one Markdown table row (a table printed as its rows complete). */
+export function printRow(cells: Array<string | number>): void {
+  console.log(`| ${cells.join(' | ')} |`);
 }
 
 /** The median of `values` (NaN when empty). */
@@ -90,3 +95,26 @@ export function busyBetween(a: CpuReading, b: CpuReading): number {
 
 /** A share as a percentage, e.g. `87%`. */
 export const percent = (share: number): string => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'n/a');
+
+/** CPU seconds used so far by the Postgres backends connected to database `name` (read from /proc; NaN elsewhere). */
+export async function backendCpuSeconds(sql: postgres.Sql, name: string): Promise<Map<number, number>> {
+  const rows = await sql<Array<{ pid: number }>>`SELECT pid FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`;
+  const seconds = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 per second).
+      const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      seconds.set(pid, (Number(after[11]) + Number(after[12])) / 100);
+    } catch {
+      // The backend is gone, or there is no /proc.
+    }
+  }
+  return seconds;
+}
+
+/** CPU seconds the backends present in both readings used between them. */
+export function cpuSecondsBetween(a: Map<number, number>, b: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, s] of b) total += s - (a.get(pid) ?? s);
+  return total;
+}

@@ -1,32 +1,63 @@
 /**
- * send() throughput and latency on real Postgres, beside the seed's own hand-written transaction at the same
- * concurrency on the same server (the baseline):
- *   BEGIN; UPDATE subscriptions SET state, version = version + 1 WHERE id AND state AND version; INSERT outbox; COMMIT
- * tollgate does more per event (XState evaluation, history row with the snapshot, idempotency key, effect row)
- * in one statement; the ratio column is tollgate / baseline. Run: npm run bench (or npx tsx bench/transitions.ts).
- * Env: BENCH_ENTITIES (default 10000), BENCH_OPS (per level, default 4000), BENCH_LEVELS (default 1,8,32,64).
+ * send() throughput and latency on real Postgres, in two parts (BENCH_PARTS, default `levels,plans`):
+ *
+ * `levels`: at each concurrency, three sides on the same server and data, each warmed with the same number of
+ * operations on the pool it is measured on, then BENCH_RUNS runs (default 3) with the sides' order rotating;
+ * the table gives medians, the machine's CPU busy share, and per operation the CPU of this process and of the
+ * database's backends.
+ *   - tollgate: send(RENEW) with an idempotency key (XState evaluation; one statement writing the entity, the
+ *     history row with its snapshot, the effect row).
+ *   - seed: the seed's own hand-written transaction through postgres.js, four round trips:
+ *     BEGIN; UPDATE subscriptions SET state, version = version + 1 WHERE id AND state AND version; INSERT outbox; COMMIT
+ *   - pgbench: the same transaction plus a history INSERT, from Postgres's own C client with prepared statements
+ *     (installed from postgresql-contrib when missing and running as root; the columns stay empty otherwise).
+ * `plans`: a new deployment as its tables fill (see planStability).
+ *
+ * The machine's CPUs are shared with whatever else runs: read the ratios, printed beside CPU busy, not the
+ * absolute rates. Run: npx tsx bench/transitions.ts (part of npm run bench). Env: BENCH_ENTITIES (default 10000),
+ * BENCH_OPS (per run, default 10000), BENCH_LEVELS (default 1,8,32,64), BENCH_RUNS (default 3), BENCH_PARTS.
  */
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { createTollgate } from '../src/index.ts';
 import { machines } from '../machines/index.ts';
-import { busyBetween, cpuReading, measure, median, percent, printTable, scratchDatabase } from './support.ts';
+import { backendCpuSeconds, busyBetween, cpuReading, cpuSecondsBetween, measure, median, percent, percentile, printRow, printTable, scratchDatabase } from './support.ts';
 
 const entities = Number(process.env.BENCH_ENTITIES ?? 10_000);
-const opsPerLevel = Number(process.env.BENCH_OPS ?? 4_000);
+const opsPerLevel = Number(process.env.BENCH_OPS ?? 10_000);
 const levels = (process.env.BENCH_LEVELS ?? '1,8,32,64').split(',').map(Number);
 /** Which parts run: `levels` (tollgate beside the seed's transaction), `plans` (a deployment as its tables fill). */
 const parts = new Set((process.env.BENCH_PARTS ?? 'levels,plans').split(','));
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-async function seedTollgate(url: string) {
+/** One side of a level: warmed once, then measured `runs` times, alternating with the others. */
+interface Side {
+  readonly name: string;
+  run(ops: number): Promise<Measured>;
+  close(): Promise<void>;
+}
+
+interface Measured {
+  readonly opsPerSec: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+/** The entity a send of operation `i` goes to: spread over all of them, the same sequence on every side. */
+const entityOf = (i: number) => `s${(i * 7919) % entities}`;
+
+async function seedTollgate(url: string): Promise<void> {
   const tg = await createTollgate({ machines, database: { url, maxConnections: 32 }, snapshotCacheSize: entities });
   await tg.migrate();
   await measure(entities, 32, async (i) => {
     await tg.create('subscription', `s${i}`, { customerId: `c${i}`, plan: 'pro' });
     await tg.send('subscription', `s${i}`, { type: 'UPGRADE', paymentMethodId: 'pm' });
   });
-  return tg;
+  await tg.close();
 }
 
 async function seedBaseline(url: string) {
@@ -34,9 +65,157 @@ async function seedBaseline(url: string) {
   await sql.unsafe(`
     CREATE TABLE seed_subscriptions (id text PRIMARY KEY, state text NOT NULL, version int NOT NULL);
     CREATE TABLE seed_outbox (id bigserial PRIMARY KEY, subscription_id text NOT NULL, type text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE seed_history (id bigserial PRIMARY KEY, subscription_id text NOT NULL, event_type text NOT NULL, event jsonb NOT NULL, from_state text, to_state text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
   `);
   await sql.unsafe(`INSERT INTO seed_subscriptions SELECT 's' || g, 'active', 2 FROM generate_series(0, ${entities - 1}) g`);
+  await sql`ANALYZE`;
   await sql.end();
+}
+
+/** tollgate's send() with an idempotency key, its snapshot cache warmed with every entity. */
+async function tollgateSide(url: string, concurrency: number): Promise<Side> {
+  const tg = await createTollgate({ machines, database: { url, maxConnections: Math.min(concurrency, 32) }, snapshotCacheSize: entities });
+  await measure(entities, Math.min(concurrency, 32), (i) => tg.get('subscription', `s${i}`));
+  let key = 0;
+  return {
+    name: 'tollgate',
+    run: (ops) => measure(ops, concurrency, (i) => tg.send('subscription', entityOf(i), { type: 'RENEW' }, { idempotencyKey: `c${concurrency}-${key++}` })),
+    close: () => tg.close(),
+  };
+}
+
+/**
+ * The seed's hand-written transaction through postgres.js (four round trips: BEGIN, UPDATE under the version
+ * check, INSERT of the outbox row, COMMIT), the versions it last wrote kept in memory as the gate's cache does.
+ */
+async function seedSide(url: string, concurrency: number): Promise<Side> {
+  const sql = postgres(url, { max: Math.min(concurrency, 32), onnotice: () => {} });
+  const versions = new Map<string, number>();
+  for (const row of await sql<Array<{ id: string; version: number }>>`SELECT id, version FROM seed_subscriptions`) versions.set(row.id, row.version);
+  const one = async (i: number) => {
+    const id = entityOf(i);
+    for (;;) {
+      const version = versions.get(id) ?? 2;
+      const updated = await sql.begin(async (tx) => {
+        const r = await tx`UPDATE seed_subscriptions SET state = 'active', version = version + 1 WHERE id = ${id} AND state = 'active' AND version = ${version}`;
+        if (r.count === 1) await tx`INSERT INTO seed_outbox (subscription_id, type, payload) VALUES (${id}, 'chargePayment', ${sql.json({ customerId: id, amountCents: 2900 })})`;
+        return r.count;
+      });
+      if (updated === 1) {
+        versions.set(id, version + 1);
+        return;
+      }
+      const [row] = await sql`SELECT version FROM seed_subscriptions WHERE id = ${id}`;
+      versions.set(id, (row?.version as number | undefined) ?? version);
+    }
+  };
+  return { name: 'seed', run: (ops) => measure(ops, concurrency, one), close: () => sql.end() };
+}
+
+/** pgbench (Postgres's own C client, prepared statements): the seed's transaction plus a history row. */
+const pgbenchScript = `\\set n random(0, ${entities - 1})
+BEGIN;
+UPDATE seed_subscriptions SET state = 'active', version = version + 1 WHERE id = 's' || :n AND state = 'active';
+INSERT INTO seed_outbox (subscription_id, type, payload) VALUES ('s' || :n, 'chargePayment', '{"customerId": "c", "amountCents": 2900}');
+INSERT INTO seed_history (subscription_id, event_type, event, from_state, to_state) VALUES ('s' || :n, 'RENEW', '{"type": "RENEW"}', 'active', 'active');
+COMMIT;
+`;
+
+/** pgbench on the path, installed from Debian's postgresql-contrib when missing and this runs as root. */
+function findPgbench(): string | undefined {
+  const which = () => spawnSync('sh', ['-c', 'command -v pgbench'], { encoding: 'utf8' }).stdout.trim() || undefined;
+  const found = which();
+  if (found || process.getuid?.() !== 0) return found;
+  console.error('pgbench is missing: installing postgresql-contrib');
+  spawnSync('sh', ['-c', 'apt-get install -y postgresql-contrib >/dev/null 2>&1'], { stdio: 'inherit' });
+  return which();
+}
+
+function pgbenchSide(url: string, concurrency: number, binary: string): Side {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-pgbench-'));
+  const script = join(dir, 'seed.sql');
+  writeFileSync(script, pgbenchScript);
+  const u = new URL(url);
+  const args = ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'), '-n', '-M', 'prepared', '-f', script, '-c', String(concurrency), '-j', String(Math.min(concurrency, os.cpus().length))];
+  return {
+    name: 'pgbench',
+    async run(ops) {
+      for (const f of readdirSync(dir)) if (f.startsWith('log')) rmSync(join(dir, f));
+      const perClient = Math.ceil(ops / concurrency);
+      const out = spawnSync(binary, [...args, '-t', String(perClient), '-l', '--log-prefix', join(dir, 'log'), u.pathname.slice(1)], { encoding: 'utf8' });
+      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out.stdout)?.[1] ?? NaN);
+      const failed = Number(/number of failed transactions: (\d+)/.exec(out.stdout)?.[1] ?? 0);
+      if (out.status !== 0) console.error(out.stderr);
+      // Per-transaction log lines: client, transaction, latency in microseconds, ...
+      const latencies = readdirSync(dir)
+        .filter((f) => f.startsWith('log'))
+        .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((line) => Number(line.split(' ')[2]) / 1000))
+        .sort((a, b) => a - b);
+      return { opsPerSec: tps, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors: failed + (out.status === 0 ? 0 : 1) };
+    },
+    close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * tollgate, the seed's transaction and pgbench at each concurrency: each side warmed with the same number of
+ * operations, then BENCH_RUNS measured runs with the sides' order rotating, medians per side.
+ */
+async function levelsPart(): Promise<void> {
+  const db = await scratchDatabase('tg_bench');
+  try {
+    const pgbench = findPgbench();
+    console.log(`\n## tollgate beside the seed's transaction: ${entities} entities, ${opsPerLevel} operations per run, ${runs} runs per level (order rotating, medians), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
+    if (!pgbench) console.log('pgbench not found (Debian: apt-get install postgresql-contrib): its columns are empty.');
+    await seedBaseline(db.url);
+    await seedTollgate(db.url);
+    const monitor = postgres(db.url, { max: 1, onnotice: () => {} });
+    // Each level's row is printed as it completes (a full run takes a while).
+    printTable(
+      ['concurrency', 'tollgate send/s', 'p50 ms', 'p99 ms', 'seed tx/s', 'p50 ms', 'p99 ms', 'tollgate / seed', 'pgbench tx/s (+history)', 'p50 ms', 'p99 ms', 'tollgate / pgbench', 'each run / seed median', 'Node CPU µs/op tollgate / seed', 'Postgres CPU µs/op tollgate / seed', 'machine CPU busy', 'errors'],
+      [],
+    );
+    for (const concurrency of levels) {
+      const sides = [await tollgateSide(db.url, concurrency), await seedSide(db.url, concurrency), ...(pgbench ? [pgbenchSide(db.url, concurrency, pgbench)] : [])];
+      const warmup = Math.max(concurrency * 20, Math.floor(opsPerLevel / 10));
+      for (const side of sides) await side.run(warmup);
+      const results = new Map<string, Array<Measured & { busy: number; nodeUs: number; postgresUs: number }>>(sides.map((side) => [side.name, []]));
+      for (let run = 0; run < runs; run++) {
+        for (let k = 0; k < sides.length; k++) {
+          const side = sides[(run + k) % sides.length]!;
+          const before = { machine: cpuReading(), node: process.cpuUsage(), postgres: await backendCpuSeconds(monitor, db.name) };
+          const m = await side.run(opsPerLevel);
+          const node = process.cpuUsage(before.node);
+          // Per operation, in microseconds: this process (the sides that run in it) and the database's backends
+          // (pgbench's connect and leave within the run, so its server share is not read).
+          const nodeUs = side.name === 'pgbench' ? NaN : (node.user + node.system) / opsPerLevel;
+          const postgresUs = side.name === 'pgbench' ? NaN : (cpuSecondsBetween(before.postgres, await backendCpuSeconds(monitor, db.name)) * 1e6) / opsPerLevel;
+          results.get(side.name)!.push({ ...m, busy: busyBetween(before.machine, cpuReading()), nodeUs, postgresUs });
+        }
+      }
+      for (const side of sides) await side.close();
+      const med = (name: string, f: (m: Measured & { busy: number; nodeUs: number; postgresUs: number }) => number) => median((results.get(name) ?? []).map(f));
+      const rate = (name: string) => med(name, (m) => m.opsPerSec);
+      const cell = (name: string) => (results.has(name) ? [rate(name).toFixed(0), med(name, (m) => m.p50).toFixed(2), med(name, (m) => m.p99).toFixed(2)] : ['', '', '']);
+      const allBusy = [...results.values()].flat().map((m) => m.busy);
+      printRow([
+        concurrency,
+        ...cell('tollgate'),
+        ...cell('seed'),
+        (rate('tollgate') / rate('seed')).toFixed(2),
+        ...cell('pgbench'),
+        results.has('pgbench') ? (rate('tollgate') / rate('pgbench')).toFixed(2) : '',
+        (results.get('tollgate') ?? []).map((m) => (m.opsPerSec / rate('seed')).toFixed(2)).join(', '),
+        `${med('tollgate', (m) => m.nodeUs).toFixed(0)} / ${med('seed', (m) => m.nodeUs).toFixed(0)}`,
+        `${med('tollgate', (m) => m.postgresUs).toFixed(0)} / ${med('seed', (m) => m.postgresUs).toFixed(0)}`,
+        percent(median(allBusy)),
+        [...results.values()].flat().reduce((n, m) => n + m.errors, 0),
+      ]);
+    }
+    await monitor.end();
+  } finally {
+    await db.drop();
+  }
 }
 
 /**
@@ -92,62 +271,7 @@ async function planStability(): Promise<void> {
 
 async function main(): Promise<void> {
   if (parts.has('plans')) await planStability();
-  if (!parts.has('levels')) return;
-  const db = await scratchDatabase('tg_bench');
-  try {
-    console.log(`# bench/transitions: ${entities} entities, ${opsPerLevel} sends per level, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
-    await seedBaseline(db.url);
-    const rows: Array<Array<string | number>> = [];
-    for (const concurrency of levels) {
-      const pool = Math.min(concurrency, 32);
-      // Fresh runtime per level so the pool matches the load; seeding warms its snapshot cache.
-      const tg = concurrency === levels[0] ? await seedTollgate(db.url) : await createTollgate({ machines, database: { url: db.url, maxConnections: pool }, snapshotCacheSize: entities });
-      if (concurrency !== levels[0]) await measure(entities, 32, (i) => tg.get('subscription', `s${i}`)); // warm the cache
-      let key = 0;
-      const ours = await measure(opsPerLevel, concurrency, (i) =>
-        tg.send('subscription', `s${(i * 7919) % entities}`, { type: 'RENEW' }, { idempotencyKey: `c${concurrency}-${key++}` }),
-      );
-      await tg.close();
-
-      const sql = postgres(db.url, { max: pool, onnotice: () => {} });
-      const versions = new Map<string, number>();
-      const base = await measure(opsPerLevel, concurrency, async (i) => {
-        const id = `s${(i * 7919) % entities}`;
-        for (;;) {
-          const version = versions.get(id) ?? 2;
-          const updated = await sql.begin(async (tx) => {
-            const r = await tx`UPDATE seed_subscriptions SET state = 'active', version = version + 1 WHERE id = ${id} AND state = 'active' AND version = ${version}`;
-            if (r.count === 1) await tx`INSERT INTO seed_outbox (subscription_id, type, payload) VALUES (${id}, 'chargePayment', ${sql.json({ customerId: id, amountCents: 2900 })})`;
-            return r.count;
-          });
-          if (updated === 1) {
-            versions.set(id, version + 1);
-            return;
-          }
-          const [row] = await sql`SELECT version FROM seed_subscriptions WHERE id = ${id}`;
-          versions.set(id, (row?.version as number | undefined) ?? version);
-        }
-      });
-      await sql.end();
-      rows.push([
-        concurrency,
-        ours.opsPerSec.toFixed(0),
-        ours.p50.toFixed(2),
-        ours.p99.toFixed(2),
-        base.opsPerSec.toFixed(0),
-        base.p50.toFixed(2),
-        base.p99.toFixed(2),
-        (ours.opsPerSec / base.opsPerSec).toFixed(2),
-        ours.errors + base.errors,
-      ]);
-    }
-    printTable(
-      ['concurrency', 'tollgate send/s', 'p50 ms', 'p99 ms', 'baseline tx/s', 'p50 ms', 'p99 ms', 'ratio (tollgate/baseline)', 'errors'],
-      rows,
-    );
-  } finally {
-    await db.drop();
-  }
+  if (parts.has('levels')) await levelsPart();
 }
 
 await main();

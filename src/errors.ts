@@ -41,6 +41,8 @@ export const errorRegistry = {
   TG_FROZEN: { status: 423, retryable: true, title: 'Frozen' },
   TG_POLICY_UNAVAILABLE: { status: 503, retryable: true, title: 'Policy unavailable' },
   TG_FREEZE_NOT_FOUND: { status: 404, retryable: false, title: 'Freeze not found' },
+  TG_CONSUMER_NOT_FOUND: { status: 404, retryable: false, title: 'Feed consumer not found' },
+  TG_CONSUMER_EXISTS: { status: 409, retryable: false, title: 'Feed consumer exists' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

@@ -26,3 +26,7 @@ export type {
   EnqueuedEvent,
   EventOutcome,
 } from './effects/registry.ts';
+export type { LifecycleEvent } from './feed/event.ts';
+export type { TransitionHandler, TransitionHandlerOptions } from './runtime/transition-handlers.ts';
+export { verifyWebhookSignature, signWebhook } from './feed/signature.ts';
+export type { VerifyWebhookOptions } from './feed/signature.ts';

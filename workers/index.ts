@@ -1,6 +1,7 @@
 import type { Clock } from '../src/clock.ts';
 import { attachEnqueuer } from '../src/effects/registry.ts';
 import { TollgateError } from '../src/errors.ts';
+import { startFeed, type Feed, type FeedOptions } from '../src/feed/runner.ts';
 import { settlesWithin } from '../src/outbox/deadline.ts';
 import { startLoop, type Loop } from '../src/outbox/loop.ts';
 import { defaultLogger, type ProcessLogger } from '../src/outbox/logger.ts';
@@ -36,6 +37,11 @@ export interface ProcessesOptions {
   timers?: boolean;
   /** Run the queue-driven event worker (`tg.enqueue`). Default true. */
   eventWorkers?: boolean;
+  /**
+   * Run the lifecycle feed: deliver committed transitions to the consumers (`tollgate consumers add`,
+   * `tg.onTransition`). Any number of processes share the consumers. Default true.
+   */
+  feed?: boolean;
   /** Jobs run at once per worker kind. Default 16. */
   concurrency?: number;
   /** BullMQ key prefix. Default `tollgate` (tests use one per run). */
@@ -61,11 +67,15 @@ export interface ProcessesTuning {
   /** BullMQ: a crashed worker's job is re-run after about lock duration + stalled interval. Defaults 30,000 ms. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** The lifecycle feed's intervals (src/feed/runner.ts). */
+  feed?: Partial<Omit<FeedOptions, 'clock' | 'logger'>>;
 }
 
 /** The running processes. */
 export interface Processes {
   readonly transport: Transport;
+  /** The lifecycle feed, when it runs here. */
+  readonly feed: Feed | undefined;
   /** Runs both sweepers once now (what the sweep loop does every `sweepIntervalMs`); the ids re-added. */
   sweep(options?: { minAgeMs?: number }): Promise<{ effects: string[]; timers: string[] }>;
   /**
@@ -116,6 +126,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
   let relay: Relay | undefined;
   let scheduler: TimerScheduler | undefined;
   let sweeper: Loop | undefined;
+  let feed: Feed | undefined;
   const sweep = async (o: { minAgeMs?: number } = {}) => {
     const minAgeMs = o.minAgeMs ?? tuning.sweepMinAgeMs;
     return {
@@ -132,6 +143,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       consumers.push(startTimerWorker(tg, { transport, clock, concurrency, logger }));
       scheduler = startTimerScheduler(client, schema, { transport, clock, horizonMs: tuning.timerHorizonMs, pollIntervalMs: tuning.pollIntervalMs, logger });
     }
+    if (options.feed !== false) feed = startFeed(context, { clock, logger, ...tuning.feed });
     if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger, directHandOff: options.directHandOff ?? true });
     // The sweepers run with the relay or the timers: a process that dispatches also repairs lost dispatches.
     if (options.relay !== false || options.timers !== false) {
@@ -145,6 +157,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       );
     }
   } catch (error) {
+    await feed?.stop(0).catch(() => {});
     await transport.close().catch(() => {});
     throw error;
   }
@@ -152,6 +165,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
   let stopped: Promise<void> | undefined;
   return {
     transport,
+    feed,
     sweep,
     stop(opts = {}) {
       stopped ??= (async () => {
@@ -163,6 +177,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
         // claimed stays dispatched (effects) or armed (timers) for the sweepers.
         await Promise.all([
           settlesWithin(Promise.all([relay?.stop(deadlineMs), scheduler?.stop(), sweeper?.stop()]), deadlineMs),
+          feed?.stop(deadlineMs),
           ...consumers.map((c) => c.close(deadlineMs)),
         ]);
         await transport.close();

@@ -32,6 +32,7 @@ import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
+import { registerTransitionHandler, type TransitionHandler, type TransitionHandlerOptions } from './transition-handlers.ts';
 import {
   toEffectView,
   toEntityView,
@@ -94,6 +95,13 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
    * (conflicts retried, coded rejections final). Needs a transport attached by `startProcesses`.
    */
   enqueue<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: EnqueueOptions): Promise<EnqueuedEvent>;
+  /**
+   * Subscribes `handler` to the lifecycle feed as the durable consumer `name`: every committed transition it
+   * selects, at least once, each entity's in seq order, with a cursor in the database (a restart resumes where it
+   * stopped). Delivered by the feed that `startProcesses` runs (`tollgate dev`, `tollgate worker`); a handler that
+   * throws is retried with backoff and dead-lettered after its attempts. See docs/events.md.
+   */
+  onTransition(name: string, handler: TransitionHandler, options?: TransitionHandlerOptions): void;
   /** Prometheus text exposition of this runtime's metrics (entity gauges are read from the database now). */
   metricsText(): Promise<string>;
   /** Closes the database connection(s). Further calls fail with TG_CLOSED. */
@@ -158,6 +166,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       bootstrap: () => rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now())),
     }),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
+    transitionHandlers: new Map(),
   };
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
@@ -221,6 +230,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       return enqueueEvent(ctx, machine, id, event, opts);
     }),
+    onTransition: (name, handler, opts) => registerTransitionHandler(ctx.transitionHandlers, name, handler, opts),
     metricsText: open(async () => {
       await refreshEntityGauges();
       await refreshGovernanceGauges();

@@ -10,6 +10,7 @@ import type { GovernanceWatch } from '../policy/watch.ts';
 import type { GovernanceStore } from '../store/governance-store.ts';
 import type { Policy } from './policy.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
+import type { RegisteredTransitionHandler } from './transition-handlers.ts';
 
 /** What the gate and the other runtime functions share: built once by createTollgate. */
 export interface RuntimeContext {
@@ -33,6 +34,8 @@ export interface RuntimeContext {
   readonly governanceStore: GovernanceStore;
   /** See TollgateOptions.acceptNewerMachineVersions. */
   readonly acceptNewerMachineVersions: boolean;
+  /** In-process consumers of the lifecycle feed (`tg.onTransition`), delivered by the feed process (src/feed/runner.ts). */
+  readonly transitionHandlers: Map<string, RegisteredTransitionHandler>;
 }
 
 /** The definition registered as `name`, or TG_UNKNOWN_MACHINE. */

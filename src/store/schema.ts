@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -62,6 +63,12 @@ export function createTables(name: string) {
       policyVersion: text('policy_version'),
       actor: text('actor'),
       createdAt: ts('created_at').notNull(),
+      /**
+       * The id of the transaction that committed the row (`pg_current_xact_id()` as a number), set by the column's
+       * default: the commit statement does not name it. The lifecycle feed reads history in this order, only below
+       * the oldest transaction still running, so a row that commits late is never passed over (src/feed/consumer-store.ts, `read`).
+       */
+      xid: bigint('xid', { mode: 'bigint' }).notNull().default(sql`(pg_current_xact_id()::text)::bigint`),
     },
     // No other index may lead with `machine`: while the table is small every such index costs the same to the
     // planner, and the gate's cached generic plans (made on the first commits) would keep answering its lookups by
@@ -70,6 +77,9 @@ export function createTables(name: string) {
     (t) => [
       uniqueIndex('transitions_entity_seq_uq').on(t.machine, t.entityId, t.seq),
       uniqueIndex('transitions_entity_key_uq').on(t.machine, t.entityId, t.idempotencyKey),
+      // BRIN: history is append-only, so xid follows the physical order; a BRIN index costs next to nothing per
+      // insert (a btree would be one more index write per commit) and the feed's reads hit its unsummarized tail.
+      index('transitions_xid_brin').using('brin', t.xid),
     ],
   );
 
@@ -149,6 +159,74 @@ export function createTables(name: string) {
     (t) => [index('rejections_entity_idx').on(t.machine, t.entityId), index('rejections_at_idx').on(t.at)],
   );
 
+  /**
+   * Named durable subscriptions to the lifecycle feed (src/feed/): where to deliver, what to select, and the cursor:
+   * every transition ordered at or before `(cursor_xid, cursor_seq, cursor_id)` was delivered (or dead-lettered).
+   */
+  const feedConsumers = schema.table('feed_consumers', {
+    name: text('name').primaryKey(),
+    /** webhook | nats | in_process */
+    sink: text('sink').notNull(),
+    /** Webhook URL or NATS server URL; null for in_process. */
+    target: text('target'),
+    /** Webhook signing secret (HMAC-SHA256); null for the other sinks. */
+    secret: text('secret'),
+    /** Only these machines / event types / states (null: all). */
+    machines: jsonb('machines'),
+    events: jsonb('events'),
+    states: jsonb('states'),
+    withContext: boolean('with_context').notNull().default(false),
+    /** Delivery attempts before an event is dead-lettered. */
+    maxAttempts: integer('max_attempts').notNull().default(10),
+    /** active | paused */
+    status: text('status').notNull().default('active'),
+    cursorXid: bigint('cursor_xid', { mode: 'bigint' }).notNull(),
+    cursorSeq: integer('cursor_seq').notNull().default(0),
+    cursorId: uuid('cursor_id').notNull().default(sql`'00000000-0000-0000-0000-000000000000'`),
+    /** Which feed process delivers for it, until when; the token fences a process that lost the lease. */
+    leaseOwner: text('lease_owner'),
+    leaseToken: text('lease_token'),
+    leaseUntil: ts('lease_until'),
+    delivered: bigint('delivered', { mode: 'number' }).notNull().default(0),
+    retried: bigint('retried', { mode: 'number' }).notNull().default(0),
+    deadLettered: bigint('dead_lettered', { mode: 'number' }).notNull().default(0),
+    lastDeliveredAt: ts('last_delivered_at'),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  });
+
+  /**
+   * Events a consumer could not deliver after its attempts, and the events of the same entity behind them (held
+   * back so the entity's order holds), until `consumers redeliver`.
+   */
+  const feedDeadLetters = schema.table(
+    'feed_dead_letters',
+    {
+      consumer: text('consumer').notNull(),
+      transitionId: uuid('transition_id').notNull(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      seq: integer('seq').notNull(),
+      attempts: integer('attempts').notNull(),
+      /** The last failure, or `held behind <transition id>`. */
+      error: text('error').notNull(),
+      /** dead | redeliver (asked for by `consumers redeliver`, taken by the consumer's feed process) */
+      status: text('status').notNull().default('dead'),
+      at: ts('at').notNull(),
+    },
+    (t) => [
+      primaryKey({ columns: [t.consumer, t.transitionId] }),
+      index('feed_dead_letters_entity_idx').on(t.consumer, t.machine, t.entityId, t.seq),
+    ],
+  );
+
+  /** Feed processes alive now (a heartbeat each), so they can split the consumers evenly. */
+  const feedProcesses = schema.table('feed_processes', {
+    id: text('id').primaryKey(),
+    seenAt: ts('seen_at').notNull(),
+  });
+
   /** The policy version each machine applies now (policy/registry.ts): switched at run time, one row per machine. */
   const activePolicies = schema.table('active_policies', {
     machine: text('machine').primaryKey(),
@@ -222,9 +300,39 @@ export function createTables(name: string) {
     (t) => [index('demo_emails_customer_idx').on(t.customerId, t.template)],
   );
 
-  return { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes, demoCharges, demoEmails };
+  return {
+    schema,
+    entities,
+    transitions,
+    effects,
+    timers,
+    rejections,
+    activePolicies,
+    policySwitches,
+    freezes,
+    feedConsumers,
+    feedDeadLetters,
+    feedProcesses,
+    demoCharges,
+    demoEmails,
+  };
 }
 
 /** The tables under the default schema name; what drizzle-kit reads. */
-export const { schema, entities, transitions, effects, timers, rejections, activePolicies, policySwitches, freezes, demoCharges, demoEmails } =
+export const {
+  schema,
+  entities,
+  transitions,
+  effects,
+  timers,
+  rejections,
+  activePolicies,
+  policySwitches,
+  freezes,
+  feedConsumers,
+  feedDeadLetters,
+  feedProcesses,
+  demoCharges,
+  demoEmails,
+} =
   createTables('tollgate');

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { adminDatabaseUrl, inCi, reachable, redisUrl } from './services.ts';
+import { adminDatabaseUrl, inCi, natsUrl, reachable, redisUrl } from './services.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -7,6 +7,8 @@ declare module 'vitest' {
     postgresUrl: string;
     /** URL of the test Redis, or '' when it is not reachable. */
     redisUrl: string;
+    /** URL of the test NATS (JetStream), or '' when it is not reachable. */
+    natsUrl: string;
   }
 }
 
@@ -15,7 +17,10 @@ declare module 'vitest' {
  * database suites fall back to PGlite and say so.
  */
 export default async function setup(project: TestProject): Promise<void> {
-  const [pg, redis] = await Promise.all([reachable(adminDatabaseUrl), reachable(redisUrl)]);
+  const [pg, redis, nats] = await Promise.all([reachable(adminDatabaseUrl), reachable(redisUrl), reachable(natsUrl)]);
+  if (inCi && !nats) {
+    throw new Error(`CI=true but NATS (${natsUrl}) is not reachable. Start it (.ci/run does); CI never skips the JetStream suites.`);
+  }
   if (inCi && (!pg || !redis)) {
     throw new Error(
       `CI=true but ${!pg ? `Postgres (${adminDatabaseUrl})` : ''}${!pg && !redis ? ' and ' : ''}${!redis ? `Redis (${redisUrl})` : ''} ` +
@@ -25,5 +30,7 @@ export default async function setup(project: TestProject): Promise<void> {
   if (!pg) console.warn(`[tollgate tests] Postgres not reachable at ${adminDatabaseUrl}: database suites run on PGlite only.`);
   if (!redis) console.warn(`[tollgate tests] Redis not reachable at ${redisUrl}: suites that need Redis are skipped.`);
   project.provide('postgresUrl', pg ? adminDatabaseUrl : '');
+  if (!nats) console.warn(`[tollgate tests] NATS not reachable at ${natsUrl}: suites that need JetStream are skipped.`);
   project.provide('redisUrl', redis ? redisUrl : '');
+  project.provide('natsUrl', nats ? natsUrl : '');
 }
