@@ -29,8 +29,11 @@ import { backendCpuSeconds, busyBetween, cpuReading, cpuSecondsBetween, measure,
 const entities = Number(process.env.BENCH_ENTITIES ?? 10_000);
 const opsPerLevel = Number(process.env.BENCH_OPS ?? 10_000);
 const levels = (process.env.BENCH_LEVELS ?? '1,8,32,64').split(',').map(Number);
-/** Which parts run: `levels` (tollgate beside the seed's transaction), `plans` (a deployment as its tables fill). */
-const parts = new Set((process.env.BENCH_PARTS ?? 'levels,plans').split(','));
+/**
+ * Which parts run: `levels` (tollgate beside the seed's transaction), `plans` (a deployment as its tables fill),
+ * `triggers` (the gate with the legality trigger on entities beside the same gate with it disabled).
+ */
+const parts = new Set((process.env.BENCH_PARTS ?? 'levels,plans,triggers').split(','));
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
 /** One side of a level: warmed once, then measured `runs` times, alternating with the others. */
@@ -269,7 +272,46 @@ async function planStability(): Promise<void> {
   }
 }
 
+/**
+ * What the trigger that refuses writers other than the gate costs the gate (store/legality-sql.ts): RENEW at
+ * concurrency 32 on one runtime, alternating runs with the trigger enabled and disabled (`ALTER TABLE ... DISABLE
+ * TRIGGER`), BENCH_RUNS each; medians. Target: at most 5% fewer sends per second.
+ */
+async function triggerCost(): Promise<void> {
+  const db = await scratchDatabase('tg_bench_triggers');
+  try {
+    await seedTollgate(db.url);
+    const tg = await createTollgate({ machines, database: { url: db.url, maxConnections: 32 }, snapshotCacheSize: entities });
+    await measure(entities, 32, (i) => tg.get('subscription', `s${i}`)); // warm the cache as the other parts do
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+    let key = 0;
+    const results: Record<'on' | 'off', Array<{ opsPerSec: number; p99: number; busy: number }>> = { on: [], off: [] };
+    for (let run = 0; run < runs; run++) {
+      for (const which of run % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+        await admin.unsafe(`ALTER TABLE tollgate.entities ${which === 'on' ? 'ENABLE' : 'DISABLE'} TRIGGER entities_guard`);
+        const before = cpuReading();
+        const m = await measure(opsPerLevel, 32, (i) => tg.send('subscription', `s${(i * 7919) % entities}`, { type: 'RENEW' }, { idempotencyKey: `t-${key++}` }));
+        results[which].push({ ...m, busy: busyBetween(before, cpuReading()) });
+      }
+    }
+    await admin.unsafe(`ALTER TABLE tollgate.entities ENABLE TRIGGER entities_guard`);
+    await admin.end();
+    await tg.close();
+    const row = (which: 'on' | 'off') => {
+      const r = results[which];
+      return [which === 'on' ? 'legality trigger on' : 'trigger disabled', median(r.map((x) => x.opsPerSec)).toFixed(0), median(r.map((x) => x.p99)).toFixed(2), r.map((x) => x.opsPerSec.toFixed(0)).join(', '), percent(median(r.map((x) => x.busy)))];
+    };
+    console.log(`\n## Legality trigger: RENEW at 32 on ${entities} subscriptions (${opsPerLevel} per run, ${runs} runs alternating, medians)`);
+    printTable(['gate', 'send/s', 'p99 ms', 'each run send/s', 'machine CPU busy'], [row('on'), row('off')]);
+    const ratio = median(results.on.map((x) => x.opsPerSec)) / median(results.off.map((x) => x.opsPerSec));
+    console.log(`ratio (trigger on / off): ${ratio.toFixed(3)} (target >= 0.95)`);
+  } finally {
+    await db.drop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (parts.has('triggers')) await triggerCost();
   if (parts.has('plans')) await planStability();
   if (parts.has('levels')) await levelsPart();
 }

@@ -43,6 +43,7 @@ export const errorRegistry = {
   TG_FREEZE_NOT_FOUND: { status: 404, retryable: false, title: 'Freeze not found' },
   TG_CONSUMER_NOT_FOUND: { status: 404, retryable: false, title: 'Feed consumer not found' },
   TG_CONSUMER_EXISTS: { status: 409, retryable: false, title: 'Feed consumer exists' },
+  TG_OVERRIDE_REFUSED: { status: 409, retryable: false, title: 'Override refused' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

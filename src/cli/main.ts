@@ -30,6 +30,7 @@ const commands: Readonly<Record<string, string>> = {
   freeze: "freeze a machine's events for every process",
   unfreeze: 'lift a freeze',
   freezes: 'list freezes',
+  override: "repair an entity's state outside the gate, audited (the database checks the move)",
   entities: 'migrate the entities of older machine versions (entities migrate <machine>)',
 };
 

@@ -24,6 +24,8 @@ import { governanceWatch } from '../policy/watch.ts';
 import { policyVersionsProblem } from '../policy/policies.ts';
 import { governanceGauges } from '../observe/governance-gauges.ts';
 import { governanceStore } from '../store/governance-store.ts';
+import { writeLegalPairs, type LegalPairs } from '../store/legality.ts';
+import { legalPairs } from '../engine/legal-pairs.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
 import { governance, type Governance } from './governance.ts';
 import type { Policy } from './policy.ts';
@@ -145,6 +147,9 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
   const client = await connect(options);
   const clock = options.clock ?? systemClock;
   const rulesStore = governanceStore(client, schema);
+  // Each registered machine version's legal state pairs, for the trigger that checks overrides (store/legality-sql.ts).
+  let pairs: LegalPairs[] | undefined;
+  const legal = () => (pairs ??= [...machines].map(([name, d]) => ({ machine: name, machineVersion: d.version, pairs: legalPairs(d.machine) })));
   const firstPolicies = Object.entries(policyVersions).map(([machine, list]) => ({ machine, version: (list.at(-1) as Policy).version }));
   const metrics = createMetrics();
   const notifier = outboxNotifier(client, outboxChannel(schema));
@@ -163,7 +168,10 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     policyTimeoutMs: options.policyTimeoutMs ?? 2000,
     governanceStore: rulesStore,
     governance: governanceWatch(client, rulesStore, {
-      bootstrap: () => rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now())),
+      bootstrap: async () => {
+        await rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now()));
+        await writeLegalPairs(client, schema, legal());
+      },
     }),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
     transitionHandlers: new Map(),
@@ -186,7 +194,11 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
 
   const tollgate: Tollgate<R> = {
     machines: options.machines,
-    migrate: open(() => migrate(client, schema)),
+    migrate: open(async () => {
+      const applied = await migrate(client, schema);
+      await writeLegalPairs(client, schema, legal());
+      return applied;
+    }),
     create: open((machine, id, input, opts) => createEntity(ctx, machine, id, input, opts)),
     send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
     get: open(async (machine, id) => {
@@ -223,6 +235,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       freeze: open(rules.freeze),
       unfreeze: open(rules.unfreeze),
       freezes: open(rules.freezes),
+      override: open(rules.override),
     },
     pruneRejections: open((olderThanMs) => ctx.queries.pruneRejections(new Date(ctx.clock.now() - olderThanMs))),
     effect: (type, handler, opts) => registerEffect(ctx, type, handler as EffectHandler, opts),

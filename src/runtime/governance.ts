@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { TollgateError } from '../errors.ts';
 import { registeredPolicies } from '../policy/policies.ts';
 import type { FreezeRow, PolicySwitchRow } from '../store/governance-store.ts';
+import { overrideEntity, type OverrideRequest, type OverrideResult } from './override.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
 
 /** One machine's policies: the active version and the versions this process registers. */
@@ -77,6 +78,8 @@ export interface Governance {
   unfreeze(id: string, by: ChangeBy): Promise<FreezeView>;
   /** Freezes not lifted (with `all`: every freeze ever made). */
   freezes(options?: { all?: boolean }): Promise<FreezeView[]>;
+  /** A person's audited repair of one entity, outside the gate (override.ts). */
+  override(request: OverrideRequest): Promise<OverrideResult>;
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -185,6 +188,7 @@ export function governance(ctx: RuntimeContext): Governance {
       if (!row) throw new TollgateError('TG_FREEZE_NOT_FOUND', `No freeze '${id.slice(0, 100)}' exists. \`tollgate freezes --all\` lists them.`, { freezeId: id });
       return freezeView(row);
     },
+    override: (request) => overrideEntity(ctx, request),
     async freezes(options = {}) {
       return (await store.freezes(options.all ?? false)).map(freezeView);
     },

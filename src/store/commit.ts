@@ -47,6 +47,9 @@ export interface CommitOutcome {
  * cancellation or its version check fails (and the gate then finds the timer settled). The relay's NOTIFY follows the commit (outbox-notifier.ts says why).
  * With `$22` (a relay runs in this process and takes the commit's effects: outbox/direct-hand-off.ts) the effect rows
  * are written already claimed, `dispatched`, and no relay round is needed.
+ * The statement marks itself as the gate's (`set_config('tollgate.gate', 'on', true)`, evaluated before the row is
+ * written and local to its transaction): the trigger that refuses every other writer of lifecycle state lets it
+ * through (store/legality-sql.ts).
  * Variable-length parts travel as JSON arrays, so the text never changes and stays a prepared statement.
  */
 export function commitStatement(schemaName: string, mode: 'create' | 'update'): string {
@@ -55,13 +58,14 @@ export function commitStatement(schemaName: string, mode: 'create' | 'update'): 
     mode === 'create'
       ? `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
          SELECT $1::text, $2::text, $5::int, $6::text::jsonb, $7::text, $4::int, $9::timestamptz, $9::timestamptz, $9::timestamptz
-         WHERE $3::int = 0 AND $8::boolean
+         WHERE $3::int = 0 AND $8::boolean AND set_config('tollgate.gate', 'on', true) = 'on'
          ON CONFLICT DO NOTHING
          RETURNING state_entered_at`
       : `UPDATE ${s}.entities SET
            snapshot = $6::text::jsonb, state = $7::text, version = $4::int, machine_version = $5::int, updated_at = $9::timestamptz,
            state_entered_at = CASE WHEN $8::boolean THEN $9::timestamptz ELSE state_entered_at END
          WHERE machine = $1::text AND id = $2::text AND version = $3::int
+           AND set_config('tollgate.gate', 'on', true) = 'on'
            AND ($13::text IS NULL OR NOT EXISTS (
              SELECT 1 FROM ${s}.transitions WHERE machine = $1::text AND entity_id = $2::text AND idempotency_key = $13::text))
            AND ($21::text IS NULL OR EXISTS (SELECT 1 FROM ${s}.timers WHERE id = $21::text AND status = 'scheduled'))

@@ -275,6 +275,39 @@ export function createTables(name: string) {
     (t) => [index('freezes_active_idx').on(t.machine).where(sql`lifted_at IS NULL`)],
   );
 
+  /**
+   * Which state an entity may be moved to from which by an override (store/legality.ts): every (from, to) pair one
+   * event can take, per machine version, generated from the machine's graph at migrate and at start.
+   */
+  const legalTransitions = schema.table(
+    'legal_transitions',
+    {
+      machine: text('machine').notNull(),
+      machineVersion: integer('machine_version').notNull(),
+      fromState: text('from_state').notNull(),
+      toState: text('to_state').notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.machine, t.machineVersion, t.fromState, t.toState] })],
+  );
+
+  /** Every direct write of an entity made under `tollgate.override`: who, why, before and after. */
+  const overrides = schema.table(
+    'overrides',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      dbUser: text('db_user').notNull(),
+      reason: text('reason').notNull(),
+      /** The new state was not reachable in one event (allowed by `tollgate.override_illegal`). */
+      illegal: boolean('illegal').notNull(),
+      before: jsonb('before').notNull(),
+      after: jsonb('after').notNull(),
+      at: ts('at').notNull(),
+    },
+    (t) => [index('overrides_entity_idx').on(t.machine, t.entityId)],
+  );
+
   /** Demo payment provider (machines/demo-handlers.ts): one row per charge, keyed by the caller's idempotency key. */
   const demoCharges = schema.table('demo_charges', {
     idempotencyKey: text('idempotency_key').primaryKey(),
@@ -310,6 +343,8 @@ export function createTables(name: string) {
     activePolicies,
     policySwitches,
     freezes,
+    legalTransitions,
+    overrides,
     feedConsumers,
     feedDeadLetters,
     feedProcesses,
@@ -329,6 +364,8 @@ export const {
   activePolicies,
   policySwitches,
   freezes,
+  legalTransitions,
+  overrides,
   feedConsumers,
   feedDeadLetters,
   feedProcesses,

@@ -46,7 +46,7 @@ describe('alert rules', () => {
     const { tg } = await subscriptionRuntime(backends()[0] ?? 'pglite');
     effectMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
-    const named = [...rules.matchAll(/\b(tollgate_[a-z_]+)/g)].map((m) => m[1]);
+    const named = [...rules.matchAll(/\b(tollgate_[a-z0-9_]+)/g)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(3);
     for (const name of named) expect(exported, name).toContain(name);
   });
