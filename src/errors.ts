@@ -44,6 +44,9 @@ export const errorRegistry = {
   TG_CONSUMER_NOT_FOUND: { status: 404, retryable: false, title: 'Feed consumer not found' },
   TG_CONSUMER_EXISTS: { status: 409, retryable: false, title: 'Feed consumer exists' },
   TG_OVERRIDE_REFUSED: { status: 409, retryable: false, title: 'Override refused' },
+  TG_EFFECT_NOT_FOUND: { status: 404, retryable: false, title: 'Effect not found' },
+  TG_EFFECT_NOT_FAILED: { status: 409, retryable: false, title: 'Effect not failed' },
+  TG_WAIT_TIMEOUT: { status: 408, retryable: true, title: 'Entity did not reach the state in time' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

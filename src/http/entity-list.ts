@@ -19,6 +19,8 @@ export interface ListOptions {
   readonly state?: string;
   readonly limit: number;
   readonly cursor?: string;
+  /** Only entities whose id starts with this. */
+  readonly idPrefix?: string;
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
@@ -41,9 +43,10 @@ export async function listEntities(tg: Tollgate, machine: string, options: ListO
              OR (',' || state || ',') LIKE ('%,' || $2::text || ',%')
              OR (',' || state) LIKE ('%,' || $2::text || '.%'))
         AND ($3::text IS NULL OR id > $3::text)
+        AND ($5::text IS NULL OR starts_with(id, $5::text))
       ORDER BY id
       LIMIT $4::int`,
-    [machine, prefix, after, options.limit + 1],
+    [machine, prefix, after, options.limit + 1, options.idPrefix ?? null],
   );
   const page = rows.slice(0, options.limit);
   const items = page.map((row) => {

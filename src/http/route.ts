@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { TollgateError, type TollgateErrorCode } from '../errors.ts';
 import { requireMachine, type Access, type AuthRequest, type Caller } from './auth.ts';
@@ -44,6 +45,13 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   readonly alsoSuccess?: readonly { readonly status: number; readonly description: string }[];
   /** Codes the route answers with besides the common ones (auth, rate limit, malformed request). */
   readonly errors: readonly TollgateErrorCode[];
+  /**
+   * The key may come as the `access_token` query parameter (RFC 6750 §2.3) when there is no Authorization header:
+   * for what a browser opens without headers (the inspector page, EventSource streams, WebSocket upgrades).
+   */
+  readonly tokenInQuery?: boolean;
+  /** A WebSocket endpoint: an upgrade request goes here (after authentication); a plain GET to `handler`. */
+  readonly websocket?: (socket: WebSocket, request: FastifyRequest) => void;
   handler(context: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
 }
 
@@ -85,8 +93,10 @@ export function addRoute(app: FastifyInstance, spec: AnyRouteSpec, deps: RouteDe
   app.route({
     method: spec.method,
     url: fastifyPath(spec.path),
+    ...(spec.websocket ? { wsHandler: spec.websocket } : {}),
     onRequest: async (request) => {
-      const caller = deps.authenticate({ authorization: request.headers.authorization, remoteAddress: request.socket.remoteAddress }, spec.access);
+      const authorization = request.headers.authorization ?? (spec.tokenInQuery ? queryToken(request) : undefined);
+      const caller = deps.authenticate({ authorization, remoteAddress: request.socket.remoteAddress }, spec.access);
       if (spec.access !== 'open') deps.limit(caller, request);
       request.tollgateCaller = caller;
     },
@@ -100,6 +110,11 @@ export function addRoute(app: FastifyInstance, spec: AnyRouteSpec, deps: RouteDe
       return spec.handler({ params, query, body, caller, request, reply });
     },
   });
+}
+
+function queryToken(request: FastifyRequest): string | undefined {
+  const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof token === 'string' ? `Bearer ${token}` : undefined;
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, what: string): unknown {

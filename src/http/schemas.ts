@@ -29,9 +29,11 @@ export const listQuery = z.strictObject({
     .describe("Only entities in this state or inside it: 'paused' matches 'paused.idle'"),
   limit: limit(500, 50).describe('Page size, 1 to 500. Default 50'),
   cursor: z.string().max(400).optional().describe('nextCursor of the previous page'),
+  idPrefix: z.string().min(1).max(200).regex(noControl, 'no control characters').optional().describe('Only entities whose id starts with this'),
 });
 
 export const historyQuery = z.strictObject({
+  withSnapshots: z.enum(['true', 'false']).optional().describe("Add each transition's `snapshot` after it (`value`, `status`, `context`)"),
   afterSeq: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0).describe('Only transitions after this seq. Default 0'),
   limit: limit(1000, 100).describe('Page size, 1 to 1,000. Default 100'),
 });
@@ -97,6 +99,20 @@ export const effectView = z.object({
   createdAt: isoTime,
   dispatchedAt: isoTime.nullable(),
   completedAt: isoTime.nullable(),
+  retries: z
+    .array(
+      z.object({
+        by: z.string().nullable(),
+        reason: z.string(),
+        at: isoTime,
+        attempts: z.number().int(),
+        error: z.unknown(),
+        followUp: z.unknown(),
+        followUpOutcome: z.unknown(),
+        compensated: z.boolean(),
+      }),
+    )
+    .describe('Operator retries after the effect failed, oldest first: who, why, when, and the failure each set aside'),
   followUp: z
     .object({
       event: z.object({ type: z.string() }).catchall(z.unknown()),
@@ -111,7 +127,107 @@ export const effectView = z.object({
 });
 
 export const entityPage = z.object({ items: z.array(entityView), nextCursor: z.string().nullable() });
-export const transitionPage = z.object({ items: z.array(transitionView), nextAfterSeq: z.number().int().nullable() });
+export const timerList = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      transitionId: z.string(),
+      sendId: z.string(),
+      eventType: z.string(),
+      event: z.object({ type: z.string() }).catchall(z.unknown()),
+      dueAt: isoTime,
+      status: z.enum(['scheduled', 'fired', 'cancelled', 'stale']),
+      createdAt: isoTime,
+      settledAt: isoTime.nullable(),
+    }),
+  ),
+});
+export const rejectionList = z.object({
+  items: z.array(
+    z.object({
+      code: z.string(),
+      state: z.string().nullable(),
+      eventType: z.string(),
+      message: z.string(),
+      idempotencyKey: z.string().nullable(),
+      actor: z.string().nullable(),
+      at: isoTime,
+    }),
+  ),
+});
+
+export const effectParams = entityParams.extend({ effectId: z.string().min(1).max(300).describe('The effect id (GET .../effects lists them)') });
+export const retryBody = z.strictObject({
+  reason: z.string().min(1).max(1000).describe('Why the effect is retried: recorded on the effect with the key that asked'),
+});
+
+const accessToken = z.string().max(600).optional().describe('The API key, for clients that cannot send an Authorization header (browsers opening a stream)');
+export const entityQuery = z.strictObject({
+  waitFor: z.string().min(1).max(200).regex(noControl, 'no control characters').optional()
+    .describe("Answer once the entity is in this state (or inside it: 'paused' matches 'paused.idle'), or 408 TG_WAIT_TIMEOUT with the state it is in"),
+  timeoutMs: z.coerce.number().int().min(0).max(120_000).default(30_000).describe('With waitFor: how long to wait, 0 to 120,000 ms. Default 30,000'),
+});
+const maxDurationMs = z.coerce.number().int().min(1).max(86_400_000).optional().describe('End the stream after this long (clients reconnect). Default: never');
+export const streamQuery = z.strictObject({
+  machine: z.string().min(1).max(100).optional().describe('Only transitions of this machine. Default: all the key may access'),
+  stats: z.enum(['true', 'false']).optional().describe('Also send `stats` events: each streamed machine\'s stats (GET /v1/machines/{machine}/stats), when they change'),
+  maxDurationMs,
+  access_token: accessToken,
+});
+export const entityStreamQuery = z.strictObject({ maxDurationMs, access_token: accessToken });
+export const pageQuery = z.strictObject({ access_token: accessToken });
+
+const stateStats = z.object({
+  count: z.number().int().describe('Entities in this state or inside it'),
+  stuck: z.object({ count: z.number().int(), maxOverMs: z.number().nullable() }).nullable().describe("Over the state's meta.maxDwell; null: the state has none"),
+  refusals: z.array(z.object({ event: z.string(), code: z.string(), count: z.number().int() })).describe('Refused attempts in the window, per event and code'),
+  effects: z.object({ pending: z.number().int(), dispatched: z.number().int(), failed: z.number().int() }).describe('Effects emitted entering this state, not completed'),
+});
+export const machineStatsView = z.object({
+  machine: z.string(),
+  version: z.number().int(),
+  at: isoTime,
+  entities: z.number().int(),
+  stateCounts: z.record(z.string(), z.number().int()).describe('Entities per state string, as EntityView.state writes it'),
+  states: z.record(z.string(), stateStats).describe('Every state path of the machine'),
+  conflictRetries: z.array(z.object({ from: z.string(), to: z.string(), count: z.number() })).describe('Version-conflict retries per edge, counted by the answering process since it started'),
+  refusalWindowMinutes: z.number().int(),
+});
+
+const graphNode: z.ZodType = z.lazy(() =>
+  z.object({
+    path: z.string().describe("Dotted state path; '' for the root"),
+    key: z.string(),
+    type: z.enum(['atomic', 'compound', 'parallel', 'final', 'history']),
+    history: z.enum(['shallow', 'deep']).nullable(),
+    initial: z.boolean().describe("The parent's initial state"),
+    maxDwellMs: z.number().nullable(),
+    description: z.string().nullable(),
+    children: z.array(graphNode),
+  }),
+);
+export const machineGraphView = z.object({
+  name: z.string(),
+  root: graphNode,
+  edges: z.array(
+    z.object({
+      id: z.string(),
+      source: z.string(),
+      targets: z.array(z.string()),
+      event: z.string().describe("EVENT, 'after <delay>', 'done', 'always'"),
+      guard: z.string().nullable(),
+      effects: z.array(z.string()),
+    }),
+  ),
+});
+export const transitionPage = z.object({
+  items: z.array(
+    transitionView.extend({
+      snapshot: z.object({ value: stateValue, status: z.string(), context: z.unknown() }).optional().describe('With withSnapshots=true: the entity right after'),
+    }),
+  ),
+  nextAfterSeq: z.number().int().nullable(),
+});
 export const effectList = z.object({ items: z.array(effectView) });
 
 export const machineSummary = z.object({

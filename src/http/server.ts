@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.ts';
@@ -11,6 +12,10 @@ import { entityRoutes } from './plugins/entities.ts';
 import { eventRoutes } from './plugins/events.ts';
 import { governanceRoutes } from './plugins/governance.ts';
 import { healthRoutes, type ReadinessCheck } from './plugins/health.ts';
+import { inspectorRoutes } from './plugins/inspector.ts';
+import { streamRoutes } from './plugins/streams.ts';
+import { LiveActors } from './live-actors.ts';
+import type { OpenStreams } from './sse.ts';
 import { machineRoutes } from './plugins/machines.ts';
 import { openApiRoutes } from './plugins/openapi.ts';
 import { asTollgateError, registerProblemHandling, sendProblem } from './problem.ts';
@@ -117,12 +122,20 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') registered.push(`${method} ${route.url}`);
   });
+  // Server-sent event streams never end by themselves: end them before the server waits for its connections.
+  const streams: OpenStreams = new Set();
+  app.addHook('preClose', async () => {
+    for (const stream of [...streams]) stream.end();
+  });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   const catalog: AnyRouteSpec[] = [];
   const resources: Array<[string, AnyRouteSpec[]]> = [
     ['entities', entityRoutes(tg)],
     ['events', eventRoutes(tg)],
     ['machines', machineRoutes(tg)],
     ['governance', governanceRoutes(tg)],
+    ['streams', streamRoutes(tg, streams)],
+    ['inspector', inspectorRoutes(new LiveActors(() => (options.clock ?? systemClock).now()), streams)],
     [
       'operations',
       healthRoutes(tg, {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { evaluateInitial } from '../engine/evaluate.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import { fingerprint } from './fingerprint.ts';
-import { commitInput, entityAfter, tryCommit, type SendOptions } from './gate.ts';
+import { commitInput, entityAfter, transitionViewOf, tryCommit, type SendOptions } from './gate.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import { toEntityView, type EntityView } from './views.ts';
 
@@ -47,6 +47,7 @@ export async function createEntity(
     const loaded = { version: 1, machineVersion: definition.version, snapshot: accepted.snapshot, state: accepted.state, stateEnteredAt };
     ctx.cache.set(machine, id, loaded);
     ctx.metrics.transitions.inc({ machine, from: '(none)', to: accepted.state, event: event.type });
+    ctx.feed.publish({ transition: transitionViewOf(input, accepted), snapshot: accepted.snapshot });
     return { ...toEntityView({ machine, id, ...loaded }), replayed: false };
   }
 

@@ -1,3 +1,4 @@
+import type { StateValue } from 'xstate';
 import { systemClock } from '../clock.ts';
 import { checkMachine } from '../engine/check-machine.ts';
 import type { AnyMachineDefinition, EventOf, InputOf, MachineRegistry } from '../engine/definition.ts';
@@ -9,10 +10,12 @@ import {
   type EnqueuedEvent,
   type EnqueueOptions,
 } from '../effects/registry.ts';
-import { TollgateError } from '../errors.ts';
+import { TollgateError, entityRef } from '../errors.ts';
 import { dwellLimits, entityGauges } from '../observe/entity-gauges.ts';
 import { createMetrics, type Metrics } from '../observe/metrics.ts';
 import { createCommitter, outboxChannel } from '../store/commit.ts';
+import { createHistoryTail } from '../store/history-tail.ts';
+import { createStatsQueries } from '../store/stats.ts';
 import { outboxNotifier } from '../store/outbox-notifier.ts';
 import { handOffOf } from '../outbox/direct-hand-off.ts';
 import { pgliteClient } from '../store/drivers/pglite.ts';
@@ -29,6 +32,11 @@ import { legalPairs } from '../engine/legal-pairs.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
 import { governance, type Governance } from './governance.ts';
 import type { Policy } from './policy.ts';
+import { CommitFeed } from './commit-feed.ts';
+import { attachInspector } from './inspection.ts';
+import { LiveHub, type WatchFilter } from './live-hub.ts';
+import { machineStats, type MachineStats } from './machine-stats.ts';
+import { waitForState } from './wait-for.ts';
 import { sendEvent, type InternalSendOptions, type SendOptions, type SendResult } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
@@ -54,6 +62,8 @@ export interface HistoryOptions {
   readonly afterSeq?: number;
   /** At most this many, 1 to 1,000. Default 100. */
   readonly limit?: number;
+  /** Add each transition's `snapshot` after it (its `value`, `status` and `context`). Default false. */
+  readonly withSnapshots?: boolean;
 }
 
 type Name<R> = keyof R & string;
@@ -85,6 +95,30 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   rejections(machine: Name<R>, id: string): Promise<RejectionView[]>;
   /** Run-time rules shared by every process: the active policy version per machine, and freezes (docs/governance.md). */
   readonly governance: Governance;
+  /**
+   * Calls `listener` with each transition committed from now on (by this process at once, by any other within
+   * about a second: one history tail per process, shared by all watchers), optionally of one machine or entity,
+   * until the returned function is called. Delivery is best effort: a watcher that must not miss a transition
+   * reads the history (`history`), which this only signals.
+   *
+   * @example
+   * const stop = tg.watch({ machine: 'order' }, (t) => console.log(t.entityId, t.fromState, '->', t.toState));
+   */
+  watch(filter: WatchFilter, listener: (transition: TransitionView) => void): () => void;
+  /**
+   * The fleet of one machine now: entities per state, stuck ones, refusals of the last 15 minutes, effects not
+   * settled or failed per state, conflict retries per edge (this process). What the inspector draws.
+   */
+  machineStats(machine: Name<R>): Promise<MachineStats>;
+  /** Calls `listener` with the machine's stats now and whenever they change (read at most once a second per process, shared). */
+  watchStats(machine: Name<R>, listener: (stats: MachineStats) => void): () => void;
+  /** Resolves with the entity once it is in `state` (or inside it); TG_WAIT_TIMEOUT after `timeoutMs` (default 30,000). */
+  waitFor(machine: Name<R>, id: string, state: string, options?: { readonly timeoutMs?: number }): Promise<EntityView>;
+  /**
+   * Sends a `failed` effect back to `pending` for the relay to run again, recorded on the effect with who and why
+   * (`retries`). The compensation its failure sent stays in the history. TG_EFFECT_NOT_FAILED unless it failed.
+   */
+  retryEffect(machine: Name<R>, id: string, effectId: string, options: { readonly reason: string; readonly actor?: string }): Promise<EffectView>;
   /** Deletes rejection records older than `olderThanMs`; returns how many. */
   pruneRejections(olderThanMs: number): Promise<number>;
   /**
@@ -173,9 +207,21 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
         await writeLegalPairs(client, schema, legal());
       },
     }),
+    feed: new CommitFeed(),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
     transitionHandlers: new Map(),
   };
+
+  const statsQueries = createStatsQueries(client, schema);
+  const hub = new LiveHub({
+    feed: ctx.feed,
+    ...createHistoryTailPorts(client, schema),
+    readMachineStats: (machine) => machineStats(ctx, statsQueries, machine),
+    machines: [...machines.keys()],
+    now: () => ctx.clock.now(),
+    onError: () => {}, // the next tick reads again; a watcher sees nothing new meanwhile
+  });
+  const detachInspector = options.inspect ? attachInspector(ctx.feed, machines, options.inspect) : undefined;
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
   const refreshGovernanceGauges = governanceGauges(metrics.registry, [...machines.keys()], () => ctx.governance.current(), () => ctx.clock.now());
@@ -210,7 +256,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       entityArgs(machine, id);
       const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
       const rows = await ctx.queries.history(machine, id, Math.max(Math.trunc(opts.afterSeq ?? 0), 0), limit);
-      return rows.map(toTransitionView);
+      return rows.map((row) => (opts.withSnapshots ? { ...toTransitionView(row), snapshot: snapshotSummary(row.snapshot) } : toTransitionView(row)));
     }),
     effects: open(async (machine, id) => {
       entityArgs(machine, id);
@@ -237,6 +283,36 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       freezes: open(rules.freezes),
       override: open(rules.override),
     },
+    watch: (filter, listener) => hub.watch(filter, listener),
+    machineStats: open(async (machine) => machineStats(ctx, statsQueries, machine)),
+    watchStats: (machine, listener) => {
+      machineOf(ctx, machine);
+      return hub.watchStats(machine, listener);
+    },
+    waitFor: open(async (machine, id, state, opts = {}) => {
+      entityArgs(machine, id);
+      return waitForState(() => tollgate.get(machine, id), hub, { machine, id }, state, opts.timeoutMs ?? 30_000);
+    }),
+    retryEffect: open(async (machine, id, effectId, opts) => {
+      entityArgs(machine, id);
+      const actor = opts.actor === undefined ? null : checkIdentifier('actor', opts.actor, machine);
+      const row = await ctx.queries.retryFailedEffect(machine, id, effectId, actor, opts.reason, new Date(ctx.clock.now()));
+      if (row) return toEffectView(row);
+      const existing = await ctx.queries.effect(machine, id, effectId);
+      if (!existing) {
+        await tollgate.get(machine, id); // TG_ENTITY_NOT_FOUND first, when the entity is not there either
+        throw new TollgateError('TG_EFFECT_NOT_FOUND', `${entityRef(machine, id)} has no effect '${effectId.slice(0, 100)}'. GET its effects for their ids.`, {
+          machine,
+          entityId: id,
+          effectId,
+        });
+      }
+      throw new TollgateError(
+        'TG_EFFECT_NOT_FAILED',
+        `Effect '${effectId}' (${existing.type}) of ${entityRef(machine, id)} is ${existing.status}, not failed: only a failed effect can be retried.`,
+        { machine, entityId: id, effectId, status: existing.status },
+      );
+    }),
     pruneRejections: open((olderThanMs) => ctx.queries.pruneRejections(new Date(ctx.clock.now() - olderThanMs))),
     effect: (type, handler, opts) => registerEffect(ctx, type, handler as EffectHandler, opts),
     enqueue: open(async (machine, id, event, opts) => {
@@ -252,6 +328,8 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     close: async () => {
       if (closed) return;
       closed = true;
+      hub.close();
+      detachInspector?.();
       await notifier.drain();
       await ctx.governance.close();
       await client.close();
@@ -266,6 +344,17 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     },
   };
   return tollgate;
+}
+
+function createHistoryTailPorts(client: SqlClient, schema: string) {
+  const tail = createHistoryTail(client, schema);
+  return { tail, horizon: async () => (await tail([], '0', 1)).horizon };
+}
+
+/** What the inspector shows of a persisted snapshot: its state value, status and context. */
+function snapshotSummary(persisted: unknown): TransitionView['snapshot'] {
+  const { value, status, context } = persisted as { value: StateValue; status: string; context: unknown };
+  return { value, status, context };
 }
 
 async function connect(options: TollgateOptions): Promise<SqlClient> {

@@ -149,9 +149,11 @@ export async function sendEvent(
         stateEnteredAt,
       });
       recordCommit(ctx, machine, loaded, accepted, event, now);
+      const transition = transitionViewOf(input, accepted);
+      ctx.feed.publish({ transition, snapshot: accepted.snapshot });
       return {
         entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: base.version + 1, machineVersion: definition.version, stateEnteredAt }),
-        transition: transitionViewOf(input, accepted),
+        transition,
         replayed: false,
       };
     }

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { MachineRegistry } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
+import type { InspectObserver } from './inspection.ts';
 import type { Policy } from './policy.ts';
 
 /** Where the entities live. */
@@ -53,6 +54,13 @@ export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
    * or timer only the newer release knows is refused or dropped as the older machine sees it.
    */
   readonly acceptNewerMachineVersions?: boolean;
+  /**
+   * An XState inspection observer (`createWebSocketInspector({ url }).inspect`, or a function of each event):
+   * called after each commit of this process with `@xstate.actor` (first commit of an entity seen by this
+   * process), `@xstate.event` and `@xstate.snapshot`, the actor's sessionId being `tollgate:<machine>:<id>`.
+   * Default: none. See docs/inspector.md.
+   */
+  readonly inspect?: InspectObserver;
 }
 
 const optionsSchema = z.object({
@@ -69,6 +77,7 @@ const optionsSchema = z.object({
   policies: z.record(z.string(), z.array(z.object({ version: z.string().min(1).max(100), check: z.function() }).loose()).min(1)).optional(),
   policyTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   acceptNewerMachineVersions: z.boolean().optional(),
+  inspect: z.union([z.function(), z.object({}).loose()]).optional(),
 });
 
 /** Validates options once at start-up, failing with a message that names the bad field. */

@@ -3,6 +3,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Committer } from '../store/commit.ts';
+import type { CommitFeed } from './commit-feed.ts';
 import type { Queries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
@@ -32,6 +33,8 @@ export interface RuntimeContext {
   /** The active policy versions and freezes, as every process applies them. */
   readonly governance: GovernanceWatch;
   readonly governanceStore: GovernanceStore;
+  /** Where the gate publishes each commit of this process, after it committed (live views, inspection). */
+  readonly feed: CommitFeed;
   /** See TollgateOptions.acceptNewerMachineVersions. */
   readonly acceptNewerMachineVersions: boolean;
   /** In-process consumers of the lifecycle feed (`tg.onTransition`), delivered by the feed process (src/feed/runner.ts). */

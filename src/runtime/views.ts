@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot, StateValue } from 'xstate';
 import { nextEvents } from '../engine/accepted-events.ts';
-import type { EffectFollowUpOutcome, EffectRow, RejectionRow, TimerRow, TransitionRow } from '../store/rows.ts';
+import type { EffectFollowUpOutcome, EffectRetryRecord, EffectRow, RejectionRow, TimerRow, TransitionRow } from '../store/rows.ts';
 
 /** An entity as callers see it. Times are ISO-8601 strings. */
 export interface EntityView<TContext = Record<string, unknown>> {
@@ -23,6 +23,8 @@ export interface EntityView<TContext = Record<string, unknown>> {
 
 /** One committed transition of the history. */
 export interface TransitionView {
+  /** With `history(..., { withSnapshots: true })`: the entity right after this transition. */
+  readonly snapshot?: { readonly value: StateValue; readonly status: string; readonly context: unknown };
   readonly id: string;
   readonly machine: string;
   readonly entityId: string;
@@ -59,6 +61,8 @@ export interface EffectView {
    * with its entity once it is completed or failed and this is null or has an outcome.
    */
   readonly followUp: { readonly event: { readonly type: string } & Readonly<Record<string, unknown>>; readonly outcome: EffectFollowUpOutcome | null } | null;
+  /** Operator retries of this effect after it failed, oldest first: who, why, when, and the failure each set aside. */
+  readonly retries: readonly EffectRetryRecord[];
 }
 
 /** A durable delayed event. */
@@ -144,6 +148,7 @@ export function toEffectView(row: EffectRow): EffectView {
     dispatchedAt: row.dispatched_at && iso(row.dispatched_at),
     completedAt: row.completed_at && iso(row.completed_at),
     followUp: row.follow_up && { event: row.follow_up, outcome: row.follow_up_outcome },
+    retries: row.retry_log ?? [],
   };
 }
 

@@ -41,6 +41,14 @@ export interface Queries {
   countOlder(machine: string, version: number): Promise<number>;
   recordRejection(rejection: RejectionInput): Promise<void>;
   pruneRejections(before: Date): Promise<number>;
+  /**
+   * Sends effect `effectId` of the entity back to `pending` if it is `failed` (attempts, result and error cleared,
+   * the failure appended to `retry_log` with who and why); undefined if it is not failed (or not there). The
+   * compensation event the failure sent is history and stays.
+   */
+  retryFailedEffect(machine: string, id: string, effectId: string, by: string | null, reason: string, at: Date): Promise<EffectRow | undefined>;
+  /** Effect `effectId` of the entity, if there is one. */
+  effect(machine: string, id: string, effectId: string): Promise<EffectRow | undefined>;
 }
 
 /** A state's dwell limit: `state` is a leaf-path prefix as stored in `entities.state`, e.g. `paused.resuming`. */
@@ -123,6 +131,20 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
         [r.machine, r.entityId, r.state, r.event.type, JSON.stringify(r.event), r.code, r.message, r.idempotencyKey, r.actor, r.at],
       );
     },
+    retryFailedEffect: (machine, id, effectId, by, reason, at) =>
+      first<EffectRow>(
+        `UPDATE ${s}.effects SET
+           status = 'pending', attempts = 0, result = NULL, error = NULL, follow_up = NULL, follow_up_outcome = NULL,
+           dispatched_at = NULL, completed_at = NULL, retries = retries + 1,
+           retry_log = retry_log || jsonb_build_array(jsonb_build_object(
+             'by', $4::text, 'reason', $5::text, 'at', $6::timestamptz, 'attempts', attempts, 'error', error,
+             'followUp', follow_up, 'followUpOutcome', follow_up_outcome, 'compensated', compensated))
+         WHERE machine = $1::text AND entity_id = $2::text AND id = $3::text AND status = 'failed'
+         RETURNING *`,
+        [machine, id, effectId, by, reason, at],
+      ),
+    effect: (machine, id, effectId) =>
+      first<EffectRow>(`SELECT * FROM ${s}.effects WHERE machine = $1::text AND entity_id = $2::text AND id = $3::text`, [machine, id, effectId]),
     async pruneRejections(before) {
       const rows = await client.query<{ n: number }>(
         `WITH d AS (DELETE FROM ${s}.rejections WHERE at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM d`,

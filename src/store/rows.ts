@@ -55,6 +55,21 @@ export interface EffectRow {
   readonly created_at: Date;
   readonly dispatched_at: Date | null;
   readonly completed_at: Date | null;
+  /** Operator retries of the failed effect so far (see EffectRetry). */
+  readonly retries: number;
+  readonly retry_log: EffectRetryRecord[];
+}
+
+/** One operator retry of a failed effect: who, why, when, and the failure it set aside. */
+export interface EffectRetryRecord {
+  readonly by: string | null;
+  readonly reason: string;
+  readonly at: string;
+  readonly attempts: number;
+  readonly error: unknown;
+  readonly followUp: unknown;
+  readonly followUpOutcome: unknown;
+  readonly compensated: boolean;
 }
 
 export interface TimerRow {

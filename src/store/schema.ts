@@ -108,12 +108,18 @@ export function createTables(name: string) {
       followUp: jsonb('follow_up'),
       /** What the gate answered for `follow_up` (committed, replayed, or the rejection code); null while unsent. */
       followUpOutcome: jsonb('follow_up_outcome'),
+      /** How many times an operator sent the failed effect back to pending; its job id carries it (effect-job.ts). */
+      retries: integer('retries').notNull().default(0),
+      /** Each such retry: who, why, when, and the failure it replaced (`[{ by, reason, at, attempts, error, followUp, followUpOutcome }]`). */
+      retryLog: jsonb('retry_log').notNull().default(sql`'[]'::jsonb`),
     },
     (t) => [
       index('effects_entity_idx').on(t.machine, t.entityId, t.seq),
       index('effects_pending_idx').on(t.createdAt).where(sql`status = 'pending'`),
       index('effects_dispatched_idx').on(t.dispatchedAt).where(sql`status = 'dispatched'`),
       index('effects_follow_up_idx').on(t.completedAt).where(sql`follow_up IS NOT NULL AND follow_up_outcome IS NULL`),
+      // The inspector's effect statuses per state: only unsettled and failed effects, which stay few.
+      index('effects_open_idx').on(t.machine, t.status).where(sql`status <> 'completed'`),
     ],
   );
 
@@ -156,7 +162,12 @@ export function createTables(name: string) {
       actor: text('actor'),
       at: ts('at').notNull(),
     },
-    (t) => [index('rejections_entity_idx').on(t.machine, t.entityId), index('rejections_at_idx').on(t.at)],
+    (t) => [
+      index('rejections_entity_idx').on(t.machine, t.entityId),
+      index('rejections_at_idx').on(t.at),
+      // The inspector's refusals of the last minutes per (state, event) of one machine.
+      index('rejections_machine_at_idx').on(t.machine, t.at),
+    ],
   );
 
   /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { ManualClock, TollgateError, type Tollgate } from '../../src/index.ts';
 import { backends, testRuntime } from '../support/databases.ts';
+import { fastifyPath } from '../../src/http/route.ts';
 import { registeredRoutes } from '../../src/http/server.ts';
 import { bearer, expectProblem, keys, testApi } from './support.ts';
 
@@ -94,7 +95,7 @@ describe('HTTP request errors', () => {
     const doc = response.json() as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: unknown[] }>> };
     expect(doc.openapi).toBe('3.1.0');
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
-      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path.replace(/:/g, '::').replace(/\{(\w+)\}/g, ':$1')}`),
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${fastifyPath(path)}`),
     );
     expect(registered.length).toBeGreaterThanOrEqual(13);
     expect(documented.sort()).toEqual(registered.sort());

@@ -3,7 +3,8 @@ import { canAccessMachine } from '../auth.ts';
 import { describeMachine, describeMachineInDetail } from '../machine-info.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import { mermaidDiagram } from '../mermaid.ts';
-import { machineDetail, machineDiagram, machineList, machineParams } from '../schemas.ts';
+import { machineGraph } from '../machine-graph.ts';
+import { machineDetail, machineDiagram, machineGraphView, machineList, machineParams, machineStatsView } from '../schemas.ts';
 
 const tag = 'machines';
 
@@ -58,6 +59,34 @@ export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
           mermaid: mermaidDiagram(definition.machine, stateCounts),
         };
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/machines/{machine}/stats',
+      operationId: 'getMachineStats',
+      summary: 'The fleet now: entities, stuck entities, refusals, effects and conflict retries per state',
+      description:
+        'Counts per state path (an entity counts in its state and every state around it); stuck: over the state\'s ' +
+        '`meta.maxDwell`; refusals of the last 15 minutes per event and code; effects not completed, per state their ' +
+        'transition entered; conflict retries per edge as counted by the answering process since it started.',
+      tag,
+      access: 'read',
+      params: machineParams,
+      success: { status: 200, description: 'The stats', schema: machineStatsView },
+      errors: ['TG_UNKNOWN_MACHINE'],
+      handler: ({ params }) => tg.machineStats(params.machine),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/machines/{machine}/graph',
+      operationId: 'getMachineGraph',
+      summary: 'The machine as nested states and labelled transitions, for drawing (the inspector lays it out)',
+      tag,
+      access: 'read',
+      params: machineParams,
+      success: { status: 200, description: 'The graph', schema: machineGraphView },
+      errors: ['TG_UNKNOWN_MACHINE'],
+      handler: async ({ params }) => machineGraph(params.machine, tg.internals.definition(params.machine).machine),
     }),
   ];
 }

@@ -1,0 +1,75 @@
+/**
+ * `npm run bench:inspector`: the inspector at scale. Builds one machine (subscription) with 1,000,000 entities
+ * spread over its states (written straight into the table: the gate is not what is measured), and a baseline
+ * machine (order) with 10,000, then times, alternating, medians of three:
+ * - state counts (`tg.stateCounts`: one grouped scan of the `(machine, state)` index), the target being < 100 ms;
+ * - the inspector's whole stats read (`tg.machineStats`: counts, stuck over maxDwell, refusals, open effects).
+ * Prints CPU busy of the whole machine beside the timings: on a shared machine they are noisy.
+ */
+import { readFileSync } from 'node:fs';
+import { machines } from '../machines/index.ts';
+import { createTollgate } from '../src/index.ts';
+import { quoteIdent } from '../src/store/sql-client.ts';
+import { printTable, scratchDatabase } from './support.ts';
+
+const big = Number(process.env.BENCH_ENTITIES ?? 1_000_000);
+const small = 10_000;
+
+function cpu(): { idle: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+}
+
+const { url, drop } = await scratchDatabase('bench_inspector');
+const tg = await createTollgate({ machines, database: { url, maxConnections: 4 } });
+try {
+  await tg.migrate();
+  const s = quoteIdent(tg.internals.schema);
+  const fill = async (machine: string, n: number, states: string[]) => {
+    const t0 = performance.now();
+    await tg.internals.client.query(
+      `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
+       SELECT $1::text, 'e-' || g, 1, '{}'::jsonb, (ARRAY(SELECT jsonb_array_elements_text($3::text::jsonb)))[1 + (g * 7919) % $4::int], 1,
+              now() - make_interval(secs => (g % 100000)::float8), now(), now()
+       -- Written as the gate writes (the legality trigger lets only the gate's statements touch lifecycle state).
+       FROM generate_series(1, $2::int) AS g, (SELECT set_config('tollgate.gate', 'on', true)) AS gate`,
+      [machine, n, JSON.stringify(states), states.length],
+    );
+    return performance.now() - t0;
+  };
+  const subscriptionStates = ['trial', 'trial', 'trial', 'active', 'active', 'active', 'active', 'paused.idle', 'paused.resuming', 'grace', 'canceled'];
+  const filled = await fill('subscription', big, subscriptionStates);
+  await fill('order', small, ['pending', 'paid.invoicing.draft,paid.shipment.awaiting', 'completed', 'canceled']);
+  await tg.internals.client.query(`VACUUM ANALYZE ${s}.entities`);
+  console.log(`built ${big.toLocaleString('en')} subscription and ${small.toLocaleString('en')} order entities in ${(filled / 1000).toFixed(1)} s`);
+
+  const time = async (op: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await op();
+    return performance.now() - t0;
+  };
+  const cases = [
+    { name: `state counts, ${big.toLocaleString('en')} entities`, op: () => tg.stateCounts('subscription') },
+    { name: `state counts, ${small.toLocaleString('en')} (baseline)`, op: () => tg.stateCounts('order') },
+    { name: `inspector stats, ${big.toLocaleString('en')} entities`, op: () => tg.machineStats('subscription') },
+    { name: `inspector stats, ${small.toLocaleString('en')} (baseline)`, op: () => tg.machineStats('order') },
+  ];
+  for (const c of cases) await c.op(); // warm the cache and the plans
+  const runs = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const before = cpu();
+  for (let round = 0; round < 3; round++) for (const c of cases) runs.get(c.name)!.push(await time(c.op));
+  const after = cpu();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] ?? NaN;
+  const baseline = (name: string) => median(runs.get(cases.find((c) => c.name.startsWith(name.split(',')[0]!) && c.name.includes('baseline'))!.name)!);
+  printTable(
+    ['read', 'median ms (of 3)', 'runs ms', 'ratio to baseline', 'target'],
+    cases.map((c) => {
+      const m = median(runs.get(c.name)!);
+      return [c.name, m.toFixed(1), runs.get(c.name)!.map((x) => x.toFixed(0)).join(' / '), (m / baseline(c.name)).toFixed(1), c.name.startsWith('state counts, 1') ? '< 100 ms' : ''];
+    }),
+  );
+  console.log(`machine CPU busy during the timings: ${(100 * (1 - (after.idle - before.idle) / (after.total - before.total))).toFixed(0)}% (shared machine: noisy)`);
+} finally {
+  await tg.close();
+  await drop();
+}
