@@ -29,7 +29,7 @@ try {
     const t0 = performance.now();
     await tg.internals.client.query(
       `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
-       SELECT $1::text, 'e-' || g, 1, '{}'::jsonb, (ARRAY(SELECT jsonb_array_elements_text($3::text::jsonb)))[1 + (g * 7919) % $4::int], 1,
+       SELECT $1::text, 'e-' || g, 1, '{}'::jsonb, (ARRAY(SELECT jsonb_array_elements_text($3::text::jsonb)))[1 + ((g::bigint * 7919) % $4::int)::int], 1,
               now() - make_interval(secs => (g % 100000)::float8), now(), now()
        -- Written as the gate writes (the legality trigger lets only the gate's statements touch lifecycle state).
        FROM generate_series(1, $2::int) AS g, (SELECT set_config('tollgate.gate', 'on', true)) AS gate`,

@@ -60,7 +60,7 @@ export async function listEntities(tg: Tollgate, machine: string, options: ListO
       version: row.version,
       machineVersion: hops.length > 0 ? definition.version : row.machine_version,
       stateEnteredAt: new Date(row.state_entered_at),
-    });
+    }, definition.events);
   });
   const last = page.at(-1);
   return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };

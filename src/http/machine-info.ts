@@ -1,4 +1,4 @@
-import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { StateNode, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { z } from 'zod';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 
@@ -147,15 +147,24 @@ function initialValue(machine: AnyStateMachine): unknown {
   return initial?.map((node) => nodePath(node)).join(',') ?? null;
 }
 
-/** Functions (inline guards and assigns) become `"[function]"`; a cycle becomes `"[cycle]"`. */
+/**
+ * Functions (inline guards and assigns) become `"[function]"`; a state node referenced from a transition (its
+ * `source` and `target`) becomes its id, `"#order.paid"`, as in XState's own target syntax: serialised whole, each
+ * reference would drag in its `parent` and the whole graph again (megabytes per machine). A cycle becomes `"[cycle]"`.
+ */
 function jsonSafe(value: unknown, ancestors: Set<object> = new Set()): unknown {
   if (typeof value === 'function') return '[function]';
   if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof StateNode) return `#${value.id}`;
   if (ancestors.has(value)) return '[cycle]';
   ancestors.add(value);
   const result = Array.isArray(value)
     ? value.map((item: unknown) => jsonSafe(item, ancestors) ?? null)
-    : Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, jsonSafe(v, ancestors)]));
+    : Object.fromEntries(
+        Object.entries(value)
+          .filter(([k, v]) => v !== undefined && k !== 'toJSON')
+          .map(([k, v]) => [k, jsonSafe(v, ancestors)]),
+      );
   ancestors.delete(value);
   return result;
 }

@@ -249,8 +249,9 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
     get: open(async (machine, id) => {
       entityArgs(machine, id);
-      const loaded = await loadEntity(ctx, machineOf(ctx, machine), machine, id);
-      return toEntityView({ machine, id, ...loaded });
+      const definition = machineOf(ctx, machine);
+      const loaded = await loadEntity(ctx, definition, machine, id);
+      return toEntityView({ machine, id, ...loaded }, definition.events);
     }),
     history: open(async (machine, id, opts = {}) => {
       entityArgs(machine, id);

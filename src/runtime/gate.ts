@@ -77,7 +77,6 @@ export async function sendEvent(
     throw error;
   }
   const print = fingerprint(event);
-  const target = { machine, entityId: id };
 
   let fresh = false; // true once this attempt's snapshot came from the database, not the cache
   for (let attempt = 0; ; ) {
@@ -118,7 +117,7 @@ export async function sendEvent(
     }
     if (!admission.allowed) return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
 
-    const decision = evaluate(definition.machine, loaded.snapshot, event, target);
+    const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
     if (decision.kind === 'refused') {
       // A cached snapshot may be stale: only the database's current state may refuse an event.
       if (!fresh) {
@@ -152,7 +151,7 @@ export async function sendEvent(
       const transition = transitionViewOf(input, accepted);
       ctx.feed.publish({ transition, snapshot: accepted.snapshot });
       return {
-        entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: base.version + 1, machineVersion: definition.version, stateEnteredAt }),
+        entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: base.version + 1, machineVersion: definition.version, stateEnteredAt }, definition.events),
         transition,
         replayed: false,
       };
@@ -269,15 +268,27 @@ async function refuseAdmission(ctx: RuntimeContext, r: Rejection, record: boolea
   throw r.error;
 }
 
-function refusal(machine: string, id: string, event: EventObject, decision: Refused): TollgateError {
+/** The coded error of an engine refusal; `would` phrases it for a dry run. */
+export function refusal(machine: string, id: string, event: EventObject, decision: Refused, would = false): TollgateError {
   const accepted = decision.accepted.filter((t) => !t.startsWith('xstate.'));
+  const where = `for ${entityRef(machine, id)} in state '${decision.state}'`;
+  const details = { machine, entityId: id, state: decision.state, event: event.type, ...(would ? { dryRun: true } : {}) };
+  if (decision.code === 'TG_MACHINE_FAULT') {
+    return new TollgateError(
+      decision.code,
+      `Machine '${machine}' threw while evaluating '${event.type}' ${where}: ${decision.reason ?? 'unknown error'}. ` +
+        `Nothing was written; the same event in the same state throws again: fix the machine (guards, assign, output ` +
+        `and params must not throw).`,
+      { ...details, reason: decision.reason },
+    );
+  }
   const message =
     decision.code === 'TG_ILLEGAL_TRANSITION'
-      ? `'${event.type}' is not allowed for ${entityRef(machine, id)} in state '${decision.state}'. ` +
+      ? `'${event.type}' ${would ? 'would not be' : 'is not'} allowed ${where}. ` +
         (accepted.length ? `That state accepts: ${accepted.join(', ')}.` : 'That state accepts no events (it is final).')
-      : `'${event.type}' for ${entityRef(machine, id)} in state '${decision.state}' was refused by the machine's guards ` +
+      : `'${event.type}' ${where} ${would ? 'would be' : 'was'} refused by the machine's guards ` +
         `(the state handles it, but no guard passed for this context and payload).`;
-  return new TollgateError(decision.code, message, { machine, entityId: id, state: decision.state, event: event.type });
+  return new TollgateError(decision.code, message, details);
 }
 
 interface Rejection {
@@ -354,7 +365,7 @@ export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow
     version: row.seq,
     machineVersion: hops.length > 0 ? definition.version : row.machine_version,
     stateEnteredAt: new Date(row.state_entered_at),
-  });
+  }, definition.events);
 }
 
 interface CommitParts {
@@ -383,7 +394,8 @@ export function commitInput(p: CommitParts): CommitInput {
     machineVersion: p.definition.version,
     snapshot: p.accepted.persisted,
     state: p.accepted.state,
-    stateChanged: p.accepted.state !== p.loaded.state,
+    // A creation always enters its state (a root-only machine's state string is '', like the placeholder's).
+    stateChanged: p.loaded.version === 0 || p.accepted.state !== p.loaded.state,
     now: p.now,
     transitionId: p.transitionId,
     event: p.event,
