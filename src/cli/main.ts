@@ -25,6 +25,7 @@ const commands: Readonly<Record<string, string>> = {
   diagram: 'print a machine as a Mermaid stateDiagram-v2',
   demo: 'run the traffic simulation and print its integrity summary',
   keys: 'make API keys and their hashed entries',
+  consumers: 'lifecycle-feed consumers (webhooks, NATS JetStream): add, list, pause, resume, rewind, remove, redeliver',
   'test-paths': 'generate and run path tests for a machine',
   policy: "list machines' policy versions, or switch the active one (recorded)",
   freeze: "freeze a machine's events for every process",

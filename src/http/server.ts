@@ -8,6 +8,7 @@ import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { createAuthenticator, type AuthOptions } from './auth.ts';
 import { answerClientError } from './client-errors.ts';
 import { registerJsonBody } from './json-body.ts';
+import { consumerRoutes } from './plugins/consumers.ts';
 import { entityRoutes } from './plugins/entities.ts';
 import { eventRoutes } from './plugins/events.ts';
 import { governanceRoutes } from './plugins/governance.ts';
@@ -133,6 +134,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     ['entities', entityRoutes(tg)],
     ['events', eventRoutes(tg)],
     ['machines', machineRoutes(tg)],
+    ['consumers', consumerRoutes(tg)],
     ['governance', governanceRoutes(tg)],
     ['streams', streamRoutes(tg, streams)],
     ['inspector', inspectorRoutes(new LiveActors(() => (options.clock ?? systemClock).now()), streams)],
