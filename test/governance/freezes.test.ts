@@ -106,8 +106,8 @@ describe.runIf(postgresAvailable())('freezes across processes and the system\'s 
     expect(await tg.rejections('subscription', 't')).toEqual([]);
 
     await admin.governance.unfreeze(freeze.id, { actor: 'oncall', reason: 'over' });
-    await eventually(async () => (await tg.get('subscription', 't')).state === 'canceled', 5000, 'the timer after the unfreeze');
-    await eventually(async () => (await tg.get('subscription', 'u')).context.payments === 1, 5000, 'the follow-up after the unfreeze');
+    await eventually(async () => (await tg.get('subscription', 't')).state === 'canceled', 15_000, 'the timer after the unfreeze');
+    await eventually(async () => (await tg.get('subscription', 'u')).context.payments === 1, 15_000, 'the follow-up after the unfreeze');
     expect(await tg.timers('subscription', 't')).toMatchObject([{ status: 'fired' }]);
   });
 });
