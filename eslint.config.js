@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'drizzle/**', 'coverage/**', '.tollgate/**', '.scratch/**', 'src/http/inspector-assets/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'drizzle/**', 'coverage/**', '.tollgate/**', '.scratch/**', 'src/http/inspector-assets/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

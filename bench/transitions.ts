@@ -53,14 +53,15 @@ interface Measured {
 /** The entity a send of operation `i` goes to: spread over all of them, the same sequence on every side. */
 const entityOf = (i: number) => `s${(i * 7919) % entities}`;
 
-async function seedTollgate(url: string): Promise<void> {
+/** A migrated runtime whose BENCH_ENTITIES subscriptions are created and upgraded (its cache holds them all). */
+async function seedTollgate(url: string) {
   const tg = await createTollgate({ machines, database: { url, maxConnections: 32 }, snapshotCacheSize: entities });
   await tg.migrate();
   await measure(entities, 32, async (i) => {
     await tg.create('subscription', `s${i}`, { customerId: `c${i}`, plan: 'pro' });
     await tg.send('subscription', `s${i}`, { type: 'UPGRADE', paymentMethodId: 'pm' });
   });
-  await tg.close();
+  return tg;
 }
 
 async function seedBaseline(url: string) {
@@ -171,7 +172,7 @@ async function levelsPart(): Promise<void> {
     console.log(`\n## tollgate beside the seed's transaction: ${entities} entities, ${opsPerLevel} operations per run, ${runs} runs per level (order rotating, medians), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
     if (!pgbench) console.log('pgbench not found (Debian: apt-get install postgresql-contrib): its columns are empty.');
     await seedBaseline(db.url);
-    await seedTollgate(db.url);
+    await (await seedTollgate(db.url)).close();
     const monitor = postgres(db.url, { max: 1, onnotice: () => {} });
     // Each level's row is printed as it completes (a full run takes a while).
     printTable(

@@ -1,6 +1,6 @@
 import { createTollgate, RetryableError, TerminalError } from '../src/index.ts';
 import { startProcesses } from '../workers/index.ts';
-import { machines } from '../machines/index.ts';
+import { subscription } from '../machines/index.ts';
 
 // A stand-in payment provider that honours idempotency keys, as real ones do: the same key charges once.
 const charges = new Map<string, { id: string; amountCents: number }>();
@@ -12,7 +12,7 @@ const payments = {
   },
 };
 
-const tg = await createTollgate({ machines, database: { dataDir: process.env.EXAMPLE_DATA_DIR ?? './.tollgate/effects' } });
+const tg = await createTollgate({ machines: { subscription }, database: { dataDir: process.env.EXAMPLE_DATA_DIR ?? './.tollgate/effects' } });
 await tg.migrate();
 tg.effect('chargePayment', async (ctx) => {
   // ctx: effectId, type, params, machine, entityId, transitionId, attempt, signal (aborted on shutdown), entity()

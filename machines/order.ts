@@ -288,4 +288,18 @@ export const order = defineMachine({
   events: orderEvents,
   compensations: { capturePayment: 'PAYMENT_FAILED', refundPayment: 'REFUND_FAILED' },
   description: 'Order: payment, shipment and invoicing in parallel, refund on cancellation after payment.',
+  pathTesting: {
+    input: { orderId: 'o1', customerId: 'c1', amountCents: 4200 },
+    events: {
+      // The first pays in full (paysInFull passes), the second does not (TG_GUARD_REJECTED).
+      PAY: (s) => [
+        { paymentId: 'pay_1', amountCents: (s.context as { amountCents: number }).amountCents },
+        { paymentId: 'pay_2', amountCents: 1 },
+      ],
+      SHIP: { trackingId: 'trk_1' },
+      REFUND_FAILED: { reason: 'card_closed' },
+    },
+    // `refundAttempts` grows with every RETRY_REFUND.
+    serializeState: (s) => JSON.stringify(s.value),
+  },
 });

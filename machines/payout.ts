@@ -248,4 +248,12 @@ export const payout = defineMachine({
   events: payoutEvents,
   compensations: { transferFunds: 'TRANSFER_FAILED' },
   description: 'Payout: compliance review above a threshold, bounded transfer retries.',
+  pathTesting: [
+    // Context is bounded (attempts <= maxAttempts): the default identity (value + context) walks every retry.
+    { input: { payoutId: 'p1', customerId: 'c1', amountCents: 5000 } },
+    {
+      input: { payoutId: 'p2', customerId: 'c1', amountCents: 2_000_000, maxAttempts: 2 },
+      events: { APPROVE: { reviewerId: 'rev_1' }, REJECT: { reviewerId: 'rev_1', reason: 'kyc' } },
+    },
+  ],
 });

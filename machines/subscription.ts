@@ -235,4 +235,9 @@ export const subscription = defineMachine({
   events: subscriptionEvents,
   compensations: { chargePayment: 'PAYMENT_FAILED' },
   description: 'Subscription: trial, active, paused, dunning grace, canceled.',
+  // `payments` counts PAYMENT_SUCCEEDED without bound: path tests tell states apart by value only.
+  pathTesting: [
+    { input: { customerId: 'c1', plan: 'pro', paymentMethodId: 'pm_0' }, serializeState: (s) => JSON.stringify(s.value) },
+    { input: { customerId: 'c1', plan: 'basic' }, serializeState: (s) => JSON.stringify(s.value) },
+  ],
 });

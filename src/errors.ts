@@ -17,6 +17,7 @@ export const errorRegistry = {
   TG_MACHINE_VERSION_AHEAD: { status: 503, retryable: true, title: 'Entity written by a newer machine version' },
   TG_SNAPSHOT_INCOMPATIBLE: { status: 500, retryable: false, title: 'Snapshot incompatible with machine' },
   TG_MACHINE_UNSUPPORTED: { status: 500, retryable: false, title: 'Machine uses an unsupported feature' },
+  TG_MACHINE_FAULT: { status: 422, retryable: false, title: 'Machine threw while evaluating the event' },
   TG_POLICY_DENIED: { status: 403, retryable: false, title: 'Denied by policy' },
   TG_INVALID_OPTIONS: { status: 500, retryable: false, title: 'Invalid options' },
   TG_DATA_DIR_LOCKED: { status: 503, retryable: false, title: 'Data directory locked' },

@@ -2,7 +2,7 @@
  * tollgate's public API. Named exports only: what is not here is internal and may change.
  */
 export { createTollgate } from './runtime/create-tollgate.ts';
-export type { Tollgate, HistoryOptions, TollgateInternals } from './runtime/create-tollgate.ts';
+export type { Tollgate, HistoryOptions } from './runtime/create-tollgate.ts';
 export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
 export type { SendOptions, SendResult } from './runtime/gate.ts';
 export type { CreateResult } from './runtime/create-entity.ts';
@@ -26,6 +26,8 @@ export type {
   EnqueuedEvent,
   EventOutcome,
 } from './effects/registry.ts';
+export { defineConfig } from './config/define-config.ts';
+export type { TollgateConfig, RegisterHandlers } from './config/define-config.ts';
 export type { LifecycleEvent } from './feed/event.ts';
 export type { TransitionHandler, TransitionHandlerOptions } from './runtime/transition-handlers.ts';
 export { verifyWebhookSignature, signWebhook } from './feed/signature.ts';

@@ -7,7 +7,7 @@ import { createTollgate } from '../src/index.ts';
 describe('the traffic demo (tollgate demo)', () => {
   it('drives subscriptions with duplicates, races and the seed bugs, and nothing drifts', async () => {
     const lines: string[] = [];
-    const summary = await runDemo({ subscriptions: 24, database: { dataDir: 'memory://' }, progress: false, print: (l) => lines.push(l) });
+    const summary = await runDemo({ machines, subscriptions: 24, database: { dataDir: 'memory://' }, progress: false, print: (l) => lines.push(l) });
     expect(summary.ok).toBe(true);
     // Every subscription ends canceled with exactly one cancellation email, however many cancels were attempted.
     expect(summary.cancellationEmails).toBe(24);

@@ -1,5 +1,5 @@
 import type { Clock } from '../src/clock.ts';
-import { attachEnqueuer } from '../src/effects/registry.ts';
+import { attachEnqueuer, registeredEffectTypes } from '../src/effects/registry.ts';
 import { TollgateError } from '../src/errors.ts';
 import { startFeed, type Feed, type FeedOptions } from '../src/feed/runner.ts';
 import { settlesWithin } from '../src/outbox/deadline.ts';
@@ -33,6 +33,12 @@ export interface ProcessesOptions {
   directHandOff?: boolean;
   /** Run effect workers (handlers registered with `tg.effect`). Default true. */
   effectWorkers?: boolean;
+  /**
+   * Effect types the effect workers may start without a handler: their effects wait (pending) until a process
+   * with the handler runs them. Without it, starting effect workers while a declared effect type has no handler
+   * is refused, naming the types. Default: none.
+   */
+  allowMissingHandlers?: readonly string[];
   /** Run the timer scheduler, the timer worker and the sweepers. Default true. */
   timers?: boolean;
   /** Run the queue-driven event worker (`tg.enqueue`). Default true. */
@@ -105,6 +111,18 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
     throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'redisUrl' is required with transport 'bullmq' (e.g. redis://127.0.0.1:6379).`, { field: 'redisUrl' });
   }
   const { client, schema, context } = tg.internals;
+  if (options.effectWorkers !== false) {
+    const handled = new Set([...registeredEffectTypes(context), ...(options.allowMissingHandlers ?? [])]);
+    const missing = tg.effectTypes().filter((type) => !handled.has(type));
+    if (missing.length > 0) {
+      throw new TollgateError(
+        'TG_INVALID_OPTIONS',
+        `startProcesses: no effect handler for ${missing.map((t) => `'${t}'`).join(', ')}: register each with tg.effect(type, handler) ` +
+          `before starting effect workers, or name the types in allowMissingHandlers (their effects then wait for a process that has the handler).`,
+        { field: 'allowMissingHandlers', missing },
+      );
+    }
+  }
   const clock = options.clock ?? context.clock;
   const logger = options.logger ?? defaultLogger();
   const tuning = options.tuning ?? {};

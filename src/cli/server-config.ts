@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { ApiKeyEntry } from '../http/auth.ts';
 import { parseApiKeys } from '../http/auth.ts';
 import type { ServerOptions } from '../http/server.ts';
 import { intFlag, UsageError } from './args.ts';
+import { appConfig } from './config-file.ts';
 
 /** Flags of the commands that serve the API (serve, dev). */
 export const serverFlags = {
@@ -16,9 +18,10 @@ export const serverFlags = {
   'log-level': { type: 'string' },
 } as const;
 
-export const serverFlagsHelp = (host: string, logLevel: string) => `  --port N            port to listen on (default 3000)
+export const serverFlagsHelp = (host: string, logLevel: string) => `  --port N            port to listen on (default: the config's port, or 3000)
   --host ADDR         address to bind (default ${host})
-  --keys-file FILE    API keys (JSON; default: $TOLLGATE_API_KEYS); make entries with \`tollgate keys new\`
+  --keys-file FILE    API keys (JSON; default: $TOLLGATE_API_KEYS, else the config's keys); make entries with
+                      \`tollgate keys new\`
   --body-limit BYTES  largest request body (default 65536)
   --rate-limit N      requests per second per key (default: no limit)
   --metrics-open      serve /metrics without a key (default: admin key needed)
@@ -34,20 +37,28 @@ export interface ServerFlags {
   readonly 'log-level'?: string;
 }
 
-/** The configured API keys (--keys-file wins over TOLLGATE_API_KEYS), or undefined when none are configured. */
-export function loadKeys(flags: ServerFlags): ApiKeyEntry[] | undefined {
+/** The configured API keys (--keys-file, else TOLLGATE_API_KEYS, else the config's `keys`), or undefined when none are. */
+export async function loadKeys(flags: ServerFlags): Promise<ApiKeyEntry[] | undefined> {
   const file = flags['keys-file'];
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read --keys-file ${file}: ${(error as Error).message}`);
-    }
-    return parseApiKeys(text, file);
-  }
+  if (file) return parseApiKeys(readKeyFile(file, '--keys-file'), file);
   const env = process.env.TOLLGATE_API_KEYS;
-  return env ? parseApiKeys(env, 'TOLLGATE_API_KEYS') : undefined;
+  if (env) return parseApiKeys(env, 'TOLLGATE_API_KEYS');
+  const loaded = await appConfig();
+  const keys = loaded?.config.keys;
+  if (keys === undefined) return undefined;
+  if (typeof keys === 'string') {
+    const path = resolve(loaded?.dir ?? '.', keys);
+    return parseApiKeys(readKeyFile(path, `the keys file of ${loaded?.file}`), path);
+  }
+  return parseApiKeys(JSON.stringify(keys), `the keys of ${loaded?.file}`);
+}
+
+function readKeyFile(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(error as Error).message}`);
+  }
 }
 
 /** Server options from the flags, except `auth` (which the command decides). */
@@ -63,9 +74,10 @@ export function serverOptionsOf(flags: ServerFlags, defaultLogLevel: string): Om
   };
 }
 
-/** Port and host to listen on. */
-export function listenOf(flags: ServerFlags, defaultHost: string): { port: number; host: string } {
-  return { port: intFlag(flags.port, 'port', 3000, 0, 65535), host: flags.host ?? defaultHost };
+/** Port and host to listen on: the flags, else the config's port, else 3000. */
+export async function listenOf(flags: ServerFlags, defaultHost: string): Promise<{ port: number; host: string }> {
+  const port = (await appConfig())?.config.port ?? 3000;
+  return { port: intFlag(flags.port, 'port', port, 0, 65535), host: flags.host ?? defaultHost };
 }
 
 /** A readiness check that PINGs Redis. */

@@ -2,13 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { machines } from '../../machines/index.ts';
-import { createTollgate, type Tollgate } from '../runtime/create-tollgate.ts';
+import type { MachineRegistry } from '../engine/definition.ts';
+import { TollgateError } from '../errors.ts';
+import { createTollgate } from '../runtime/create-tollgate.ts';
 import type { DatabaseOptions } from '../runtime/options.ts';
 import { runtimeTarget, type DemoAnswer, type DemoEvent, type DemoTarget } from './target.ts';
 
 /** Options of the traffic demo. */
 export interface DemoOptions {
+  /**
+   * The demo's machines (machines/index.ts in tollgate's repository): its traffic drives their `subscription`.
+   * Required unless `target` is given.
+   */
+  readonly machines?: MachineRegistry;
   /** How many subscriptions to drive. Default 300. */
   readonly subscriptions?: number;
   /** Where to run: a database (embedded or Postgres), or a running server (`target`). Default: a fresh embedded data directory, removed afterwards. */
@@ -57,16 +63,19 @@ interface Tally {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const count = options.subscriptions ?? 300;
   const print = options.print ?? ((line: string) => console.log(line));
+  if (!options.target && !options.machines?.subscription) {
+    throw new TollgateError('TG_INVALID_ARGUMENT', "runDemo: the demo drives the demo's `subscription` machine (machines/index.ts in tollgate's repository); pass those machines, or a target.");
+  }
   const tempDir = options.target || options.database ? undefined : mkdtempSync(join(tmpdir(), 'tollgate-demo-'));
   const database = options.database ?? { dataDir: tempDir as string };
-  const tg = options.target ? undefined : await createTollgate({ machines, database });
+  const tg = options.target ? undefined : await createTollgate({ machines: options.machines as MachineRegistry, database });
   const bar =
     (options.progress ?? process.stderr.isTTY)
       ? new cliProgress.SingleBar({ format: 'demo |{bar}| {value}/{total} subscriptions', stream: process.stderr }, cliProgress.Presets.shades_classic)
       : undefined;
   try {
     await tg?.migrate();
-    const target = options.target ?? runtimeTarget(tg as Tollgate<typeof machines>, 'url' in database ? 'Postgres' : `embedded PGlite`);
+    const target = options.target ?? runtimeTarget(tg as NonNullable<typeof tg>, 'url' in database ? 'Postgres' : `embedded PGlite`);
     const run = `${Date.now().toString(36)}`;
     const ids = Array.from({ length: count }, (_, i) => `demo-${run}-${i}`);
     const tally: Tally = { rejected: new Map(), replays: 0 };

@@ -1,11 +1,14 @@
-import type { machines } from '../../machines/index.ts';
-import type { EventOf } from '../engine/definition.ts';
 import { isTollgateError } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import type { EffectView, TransitionView } from '../runtime/views.ts';
 
-/** A subscription event the demo sends. */
-export type DemoEvent = EventOf<(typeof machines)['subscription']>;
+/** A subscription event the demo sends (the demo's `subscription` machine, machines/subscription.ts, accepts them). */
+export type DemoEvent =
+  | { readonly type: 'UPGRADE'; readonly paymentMethodId: string }
+  | { readonly type: 'RENEW' | 'PAUSE' | 'RESUME' }
+  | { readonly type: 'PAYMENT_SUCCEEDED'; readonly chargeId: string }
+  | { readonly type: 'PAYMENT_FAILED'; readonly reason: string }
+  | { readonly type: 'CANCEL'; readonly reason?: string };
 
 /** How one request ended: committed (or answered from its idempotency key), or refused with a code. */
 export type DemoAnswer = { readonly replayed: boolean } | { readonly code: string };
@@ -32,7 +35,7 @@ export function sumMetric(text: string, name: string): number {
 }
 
 /** The demo against a runtime in this process. Coded refusals are answers; anything else is a bug and throws. */
-export function runtimeTarget(tg: Tollgate<typeof machines>, where: string): DemoTarget {
+export function runtimeTarget(tg: Tollgate, where: string): DemoTarget {
   const answer = async (request: Promise<{ replayed: boolean }>): Promise<DemoAnswer> => {
     try {
       return { replayed: (await request).replayed };

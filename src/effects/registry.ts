@@ -36,8 +36,14 @@ export interface EffectOutcome {
   readonly event?: { readonly type: string } & Readonly<Record<string, unknown>>;
 }
 
-/** Runs one effect type. Throw RetryableError / TerminalError (or anything: retryable) to fail the attempt. */
-export type EffectHandler<P = Record<string, unknown>> = (ctx: EffectContext<P>) => Promise<EffectOutcome | void> | EffectOutcome | void;
+/**
+ * Runs one effect type. Throw RetryableError / TerminalError (or anything: retryable) to fail the attempt.
+ * (Written as a method so that a runtime typed by its machines still passes where a `Tollgate` of any machines is
+ * expected: parameters of methods compare both ways.)
+ */
+export type EffectHandler<P = Record<string, unknown>> = {
+  handle(ctx: EffectContext<P>): Promise<EffectOutcome | void> | EffectOutcome | void;
+}['handle'];
 
 /** Retry rules of one effect type. */
 export interface EffectHandlerOptions {
@@ -98,7 +104,7 @@ function of(runtime: object): RuntimeEffects {
   return found;
 }
 
-/** Registers the handler of an effect type for `runtime` (replacing an earlier one). */
+/** Registers the handler of an effect type for `runtime`; a second registration of a type is refused. */
 export function registerEffect(runtime: object, type: string, handler: EffectHandler, options: EffectHandlerOptions = {}): void {
   if (typeof type !== 'string' || type.length === 0) {
     throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect: the effect type must be a non-empty string, got ${String(type)}.`);
@@ -114,6 +120,9 @@ export function registerEffect(runtime: object, type: string, handler: EffectHan
     : !(maxBackoffMs >= backoffMs) ? 'maxBackoffMs (at least backoffMs)'
     : undefined;
   if (bad) throw new TollgateError('TG_INVALID_OPTIONS', `tg.effect('${type}'): option ${bad} is invalid.`, { field: bad.split(' ')[0] });
+  if (of(runtime).handlers.has(type)) {
+    throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect('${type}'): a handler of '${type}' is already registered; register each effect type once.`, { effectType: type });
+  }
   of(runtime).handlers.set(type, { handler: handler as EffectHandler, attempts, backoffMs, maxBackoffMs });
 }
 

@@ -31,13 +31,18 @@ export interface Accepted {
   readonly cancels: readonly string[];
 }
 
-/** The engine's verdict that an event is refused, deterministic for (state, event). */
+/**
+ * The engine's verdict that an event is refused, deterministic for (state, context, event): illegal, every guard
+ * false, or the machine threw while evaluating it (`TG_MACHINE_FAULT`).
+ */
 export interface Refused {
   readonly kind: 'refused';
-  readonly code: 'TG_ILLEGAL_TRANSITION' | 'TG_GUARD_REJECTED';
+  readonly code: 'TG_ILLEGAL_TRANSITION' | 'TG_GUARD_REJECTED' | 'TG_MACHINE_FAULT';
   readonly state: string;
-  /** Event types the state does accept (for the message). */
+  /** Event descriptors the state does accept (for the message; wildcard patterns included). */
   readonly accepted: readonly string[];
+  /** For `TG_MACHINE_FAULT`: what the machine threw. */
+  readonly reason?: string;
 }
 
 export type Decision = Accepted | Refused;

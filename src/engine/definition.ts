@@ -1,4 +1,4 @@
-import type { AnyStateMachine, StateValue } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, StateMachine, StateValue } from 'xstate';
 import type { z } from 'zod';
 
 /**
@@ -54,6 +54,45 @@ export interface MachineDefinition<
    * migrations: { 1: (s) => (s.value === 'grace' ? { ...s, value: { grace: 'first_notice' } } : s) }
    */
   readonly migrations?: Readonly<Record<number, SnapshotMigration>>;
+  /**
+   * Defaults for path testing (`pathTests`, `tollgate test-paths <machine>` without `--options`): a create input,
+   * sample payloads and a state identity that make the machine's paths generate; several entries run as input
+   * variants. Default: none (the input `{}`, payloads derived from the event schemas, states told apart by value
+   * and context, falling back to value alone when that graph does not close).
+   */
+  readonly pathTesting?: PathTestDefaults | readonly PathTestDefaults[];
+}
+
+/** A payload without `type` (or with it: a `type` that disagrees with the key is an error). */
+export type SamplePayload = Readonly<Record<string, unknown>>;
+
+/**
+ * Sample payloads per event type, for the events the paths send. One payload, several (each becomes its own edge
+ * of the graph, e.g. one that passes a guard and one that does not), or a function of the snapshot for payloads
+ * that must match the context (an amount equal to the order's). Types not listed get a payload derived from the
+ * definition's zod schema when that is trivial (`z.strictObject({})` -> `{}`, a required string -> `'sample'`).
+ */
+export type EventSamples = Readonly<
+  Record<string, SamplePayload | readonly SamplePayload[] | ((snapshot: AnyMachineSnapshot) => readonly SamplePayload[])>
+>;
+
+/** What a machine definition may carry for its own path tests (see `MachineDefinition.pathTesting`). */
+export interface PathTestDefaults {
+  /** The `create` input of every path's entity. Default `{}`. */
+  readonly input?: unknown;
+  /** Sample payloads per event type. Default: derived from the definition's schemas. */
+  readonly events?: EventSamples;
+  /**
+   * State identity for the graph walk. Default: value + context, which never ends when the context grows without
+   * bound (a counter); the walk then falls back to value alone and says so. E.g. `(s) => JSON.stringify(s.value)`.
+   */
+  readonly serializeState?: (snapshot: AnyMachineSnapshot) => string;
+  /**
+   * `shortest` (default): one shortest path per reachable state. `transitions`: those plus, for every accepted
+   * edge, the shortest path to its source and the edge, so every transition is driven. `simple`: shortest plus
+   * every simple path (can be many).
+   */
+  readonly paths?: 'shortest' | 'transitions' | 'simple';
 }
 
 /**
@@ -97,3 +136,25 @@ export type EventOf<TDef> =
 
 /** The input `create` accepts for a machine. */
 export type InputOf<TDef> = TDef extends MachineDefinition<AnyStateMachine, infer TInput> ? z.input<TInput> : never;
+
+/** The actions a machine's `setup({ actions })` declares, as `{ type, params }` (xstate's own action union). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- matching xstate's 15-parameter class, only to read one
+type ActionsOfMachine<M> = M extends StateMachine<any, any, any, any, infer A, any, any, any, any, any, any, any, any, any, any> ? A : never;
+
+type ActionsOf<R extends MachineRegistry> = { [K in keyof R]: ActionsOfMachine<R[K]['machine']> }[keyof R];
+
+/**
+ * The effect types a handler may be registered for: the custom actions the registry's machines declare in
+ * `setup({ actions })`. Any string for a registry whose machines are not known precisely (`MachineRegistry`).
+ * (Actions that are `assign(...)` also type-check; registering one is refused when the handler is registered.)
+ */
+export type EffectTypeOf<R extends MachineRegistry> = string extends keyof R ? string : ActionsOf<R>['type'] & string;
+
+/**
+ * The params an effect handler of `T` receives: the second parameter of the action's declaration in
+ * `setup({ actions: { chargePayment: (_, params: ChargeParams) => {} } })`. `unknown` for a registry whose
+ * machines are not known precisely (narrow it, or type the runtime with its machines).
+ */
+export type EffectParamsOf<R extends MachineRegistry, T extends string> = string extends keyof R
+  ? unknown
+  : Extract<ActionsOf<R>, { type: T }>['params'];

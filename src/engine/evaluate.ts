@@ -1,6 +1,6 @@
 import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
-import { TollgateError } from '../errors.ts';
-import { acceptedEventTypes } from './accepted-events.ts';
+import { TollgateError, entityRef } from '../errors.ts';
+import { acceptedEventTypes, matchesDescriptor } from './accepted-events.ts';
 import type { Accepted, Decision, EffectIntent, TimerIntent } from './decision.ts';
 import { stateToString } from './state-value.ts';
 import { checkTimerDelay } from './timer-delay.ts';
@@ -20,9 +20,19 @@ interface ActionLike {
 const ignoredBuiltIns = new Set(['xstate.log']);
 
 /**
+ * A machine defect met while evaluating: the machine threw, or produced at run time an action tollgate cannot
+ * make durable (an `enqueueActions` callback can enqueue anything). Deterministic for (state, context, event).
+ */
+class MachineFault extends Error {
+  override readonly name = 'MachineFault';
+}
+
+/**
  * Evaluates `event` against `snapshot` with XState's pure `transition()`: nothing runs, nothing is written.
- * Illegal (no transition for the event in the active states) and guard-rejected events are refused; an accepted
- * event yields the next snapshot plus the effects, timers and timer cancellations to commit.
+ * Illegal (no transition for the event in the active states, wildcard descriptors matched as XState matches them)
+ * and guard-rejected events are refused; so is an evaluation that throws (`TG_MACHINE_FAULT`, with the thrown
+ * message as `reason`). An accepted event yields the next snapshot plus the effects, timers and timer
+ * cancellations to commit.
  *
  * @example
  * const decision = evaluate(machine, snapshot, { type: 'CANCEL' }, { machine: 'subscription', entityId: 's1' });
@@ -34,21 +44,41 @@ export function evaluate(
   event: EventObject,
   target: EvaluationTarget,
 ): Decision {
+  const state = stateToString(snapshot.value);
   const accepted = acceptedEventTypes(snapshot);
-  if (!accepted.includes(event.type)) {
-    return { kind: 'refused', code: 'TG_ILLEGAL_TRANSITION', state: stateToString(snapshot.value), accepted };
+  if (!accepted.some((descriptor) => matchesDescriptor(event.type, descriptor))) {
+    return { kind: 'refused', code: 'TG_ILLEGAL_TRANSITION', state, accepted };
   }
-  if (!snapshot.can(event)) {
-    return { kind: 'refused', code: 'TG_GUARD_REJECTED', state: stateToString(snapshot.value), accepted };
+  try {
+    // can() evaluates the guards (an exact descriptor's first, then the wildcards', as transition() does).
+    if (!snapshot.can(event)) return { kind: 'refused', code: 'TG_GUARD_REJECTED', state, accepted };
+    const [next, actions] = pureTransition(machine, snapshot, event);
+    return accept(machine, next, actions, { ...target, state, event: event.type });
+  } catch (error) {
+    // tollgate's own refusals (a timer delay out of range) keep their code; anything the machine threw is a fault.
+    if (error instanceof TollgateError) throw error;
+    return { kind: 'refused', code: 'TG_MACHINE_FAULT', state, accepted, reason: faultReason(error) };
   }
-  const [next, actions] = pureTransition(machine, snapshot, event);
-  return accept(machine, next, actions as readonly ActionLike[], target, stateToString(snapshot.value), event.type);
 }
 
-/** Evaluates the machine's initial state for `input`: what `create` commits. */
+/**
+ * Evaluates the machine's initial state for `input`: what `create` commits. A machine that throws (its context
+ * factory, an entry assign, an eventless guard) is `TG_MACHINE_FAULT`.
+ */
 export function evaluateInitial(machine: AnyStateMachine, input: unknown, target: EvaluationTarget): Accepted {
-  const [snapshot, actions] = pureTransition(machine, undefined, input);
-  return accept(machine, snapshot, actions as readonly ActionLike[], target, null, 'xstate.init');
+  try {
+    const [snapshot, actions] = pureTransition(machine, undefined, input);
+    return accept(machine, snapshot, actions, { ...target, state: '(initial)', event: 'xstate.init' });
+  } catch (error) {
+    if (error instanceof TollgateError) throw error;
+    const reason = faultReason(error);
+    throw new TollgateError(
+      'TG_MACHINE_FAULT',
+      `Machine '${target.machine}' threw while creating ${entityRef(target.machine, target.entityId)}: ${reason}. ` +
+        'The same input throws again: fix the machine (context factories, guards, assign, output and params must not throw).',
+      { machine: target.machine, entityId: target.entityId, event: 'xstate.init', reason },
+    );
+  }
 }
 
 interface InertScope {
@@ -96,27 +126,32 @@ function pureTransition(machine: AnyStateMachine, snapshot: AnyMachineSnapshot |
   return [next, collected];
 }
 
-function accept(
-  machine: AnyStateMachine,
-  next: AnyMachineSnapshot,
-  actions: readonly ActionLike[],
-  target: EvaluationTarget,
-  fromState: string | null,
-  eventType: string,
-): Accepted {
-  if (next.status === 'error') {
-    throw new TollgateError(
-      'TG_MACHINE_UNSUPPORTED',
-      `Machine '${target.machine}' threw while evaluating '${eventType}' for ${target.machine}/${target.entityId} ` +
-        `in state '${fromState ?? '(initial)'}': ${String(next.error)}. Guards, assign and params functions must not throw.`,
-      { machine: target.machine, entityId: target.entityId, state: fromState ?? undefined, event: eventType },
-    );
-  }
+function faultReason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500);
+}
+
+/** Where an evaluation happens, for the messages of the timer-delay check. */
+interface StepSource extends EvaluationTarget {
+  readonly state: string;
+  readonly event: string;
+}
+
+function accept(machine: AnyStateMachine, next: AnyMachineSnapshot, actions: readonly ActionLike[], source: StepSource): Accepted {
+  if (next.status === 'error') throw new MachineFault(faultReason(next.error));
+  const custom = (machine.implementations.actions ?? {}) as Record<string, unknown>;
   const effects: EffectIntent[] = [];
   const timers: TimerIntent[] = [];
   const cancels: string[] = [];
   for (const action of actions) {
     if (!action.type.startsWith('xstate.')) {
+      // Only actions declared in setup({ actions }) are effects; an inline function enqueued by enqueueActions
+      // would be one no handler ever picks up.
+      if (!Object.hasOwn(custom, action.type)) {
+        throw new MachineFault(
+          `it produced the action '${action.type}', which is not declared in setup({ actions }) (an inline function ` +
+            'action, e.g. enqueued by enqueueActions): declare it as a named custom action, run as an effect',
+        );
+      }
       effects.push({ index: effects.length, type: action.type, params: toParams(action.params) });
       continue;
     }
@@ -125,8 +160,8 @@ function accept(
       // An immediate raise was already processed inside the macrostep; only delayed ones outlive it.
       if (params.delay === undefined) continue;
       const sendId = params.id ?? `xstate.raise.${params.event.type}`;
-      const source = { machine: target.machine, entityId: target.entityId, state: fromState ?? '(initial)', event: eventType, timer: sendId };
-      timers.push({ index: timers.length, sendId, event: params.event, delayMs: checkTimerDelay(params.delay, source) });
+      const from = { machine: source.machine, entityId: source.entityId, state: source.state, event: source.event, timer: sendId };
+      timers.push({ index: timers.length, sendId, event: params.event, delayMs: checkTimerDelay(params.delay, from) });
       continue;
     }
     if (action.type === 'xstate.cancel') {
@@ -138,12 +173,10 @@ function accept(
       continue;
     }
     if (ignoredBuiltIns.has(action.type)) continue;
-    throw new TollgateError(
-      'TG_MACHINE_UNSUPPORTED',
-      `Machine '${target.machine}' produced the action '${action.type}' on '${eventType}' from state ` +
-        `'${fromState ?? '(initial)'}'. tollgate persists entities between events, so there is no running actor to ` +
-        `deliver it: declare a custom action in setup({ actions }) and tollgate will run it as an effect.`,
-      { machine: target.machine, entityId: target.entityId, state: fromState ?? undefined, event: eventType },
+    throw new MachineFault(
+      `it produced the action '${action.type}' (e.g. from enqueueActions). tollgate persists entities between ` +
+        'events, so there is no running actor to deliver it: declare a custom action in setup({ actions }) and ' +
+        'tollgate will run it as an effect',
     );
   }
   return {

@@ -6,6 +6,7 @@ import { TollgateError, entityRef } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { admit } from '../runtime/admission.ts';
 import { throwIfWrittenByNewerVersion } from '../runtime/deploy-skew.ts';
+import { refusal } from '../runtime/gate.ts';
 import { loadEntity } from '../runtime/load.ts';
 import { checkIdentifier } from '../runtime/runtime-context.ts';
 
@@ -43,17 +44,7 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
   const admission = await admit(ctx, { machine, id, loaded, event, dryRun: true });
   if (!admission.allowed) throw admission.error;
   const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
-  if (decision.kind === 'refused') {
-    const accepted = decision.accepted.filter((type) => !type.startsWith('xstate.'));
-    throw new TollgateError(
-      decision.code,
-      decision.code === 'TG_ILLEGAL_TRANSITION'
-        ? `'${event.type}' would not be allowed for ${entityRef(machine, id)} in state '${decision.state}'. ` +
-            (accepted.length ? `That state accepts: ${accepted.join(', ')}.` : 'That state accepts no events (it is final).')
-        : `'${event.type}' for ${entityRef(machine, id)} in state '${decision.state}' would be refused by the machine's guards.`,
-      { machine, entityId: id, state: decision.state, event: event.type, dryRun: true },
-    );
-  }
+  if (decision.kind === 'refused') throw refusal(machine, id, event, decision, true);
   const now = ctx.clock.now();
   return {
     accepted: true,
@@ -66,7 +57,7 @@ export async function dryRun(tg: Tollgate, machine: string, entityId: string, ra
       status: decision.snapshot.status === 'done' ? 'done' : 'active',
       context: decision.snapshot.context as Record<string, unknown>,
     },
-    nextEvents: nextEvents(decision.snapshot),
+    nextEvents: nextEvents(decision.snapshot, Object.keys(definition.events)),
     effects: decision.effects.map((effect) => ({ type: effect.type, params: effect.params })),
     timers: decision.timers.map((timer) => ({
       sendId: timer.sendId,

@@ -1,4 +1,5 @@
-import { restoreSnapshot } from '../engine/restore.ts';
+import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
+import { stateToString } from '../engine/state-value.ts';
 import { TollgateError } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { checkIdentifier } from '../runtime/runtime-context.ts';
@@ -48,17 +49,19 @@ export async function listEntities(tg: Tollgate, machine: string, options: ListO
     [machine, prefix, after, options.limit + 1, options.idPrefix ?? null],
   );
   const page = rows.slice(0, options.limit);
-  const items = page.map((row) =>
-    toEntityView({
+  const items = page.map((row) => {
+    // An older version's entity is shown migrated, as `get` shows it.
+    const { snapshot, hops } = migrateSnapshot(definition, row.snapshot, { machine, entityId: row.id, machineVersion: row.machine_version });
+    return toEntityView({
       machine,
       id: row.id,
-      snapshot: restoreSnapshot(definition.machine, row.snapshot, { machine, entityId: row.id, machineVersion: row.machine_version }),
-      state: row.state,
+      snapshot,
+      state: hops.length > 0 ? stateToString(snapshot.value) : row.state,
       version: row.version,
-      machineVersion: row.machine_version,
+      machineVersion: hops.length > 0 ? definition.version : row.machine_version,
       stateEnteredAt: new Date(row.state_entered_at),
-    }),
-  );
+    }, definition.events);
+  });
   const last = page.at(-1);
   return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };
 }

@@ -1,6 +1,10 @@
-import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { StateNode, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { z } from 'zod';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
+import { effectType, effectTypes, stateNodes } from '../engine/effect-types.ts';
+
+// Re-exported for the diagram and the inspector, which read machines through this module.
+export { effectTypes, stateNodes };
 
 /** A registered machine as listings show it. */
 export interface MachineSummary {
@@ -31,31 +35,9 @@ export interface GraphTransition {
   readonly effects: readonly string[];
 }
 
-/** Every state node below the root, parents before children. */
-export function stateNodes(machine: AnyStateMachine): AnyStateNode[] {
-  const nodes: AnyStateNode[] = [];
-  const visit = (node: AnyStateNode) => {
-    for (const child of Object.values(node.states) as AnyStateNode[]) {
-      nodes.push(child);
-      visit(child);
-    }
-  };
-  visit(machine.root);
-  return nodes;
-}
-
 /** The dotted path of a node: `paused.idle`. */
 export function nodePath(node: AnyStateNode): string {
   return node.path.join('.');
-}
-
-/** Whether the action is a custom action (an effect), as opposed to assign and the other built-ins. */
-function effectType(machine: AnyStateMachine, action: unknown): string | null {
-  const type = typeof action === 'string' ? action : (action as { type?: unknown } | null)?.type;
-  if (typeof type !== 'string' || type.startsWith('xstate.')) return null;
-  const implementation = (machine.implementations.actions as Record<string, unknown>)[type] as { type?: unknown } | undefined;
-  if (typeof implementation?.type === 'string' && implementation.type.startsWith('xstate.')) return null;
-  return type;
 }
 
 function guardName(guard: unknown): string | null {
@@ -93,19 +75,6 @@ export function graphTransitions(machine: AnyStateMachine): GraphTransition[] {
     }
   }
   return result;
-}
-
-/** Effect types of the machine: custom actions of transitions, entry and exit, sorted. */
-export function effectTypes(machine: AnyStateMachine): string[] {
-  const types = new Set<string>();
-  for (const t of graphTransitions(machine)) for (const e of t.effects) types.add(e);
-  for (const node of stateNodes(machine)) {
-    for (const action of [...node.entry, ...node.exit]) {
-      const type = effectType(machine, action);
-      if (type) types.add(type);
-    }
-  }
-  return [...types].sort();
 }
 
 /** The summary of one machine. */
@@ -147,15 +116,24 @@ function initialValue(machine: AnyStateMachine): unknown {
   return initial?.map((node) => nodePath(node)).join(',') ?? null;
 }
 
-/** Functions (inline guards and assigns) become `"[function]"`; a cycle becomes `"[cycle]"`. */
+/**
+ * Functions (inline guards and assigns) become `"[function]"`; a state node referenced from a transition (its
+ * `source` and `target`) becomes its id, `"#order.paid"`, as in XState's own target syntax: serialised whole, each
+ * reference would drag in its `parent` and the whole graph again (megabytes per machine). A cycle becomes `"[cycle]"`.
+ */
 function jsonSafe(value: unknown, ancestors: Set<object> = new Set()): unknown {
   if (typeof value === 'function') return '[function]';
   if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof StateNode) return `#${value.id}`;
   if (ancestors.has(value)) return '[cycle]';
   ancestors.add(value);
   const result = Array.isArray(value)
     ? value.map((item: unknown) => jsonSafe(item, ancestors) ?? null)
-    : Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, jsonSafe(v, ancestors)]));
+    : Object.fromEntries(
+        Object.entries(value)
+          .filter(([k, v]) => v !== undefined && k !== 'toJSON')
+          .map(([k, v]) => [k, jsonSafe(v, ancestors)]),
+      );
   ancestors.delete(value);
   return result;
 }

@@ -8,6 +8,7 @@ import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { createAuthenticator, type AuthOptions } from './auth.ts';
 import { answerClientError } from './client-errors.ts';
 import { registerJsonBody } from './json-body.ts';
+import { consumerRoutes } from './plugins/consumers.ts';
 import { entityRoutes } from './plugins/entities.ts';
 import { eventRoutes } from './plugins/events.ts';
 import { governanceRoutes } from './plugins/governance.ts';
@@ -72,11 +73,7 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
  * await app.listen({ port: 3000, host: '0.0.0.0' });
  */
 export async function buildServer(tg: Tollgate, options: ServerOptions): Promise<FastifyInstance> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TollgateError('TG_INVALID_OPTIONS', `buildServer: option '${issue?.path.join('.') || '(options)'}' is invalid: ${issue?.message}.`);
-  }
+  checkOptions('buildServer', options);
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -103,6 +100,29 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
       sendProblem(reply, asTollgateError(error, request, bodyLimit));
     },
   });
+  await registerApi(app, tg, options);
+  return app;
+}
+
+function checkOptions(who: string, options: ApiOptions): void {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TollgateError('TG_INVALID_OPTIONS', `${who}: option '${issue?.path.join('.') || '(options)'}' is invalid: ${issue?.message}.`);
+  }
+}
+
+/** What {@link registerApi} reads: the server's options, minus those only a whole server has. */
+export type ApiOptions = Omit<ServerOptions, 'logger' | 'trustProxy'>;
+
+/**
+ * Registers tollgate's routes, authentication, JSON body parsing and problem+json errors on `app` (a server, or an
+ * encapsulated plugin scope: the `tollgateApi` plugin of `tollgate/http`). Every route of the API comes through
+ * here, whichever way it is served.
+ */
+export async function registerApi(app: FastifyInstance, tg: Tollgate, options: ApiOptions, who = 'buildServer'): Promise<void> {
+  checkOptions(who, options);
+  const bodyLimit = options.bodyLimit ?? 64 * 1024;
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     // HTTP/1.1 requires Host (RFC 9112 3.2); inject() always sets one, so only real sockets meet this.
@@ -135,6 +155,7 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
     ['entities', entityRoutes(tg)],
     ['events', eventRoutes(tg)],
     ['machines', machineRoutes(tg)],
+    ['consumers', consumerRoutes(tg)],
     ['governance', governanceRoutes(tg)],
     ['streams', streamRoutes(tg, streams)],
     ['inspector', inspectorRoutes(new LiveActors(() => (options.clock ?? systemClock).now()), streams)],
@@ -157,7 +178,6 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
       { name },
     );
   }
-  return app;
 }
 
 const routeTables = new WeakMap<FastifyInstance, readonly string[]>();

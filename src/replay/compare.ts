@@ -1,4 +1,5 @@
 import type { AnyMachineDefinition } from '../engine/definition.ts';
+import { canonicalJson } from '../runtime/fingerprint.ts';
 import { migrateSnapshot, migrationHops } from '../engine/migrate-snapshot.ts';
 import { stateToString } from '../engine/state-value.ts';
 import type { RecordedEntity, RecordedStep, StepOutcome } from './recorded.ts';
@@ -94,17 +95,9 @@ function describe(outcome: StepOutcome): string {
 
 /** `sendEmail{"customerId":"c","template":"x"}, chargePayment{...}`: type and canonical parameters, in order. */
 function effectList(outcome: StepOutcome): string {
-  return outcome.effects.map((e) => `${e.type}${canonical(e.params)}`).join(', ') || '(none)';
+  return outcome.effects.map((e) => `${e.type}${canonicalJson(e.params ?? {})}`).join(', ') || '(none)';
 }
 
 function timerList(outcome: StepOutcome): string {
   return outcome.timers.map((t) => `${t.sendId} ${t.delayMs}ms`).sort().join(', ') || '(none)';
-}
-
-/** JSON with sorted keys and without undefined fields: the same for a decision's params and a stored row's. */
-export function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return value === undefined ? 'null' : JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
 }

@@ -1,6 +1,7 @@
 import type { EventObject } from 'xstate';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
-import { migratedEventType, type RecordedEntity, type RecordedStep, type RecordedTimer, type StepKind } from './recorded.ts';
+import { migratedEventType } from '../runtime/migration.ts';
+import { type RecordedEntity, type RecordedStep, type RecordedTimer, type StepKind } from './recorded.ts';
 
 /** Which entities' histories to read. */
 export interface HistorySelection {

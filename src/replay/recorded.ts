@@ -18,9 +18,6 @@ export interface RecordedEntity {
 /** What a step is, from its recorded event. */
 export type StepKind = 'create' | 'event' | 'timer' | 'migration';
 
-/** The event type of the history row a migration writes (`{ type: '$migrated', from, to, timers }`). */
-export const migratedEventType = '$migrated';
-
 /** One recorded step: a committed transition, or a refused attempt (seq null). */
 export interface RecordedStep {
   readonly kind: StepKind;

@@ -2,7 +2,7 @@ import type { EventObject } from 'xstate';
 import { TollgateError, entityRef } from '../errors.ts';
 import { matchingFreeze } from '../policy/freezes.ts';
 import { resolvePolicy, runPolicyCheck } from '../policy/policies.ts';
-import type { RuntimeContext } from './runtime-context.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 import { toEntityView } from './views.ts';
 
@@ -63,7 +63,7 @@ export async function admit(ctx: RuntimeContext, request: AdmissionRequest): Pro
     };
   }
   const { policy } = resolved;
-  const outcome = await runPolicyCheck(policy, { machine, entity: toEntityView({ machine, id, ...loaded }), event, now }, ctx.policyTimeoutMs);
+  const outcome = await runPolicyCheck(policy, { machine, entity: toEntityView({ machine, id, ...loaded }, machineOf(ctx, machine).events), event, now }, ctx.policyTimeoutMs);
   if (outcome.kind === 'unavailable') {
     return {
       allowed: false,

@@ -48,7 +48,7 @@ export async function createEntity(
     ctx.cache.set(machine, id, loaded);
     ctx.metrics.transitions.inc({ machine, from: '(none)', to: accepted.state, event: event.type });
     ctx.feed.publish({ transition: transitionViewOf(input, accepted), snapshot: accepted.snapshot });
-    return { ...toEntityView({ machine, id, ...loaded }), replayed: false };
+    return { ...toEntityView({ machine, id, ...loaded }, definition.events), replayed: false };
   }
 
   const first = await ctx.queries.transitionBySeq(machine, id, 1);

@@ -1,7 +1,8 @@
 import type { StateValue } from 'xstate';
 import { systemClock } from '../clock.ts';
 import { checkMachine } from '../engine/check-machine.ts';
-import type { AnyMachineDefinition, EventOf, InputOf, MachineRegistry } from '../engine/definition.ts';
+import type { AnyMachineDefinition, EffectParamsOf, EffectTypeOf, EventOf, InputOf, MachineRegistry } from '../engine/definition.ts';
+import { effectTypes } from '../engine/effect-types.ts';
 import {
   enqueueEvent,
   registerEffect,
@@ -122,10 +123,20 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   /** Deletes rejection records older than `olderThanMs`; returns how many. */
   pruneRejections(olderThanMs: number): Promise<number>;
   /**
-   * Registers the handler of an effect type (a machine's custom action), run by the effect workers that
-   * `startProcesses` (workers/index.ts) starts. Register before starting them. See docs/effects.md.
+   * Registers the handler of an effect type (a custom action one of the machines declares; `ctx.params` has the
+   * type of that action's params), run by the effect workers that `startProcesses` (`tollgate/workers`) starts.
+   * Register before starting them. An effect type no machine declares, or one registered twice, is
+   * `TG_INVALID_ARGUMENT`. See docs/effects.md.
+   *
+   * @example
+   * tg.effect('chargePayment', async (ctx) => {
+   *   const charge = await payments.charge({ amountCents: ctx.params.amountCents, idempotencyKey: ctx.effectId });
+   *   return { result: { chargeId: charge.id }, event: { type: 'PAYMENT_SUCCEEDED', chargeId: charge.id } };
+   * });
    */
-  effect<P = Record<string, unknown>>(type: string, handler: EffectHandler<P>, options?: EffectHandlerOptions): void;
+  effect<T extends EffectTypeOf<R>>(type: T, handler: EffectHandler<EffectParamsOf<R, T>>, options?: EffectHandlerOptions): void;
+  /** The effect types the machines declare (custom actions), sorted; each needs a handler where effects run. */
+  effectTypes(): string[];
   /**
    * Queues an event for the entity instead of sending it now: the ingestion worker sends it through the gate
    * (conflicts retried, coded rejections final). Needs a transport attached by `startProcesses`.
@@ -174,6 +185,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     checkMachine(name, definition);
     machines.set(name, definition);
   }
+  const declared = [...new Set([...machines.values()].flatMap((definition) => effectTypes(definition.machine)))].sort();
   const policyVersions = options.policies ?? {};
   const policyProblem = policyVersionsProblem(policyVersions, new Set(machines.keys()));
   if (policyProblem) throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: ${policyProblem}.`, { field: 'policies' });
@@ -249,8 +261,9 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
     get: open(async (machine, id) => {
       entityArgs(machine, id);
-      const loaded = await loadEntity(ctx, machineOf(ctx, machine), machine, id);
-      return toEntityView({ machine, id, ...loaded });
+      const definition = machineOf(ctx, machine);
+      const loaded = await loadEntity(ctx, definition, machine, id);
+      return toEntityView({ machine, id, ...loaded }, definition.events);
     }),
     history: open(async (machine, id, opts = {}) => {
       entityArgs(machine, id);
@@ -314,7 +327,18 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       );
     }),
     pruneRejections: open((olderThanMs) => ctx.queries.pruneRejections(new Date(ctx.clock.now() - olderThanMs))),
-    effect: (type, handler, opts) => registerEffect(ctx, type, handler as EffectHandler, opts),
+    effect: (type, handler, opts) => {
+      if (!declared.includes(type)) {
+        throw new TollgateError(
+          'TG_INVALID_ARGUMENT',
+          `tg.effect('${String(type)}'): no registered machine declares an effect (custom action) '${String(type)}'. ` +
+            `Effect types: ${declared.join(', ') || '(none)'}.`,
+          { effectType: String(type) },
+        );
+      }
+      registerEffect(ctx, type, handler as EffectHandler, opts);
+    },
+    effectTypes: () => [...declared],
     enqueue: open(async (machine, id, event, opts) => {
       entityArgs(machine, id);
       return enqueueEvent(ctx, machine, id, event, opts);

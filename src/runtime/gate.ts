@@ -4,7 +4,8 @@ import type { EventObject } from 'xstate';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { Accepted, Refused } from '../engine/decision.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { restoreSnapshot } from '../engine/restore.ts';
+import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
+import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
@@ -13,6 +14,7 @@ import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './de
 import { admit } from './admission.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
+import { migrationCommit, planMigration } from './migration.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
@@ -75,7 +77,6 @@ export async function sendEvent(
     throw error;
   }
   const print = fingerprint(event);
-  const target = { machine, entityId: id };
 
   let fresh = false; // true once this attempt's snapshot came from the database, not the cache
   for (let attempt = 0; ; ) {
@@ -87,7 +88,7 @@ export async function sendEvent(
       }
       // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
       // request that newer release committed still replays.
-      loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
+      loaded = await loadMigrating(ctx, definition, machine, id, event, key, actor);
       fresh = true;
     }
     // A cached entity a newer release wrote (cached by a read): decide on the database's row, as above.
@@ -95,6 +96,17 @@ export async function sendEvent(
       fresh = true;
       ctx.cache.delete(machine, id);
       continue;
+    }
+    // A timer of the older version that the migration cancels or re-arms: commit the migration alone (its timers
+    // take over) and settle this firing, instead of refusing an event the new version does not know.
+    if (loaded.migratedFrom && options.firedTimerId) {
+      const alone = await lazyMigration(ctx, definition, machine, id, loaded, new Date(ctx.clock.now()), actor, null);
+      if (alone.settles.has(options.firedTimerId)) {
+        ctx.cache.delete(machine, id);
+        fresh = true;
+        if (!(await tryCommit(ctx, alone.input))) continue;
+        await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, alone.input.state, event);
+      }
     }
 
     const admission = await admit(ctx, { machine, id, loaded, event });
@@ -105,7 +117,7 @@ export async function sendEvent(
     }
     if (!admission.allowed) return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
 
-    const decision = evaluate(definition.machine, loaded.snapshot, event, target);
+    const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
     if (decision.kind === 'refused') {
       // A cached snapshot may be stale: only the database's current state may refuse an event.
       if (!fresh) {
@@ -121,12 +133,15 @@ export async function sendEvent(
     const accepted = decision as Accepted;
     const transitionId = randomUUID();
     const now = new Date(ctx.clock.now());
-    const input = commitInput({ machine, id, loaded, accepted, definition, transitionId, now, event, key, print, actor, options, policyVersion: admission.policyVersion });
-    const committed = await tryCommit(ctx, input);
+    // An entity of an older machine version: its `$migrated` row commits first, in the same transaction.
+    const migration = loaded.migratedFrom ? (await lazyMigration(ctx, definition, machine, id, loaded, now, actor, admission.policyVersion)).input : undefined;
+    const base = migration ? { ...loaded, version: loaded.version + 1 } : loaded;
+    const input = commitInput({ machine, id, loaded: base, accepted, definition, transitionId, now, event, key, print, actor, options, policyVersion: admission.policyVersion });
+    const committed = await tryCommit(ctx, input, migration);
     if (committed) {
       const stateEnteredAt = committed;
       ctx.cache.set(machine, id, {
-        version: loaded.version + 1,
+        version: base.version + 1,
         machineVersion: definition.version,
         snapshot: accepted.snapshot,
         state: accepted.state,
@@ -136,7 +151,7 @@ export async function sendEvent(
       const transition = transitionViewOf(input, accepted);
       ctx.feed.publish({ transition, snapshot: accepted.snapshot });
       return {
-        entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: loaded.version + 1, machineVersion: definition.version, stateEnteredAt }),
+        entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: base.version + 1, machineVersion: definition.version, stateEnteredAt }, definition.events),
         transition,
         replayed: false,
       };
@@ -165,6 +180,42 @@ export async function sendEvent(
     attempt++;
     await sleep(Math.random() * 2 ** attempt * 2);
   }
+}
+
+/** Loads the entity for a write; a failed snapshot migration is recorded as a rejection of the event, then thrown. */
+async function loadMigrating(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, event: EventObject, key: string | null, actor: string | null): Promise<CachedEntity> {
+  try {
+    return await loadEntity(ctx, definition, machine, id, { forWrite: true });
+  } catch (error) {
+    if (!isTollgateError(error, 'TG_MIGRATION_FAILED')) throw error;
+    const row = await ctx.queries.loadEntity(machine, id);
+    return reject(ctx, { machine, id, state: row?.state ?? '(unknown)', event, key, actor, error });
+  }
+}
+
+/** The `$migrated` commit of an entity loaded migrated (load.ts), its timers re-derived from the stored ones. */
+async function lazyMigration(
+  ctx: RuntimeContext,
+  definition: AnyMachineDefinition,
+  machine: string,
+  id: string,
+  loaded: CachedEntity,
+  now: Date,
+  actor: string | null,
+  policyVersion: string | null,
+): Promise<{ input: CommitInput; settles: ReadonlySet<string> }> {
+  const from = loaded.migratedFrom!;
+  const timers = await ctx.queries.timers(machine, id);
+  const plan = planMigration(
+    definition,
+    { machine, id, machineVersion: from.machineVersion, state: from.state, snapshot: from.snapshot, stateEnteredAt: loaded.stateEnteredAt },
+    timers,
+  );
+  return {
+    input: migrationCommit(plan, { machine, id, expectedVersion: loaded.version, transitionId: randomUUID(), now, policyVersion, actor }),
+    // The scheduled timers the migration cancels (or re-arms under a new id).
+    settles: new Set(timers.filter((t) => t.status === 'scheduled' && plan.cancel.includes(t.send_id)).map((t) => t.id)),
+  };
 }
 
 /** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */
@@ -217,15 +268,27 @@ async function refuseAdmission(ctx: RuntimeContext, r: Rejection, record: boolea
   throw r.error;
 }
 
-function refusal(machine: string, id: string, event: EventObject, decision: Refused): TollgateError {
+/** The coded error of an engine refusal; `would` phrases it for a dry run. */
+export function refusal(machine: string, id: string, event: EventObject, decision: Refused, would = false): TollgateError {
   const accepted = decision.accepted.filter((t) => !t.startsWith('xstate.'));
+  const where = `for ${entityRef(machine, id)} in state '${decision.state}'`;
+  const details = { machine, entityId: id, state: decision.state, event: event.type, ...(would ? { dryRun: true } : {}) };
+  if (decision.code === 'TG_MACHINE_FAULT') {
+    return new TollgateError(
+      decision.code,
+      `Machine '${machine}' threw while evaluating '${event.type}' ${where}: ${decision.reason ?? 'unknown error'}. ` +
+        `Nothing was written; the same event in the same state throws again: fix the machine (guards, assign, output ` +
+        `and params must not throw).`,
+      { ...details, reason: decision.reason },
+    );
+  }
   const message =
     decision.code === 'TG_ILLEGAL_TRANSITION'
-      ? `'${event.type}' is not allowed for ${entityRef(machine, id)} in state '${decision.state}'. ` +
+      ? `'${event.type}' ${would ? 'would not be' : 'is not'} allowed ${where}. ` +
         (accepted.length ? `That state accepts: ${accepted.join(', ')}.` : 'That state accepts no events (it is final).')
-      : `'${event.type}' for ${entityRef(machine, id)} in state '${decision.state}' was refused by the machine's guards ` +
+      : `'${event.type}' ${where} ${would ? 'would be' : 'was'} refused by the machine's guards ` +
         `(the state handles it, but no guard passed for this context and payload).`;
-  return new TollgateError(decision.code, message, { machine, entityId: id, state: decision.state, event: event.type });
+  return new TollgateError(decision.code, message, details);
 }
 
 interface Rejection {
@@ -288,7 +351,8 @@ function replay(
 
 /** The entity as it was right after a stored transition: what a replay answers. */
 export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow): EntityView {
-  const snapshot = restoreSnapshot(definition.machine, row.snapshot, {
+  // Written by an older version: shown migrated, as reads show the entity.
+  const { snapshot, hops } = migrateSnapshot(definition, row.snapshot, {
     machine: row.machine,
     entityId: row.entity_id,
     machineVersion: row.machine_version,
@@ -297,11 +361,11 @@ export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow
     machine: row.machine,
     id: row.entity_id,
     snapshot,
-    state: row.to_state,
+    state: hops.length > 0 ? stateToString(snapshot.value) : row.to_state,
     version: row.seq,
-    machineVersion: row.machine_version,
+    machineVersion: hops.length > 0 ? definition.version : row.machine_version,
     stateEnteredAt: new Date(row.state_entered_at),
-  });
+  }, definition.events);
 }
 
 interface CommitParts {
@@ -330,7 +394,8 @@ export function commitInput(p: CommitParts): CommitInput {
     machineVersion: p.definition.version,
     snapshot: p.accepted.persisted,
     state: p.accepted.state,
-    stateChanged: p.accepted.state !== p.loaded.state,
+    // A creation always enters its state (a root-only machine's state string is '', like the placeholder's).
+    stateChanged: p.loaded.version === 0 || p.accepted.state !== p.loaded.state,
     now: p.now,
     transitionId: p.transitionId,
     event: p.event,
@@ -351,10 +416,13 @@ export function commitInput(p: CommitParts): CommitInput {
   };
 }
 
-/** Runs the commit; the entry time of the state if it committed, undefined if the version or key was taken. */
-export async function tryCommit(ctx: RuntimeContext, input: CommitInput): Promise<Date | undefined> {
+/**
+ * Runs the commit (after `before`, in one transaction, when given); the entry time of the state if it committed,
+ * undefined if the version or key was taken.
+ */
+export async function tryCommit(ctx: RuntimeContext, input: CommitInput, before?: CommitInput): Promise<Date | undefined> {
   try {
-    const outcome = await ctx.committer.commit(input);
+    const outcome = before ? await ctx.committer.commitAll([before, input]) : await ctx.committer.commit(input);
     return outcome.committed && outcome.stateEnteredAt ? outcome.stateEnteredAt : undefined;
   } catch (error) {
     // A unique violation means a concurrent writer took the seq or the key first: same as a lost version race.

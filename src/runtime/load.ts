@@ -1,4 +1,5 @@
-import { restoreSnapshot } from '../engine/restore.ts';
+import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
+import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { RuntimeContext } from './runtime-context.ts';
@@ -6,7 +7,9 @@ import { refusesVersion, versionAhead } from './deploy-skew.ts';
 import type { CachedEntity } from './snapshot-cache.ts';
 
 /**
- * Reads an entity and restores its snapshot; TG_ENTITY_NOT_FOUND if there is none. Refreshes the cache. `forWrite`:
+ * Reads an entity and restores its snapshot, migrated in memory when an older machine version wrote it and the
+ * definition has migrations for it (TG_MIGRATION_FAILED if one fails); TG_ENTITY_NOT_FOUND if there is none.
+ * Refreshes the cache. `forWrite`:
  * an entity a newer version of the machine wrote is refused with TG_MACHINE_VERSION_AHEAD before its snapshot is
  * restored (which could fail on a state only the newer release has), unless the runtime accepts newer versions.
  */
@@ -28,13 +31,18 @@ export async function loadEntity(
   if (options.forWrite && refusesVersion(ctx, definition, row.machine_version)) {
     throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
   }
-  const loaded: CachedEntity = {
-    version: row.version,
-    machineVersion: row.machine_version,
-    snapshot: restoreSnapshot(definition.machine, row.snapshot, { machine, entityId: id, machineVersion: row.machine_version }),
-    state: row.state,
-    stateEnteredAt: new Date(row.state_entered_at),
-  };
+  // An older version's snapshot is migrated here, in memory: reads show it migrated, a send commits it (gate.ts).
+  const migrated = migrateSnapshot(definition, row.snapshot, { machine, entityId: id, machineVersion: row.machine_version });
+  const loaded: CachedEntity = migrated.hops.length === 0
+    ? { version: row.version, machineVersion: row.machine_version, snapshot: migrated.snapshot, state: row.state, stateEnteredAt: new Date(row.state_entered_at) }
+    : {
+        version: row.version,
+        machineVersion: definition.version,
+        snapshot: migrated.snapshot,
+        state: stateToString(migrated.snapshot.value),
+        stateEnteredAt: new Date(row.state_entered_at),
+        migratedFrom: { machineVersion: row.machine_version, state: row.state, snapshot: row.snapshot },
+      };
   ctx.cache.set(machine, id, loaded);
   return loaded;
 }

@@ -64,7 +64,8 @@ export interface TollgateOptions<R extends MachineRegistry = MachineRegistry> {
 }
 
 const optionsSchema = z.object({
-  machines: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'machine names: lower-case letters, digits, - and _'), z.unknown()),
+  // Names and definitions are checked machine by machine (engine/check-machine.ts), with messages that say the rule.
+  machines: z.record(z.string(), z.unknown()),
   database: z.union([
     z.object({ url: z.string().min(1), maxConnections: z.number().int().min(1).max(1000).optional() }).strict(),
     z.object({ dataDir: z.string().min(1) }).strict(),
@@ -78,7 +79,7 @@ const optionsSchema = z.object({
   policyTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   acceptNewerMachineVersions: z.boolean().optional(),
   inspect: z.union([z.function(), z.object({}).loose()]).optional(),
-});
+}).strict(); // an unknown option is a typo (or an option of another release): refused, never ignored
 
 /** Validates options once at start-up, failing with a message that names the bad field. */
 export function validateOptions(options: TollgateOptions): void {

@@ -7,6 +7,11 @@ export interface CachedEntity {
   readonly snapshot: AnyMachineSnapshot;
   readonly state: string;
   readonly stateEnteredAt: Date;
+  /**
+   * Set when the stored snapshot is of an older machine version and was migrated in memory on load (`snapshot`,
+   * `state` and `machineVersion` are the migrated ones): the next send commits the migration with its event.
+   */
+  readonly migratedFrom?: { readonly machineVersion: number; readonly state: string; readonly snapshot: unknown };
 }
 
 /**

@@ -100,7 +100,11 @@ export interface EntityFacts {
   readonly stateEnteredAt: Date;
 }
 
-export function toEntityView(facts: EntityFacts): EntityView {
+/**
+ * The caller's view of an entity. `callerEvents` are the machine's declared event types (`definition.events`):
+ * what a wildcard descriptor of the state can receive, listed in `nextEvents`.
+ */
+export function toEntityView(facts: EntityFacts, callerEvents: Readonly<Record<string, unknown>>): EntityView {
   return {
     machine: facts.machine,
     id: facts.id,
@@ -111,7 +115,7 @@ export function toEntityView(facts: EntityFacts): EntityView {
     version: facts.version,
     machineVersion: facts.machineVersion,
     stateEnteredAt: facts.stateEnteredAt.toISOString(),
-    nextEvents: nextEvents(facts.snapshot),
+    nextEvents: nextEvents(facts.snapshot, Object.keys(callerEvents)),
   };
 }
 

@@ -107,6 +107,11 @@ export function commitStatement(schemaName: string, mode: 'create' | 'update'): 
 /** The commit statements for one schema, built once. */
 export interface Committer {
   commit(input: CommitInput): Promise<CommitOutcome>;
+  /**
+   * Several commits of one entity (seq after seq) in one transaction: all or none. The outcome is the last one's.
+   * Effects are written pending (no hand-off).
+   */
+  commitAll(inputs: readonly CommitInput[]): Promise<CommitOutcome>;
 }
 
 /** An effect as a relay hands it to the transport. */
@@ -142,30 +147,7 @@ export function createCommitter(client: SqlClient, schemaName: string, outbox: C
     async commit(input) {
       const creating = input.expectedVersion === 0;
       const handOff = input.effects.length > 0 ? outbox.handOff?.() : undefined;
-      const rows = await client.query<{ state_entered_at: Date | null }>(creating ? createSql : updateSql, [
-        input.machine,
-        input.entityId,
-        input.expectedVersion,
-        input.expectedVersion + 1,
-        input.machineVersion,
-        JSON.stringify(input.snapshot),
-        input.state,
-        input.stateChanged,
-        input.now,
-        input.transitionId,
-        input.event.type,
-        JSON.stringify(input.event),
-        input.idempotencyKey,
-        input.fromState,
-        input.fingerprint,
-        input.policyVersion,
-        input.actor,
-        JSON.stringify(input.effects),
-        JSON.stringify(input.timers),
-        JSON.stringify(input.cancels),
-        input.firedTimerId,
-        handOff !== undefined,
-      ]);
+      const rows = await client.query<{ state_entered_at: Date | null }>(creating ? createSql : updateSql, commitParams(input, handOff !== undefined));
       const enteredAt = rows[0]?.state_entered_at ?? null;
       if (enteredAt !== null && input.effects.length > 0) {
         if (handOff) handOff.take(input.effects.map((e) => ({ id: e.id, machine: input.machine, entityId: input.entityId, type: e.type })));
@@ -173,7 +155,55 @@ export function createCommitter(client: SqlClient, schemaName: string, outbox: C
       }
       return { committed: enteredAt !== null, stateEnteredAt: enteredAt === null ? null : new Date(enteredAt) };
     },
+    async commitAll(inputs) {
+      // Rare (a lazy snapshot migration and the event that found it): one transaction of the same statements.
+      const outcome = await client
+        .transaction(async (tx) => {
+          let enteredAt: Date | null = null;
+          for (const input of inputs) {
+            const rows = await tx.query<{ state_entered_at: Date | null }>(input.expectedVersion === 0 ? createSql : updateSql, commitParams(input, false));
+            enteredAt = rows[0]?.state_entered_at ?? null;
+            if (enteredAt === null) throw notCommitted;
+          }
+          return { committed: true, stateEnteredAt: enteredAt === null ? null : new Date(enteredAt) };
+        })
+        .catch((error: unknown) => {
+          if (error === notCommitted) return { committed: false, stateEnteredAt: null };
+          throw error;
+        });
+      if (outcome.committed && inputs.some((i) => i.effects.length > 0)) outbox.notifier?.poke();
+      return outcome;
+    },
   };
+}
+
+const notCommitted = new Error('not committed: rolled back');
+
+function commitParams(input: CommitInput, handedOff: boolean): unknown[] {
+  return [
+    input.machine,
+    input.entityId,
+    input.expectedVersion,
+    input.expectedVersion + 1,
+    input.machineVersion,
+    JSON.stringify(input.snapshot),
+    input.state,
+    input.stateChanged,
+    input.now,
+    input.transitionId,
+    input.event.type,
+    JSON.stringify(input.event),
+    input.idempotencyKey,
+    input.fromState,
+    input.fingerprint,
+    input.policyVersion,
+    input.actor,
+    JSON.stringify(input.effects),
+    JSON.stringify(input.timers),
+    JSON.stringify(input.cancels),
+    input.firedTimerId,
+    handedOff,
+  ];
 }
 
 /** The NOTIFY channel that wakes the relays after a commit that wrote effects. */

@@ -76,5 +76,19 @@ export async function migrate(client: SqlClient, schemaName: string): Promise<st
       applied.push(migration.tag);
     }
   });
+  if (applied.includes(dropDemoTables)) await warnKeptDemoTables(client, schemaName);
   return applied;
+}
+
+// The migration that removes the demo's tables when they are empty (the demo handlers now create their own).
+const dropDemoTables = '0009_drop_empty_demo_tables';
+
+/** Says which demo tables that migration kept because they had rows (its RAISE WARNING reaches no client). */
+async function warnKeptDemoTables(client: SqlClient, schemaName: string): Promise<void> {
+  for (const table of ['demo_charges', 'demo_emails']) {
+    const [row] = await client.query<{ kept: string | null }>('SELECT to_regclass($1)::text AS kept', [`${quoteIdent(schemaName)}.${table}`]);
+    if (row?.kept) {
+      process.emitWarning(`tollgate migrate kept ${row.kept}: it has rows. The demo handlers now create their own tables; drop it once you no longer need them.`, { code: 'TOLLGATE_DEMO_TABLE_KEPT' });
+    }
+  }
 }

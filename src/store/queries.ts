@@ -35,6 +35,10 @@ export interface Queries {
    */
   stuckEntities(limits: readonly StateLimit[], at: Date): Promise<Array<{ machine: string; state: string; n: number; over_ms: number | null }>>;
   rejections(machine: string, id: string): Promise<RejectionRow[]>;
+  /** Entities of the machine stored by a version below `version`, ordered by id, after `afterId`: a bulk migration's pages. */
+  olderEntities(machine: string, version: number, afterId: string, limit: number): Promise<EntityRow[]>;
+  /** How many entities of the machine a version below `version` stored. */
+  countOlder(machine: string, version: number): Promise<number>;
   recordRejection(rejection: RejectionInput): Promise<void>;
   pruneRejections(before: Date): Promise<number>;
   /**
@@ -113,6 +117,13 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
          FROM ${s}.rejections WHERE machine = $1::text AND entity_id = $2::text ORDER BY id`,
         [machine, id],
       ),
+    olderEntities: (machine, version, afterId, limit) =>
+      client.query<EntityRow>(
+        `SELECT * FROM ${s}.entities WHERE machine = $1::text AND machine_version < $2::int AND id > $3::text ORDER BY id LIMIT $4::int`,
+        [machine, version, afterId, limit],
+      ),
+    countOlder: async (machine, version) =>
+      (await first<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text AND machine_version < $2::int`, [machine, version]))?.n ?? 0,
     async recordRejection(r) {
       await client.query(
         `INSERT INTO ${s}.rejections (machine, entity_id, state, event_type, event, code, message, idempotency_key, actor, at)

@@ -319,31 +319,6 @@ export function createTables(name: string) {
     (t) => [index('overrides_entity_idx').on(t.machine, t.entityId)],
   );
 
-  /** Demo payment provider (machines/demo-handlers.ts): one row per charge, keyed by the caller's idempotency key. */
-  const demoCharges = schema.table('demo_charges', {
-    idempotencyKey: text('idempotency_key').primaryKey(),
-    customerId: text('customer_id').notNull(),
-    amountCents: integer('amount_cents').notNull(),
-    /** succeeded | declined */
-    status: text('status').notNull(),
-    /** How many times the provider was asked for this key (more than 1 = a retried call, not a double charge). */
-    calls: integer('calls').notNull().default(1),
-    createdAt: ts('created_at').notNull().defaultNow(),
-  });
-
-  /** Demo email sink: every email the demo handler sends, keyed by the effect id. */
-  const demoEmails = schema.table(
-    'demo_emails',
-    {
-      effectId: text('effect_id').primaryKey(),
-      customerId: text('customer_id').notNull(),
-      template: text('template').notNull(),
-      calls: integer('calls').notNull().default(1),
-      createdAt: ts('created_at').notNull().defaultNow(),
-    },
-    (t) => [index('demo_emails_customer_idx').on(t.customerId, t.template)],
-  );
-
   return {
     schema,
     entities,
@@ -359,8 +334,6 @@ export function createTables(name: string) {
     feedConsumers,
     feedDeadLetters,
     feedProcesses,
-    demoCharges,
-    demoEmails,
   };
 }
 
@@ -380,7 +353,5 @@ export const {
   feedConsumers,
   feedDeadLetters,
   feedProcesses,
-  demoCharges,
-  demoEmails,
 } =
   createTables('tollgate');

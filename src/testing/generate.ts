@@ -47,11 +47,18 @@ export interface Traversal {
   readonly paths: readonly GeneratedPath[];
   readonly transitions: readonly ModelTransition[];
   readonly reachableStates: readonly string[];
+  /** What the walk decided on its own, for the report (the fallback to telling states apart by value). */
+  readonly notes: readonly string[];
 }
 
 /** Default state identity, as @xstate/graph's: value plus context. Unbounded contexts need serializeState. */
 function defaultSerialize(snapshot: AnyMachineSnapshot): string {
   return JSON.stringify({ value: snapshot.value, context: snapshot.context });
+}
+
+/** The fallback identity when value + context does not close: the state value alone. */
+function byValue(snapshot: AnyMachineSnapshot): string {
+  return JSON.stringify(snapshot.value);
 }
 
 /** Delayed events (`after`) are sent by the runtime's timers; every other internal event is not the caller's. */
@@ -65,9 +72,27 @@ export function isDelayedEvent(type: string): boolean {
  * events XState lists (`xstate.done.state.*`) are left out: no one can send them to a tollgate entity.
  */
 export function traverse(settings: TraversalSettings): Traversal {
+  if (settings.serializeState) return walk(settings, settings.serializeState, []);
+  try {
+    return walk(settings, defaultSerialize, []);
+  } catch (error) {
+    if (!(error instanceof GraphDidNotClose)) throw error;
+    // An unbounded context (a counter) makes value + context an endless graph: tell states apart by value instead,
+    // and say so (paths then stand for every context of a state value).
+    const note =
+      `the state graph did not close within ${settings.limit} steps when states are told apart by value and context ` +
+      `(the context grows without bound), so states are told apart by value alone; pass serializeState to choose.`;
+    return walk(settings, byValue, [note]);
+  }
+}
+
+class GraphDidNotClose extends Error {
+  override readonly name = 'GraphDidNotClose';
+}
+
+function walk(settings: TraversalSettings, serialize: (snapshot: AnyMachineSnapshot) => string, notes: string[]): Traversal {
   const { machineName, definition, input, events, limit, strategy } = settings;
   const machine = definition.machine;
-  const serialize = settings.serializeState ?? defaultSerialize;
   const known = new Set(Object.keys(definition.events));
   const options = {
     input,
@@ -87,12 +112,12 @@ export function traverse(settings: TraversalSettings): Traversal {
     shortest = getShortestPaths(machine, options as never) as unknown as Array<StatePath<AnyMachineSnapshot, EventObject>>;
   } catch (error) {
     if (error instanceof Error && error.message === 'Traversal limit exceeded') {
+      if (serialize === defaultSerialize) throw new GraphDidNotClose(error.message);
       throw new Error(
         `pathTests('${machineName}'): the state graph did not close within ${limit} traversal steps. ` +
           (settings.serializeState
             ? 'Your serializeState still tells apart too many states; make it coarser (or raise `limit`).'
-            : `States are told apart by value and context, and the context probably grows without bound (a counter). ` +
-              `Pass serializeState, e.g. pathTests(..., { serializeState: (s) => JSON.stringify(s.value) }).`),
+            : 'Even told apart by value alone, the states do not close; pass serializeState (or raise `limit`).'),
         { cause: error },
       );
     }
@@ -154,7 +179,7 @@ export function traverse(settings: TraversalSettings): Traversal {
     refusalChecked.add(endState);
     paths.push({ name: uniqueName(names, pathName(steps, initialState(shortest))), steps, endKey, checksRefusals });
   }
-  return { paths, transitions: [...transitions.values()], reachableStates: [...new Set(shortest.map((p) => stateToString(p.state.value)))] };
+  return { paths, transitions: [...transitions.values()], reachableStates: [...new Set(shortest.map((p) => stateToString(p.state.value)))], notes };
 }
 
 function initialState(shortest: ReadonlyArray<StatePath<AnyMachineSnapshot, EventObject>>): string {

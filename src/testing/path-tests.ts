@@ -1,30 +1,17 @@
-import type { AnyMachineSnapshot } from 'xstate';
-import type { AnyMachineDefinition, MachineRegistry } from '../engine/definition.ts';
+import type { AnyMachineDefinition, MachineRegistry, PathTestDefaults } from '../engine/definition.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { stateToString } from '../engine/state-value.ts';
 import { pathCoverage, productionCoverage, type PathCoverage, type ProductionCoverage } from './coverage.ts';
-import { traverse, type GeneratedPath, type ModelTransition, type PathStrategy } from './generate.ts';
+import { traverse, type GeneratedPath, type ModelTransition } from './generate.ts';
 import { oracleInitial } from './oracle.ts';
 import { runPath, type PathRunResult } from './run-path.ts';
-import type { EventSamples } from './samples.ts';
 
-/** Options of `pathTests`. */
-export interface PathTestOptions {
-  /** The `create` input of every path's entity. Required when the machine's input schema needs fields. */
-  readonly input?: unknown;
-  /** Sample payloads per event type (see EventSamples). Default: derived from the definition's schemas. */
-  readonly events?: EventSamples;
-  /**
-   * State identity for the graph walk. Default: value + context, which never ends when the context grows without
-   * bound (a counter): then pass e.g. `(s) => JSON.stringify(s.value)`.
-   */
-  readonly serializeState?: (snapshot: AnyMachineSnapshot) => string;
-  /**
-   * `shortest` (default): one shortest path per reachable state. `transitions`: those plus, for every accepted
-   * edge, the shortest path to its source and the edge, so every transition is driven. `simple`: shortest plus
-   * every simple path (can be many).
-   */
-  readonly paths?: PathStrategy;
+/**
+ * Options of `pathTests`. `input`, `events`, `serializeState` and `paths` default to the definition's own
+ * `pathTesting` (its first entry when it lists several), then to `{}`, derived payloads, value + context (value
+ * alone when that graph does not close) and `shortest`.
+ */
+export interface PathTestOptions extends PathTestDefaults {
   /** Graph walk steps before giving up with a message about serializeState. Default 10,000. */
   readonly limit?: number;
   /** Registry name of the machine when passing a definition. Default: found by identity in the runtime's machines. */
@@ -50,6 +37,8 @@ export interface PathTestSuite {
   readonly reachableStates: readonly string[];
   /** Every accepted (from, event, to) edge of the walk. */
   readonly transitions: readonly ModelTransition[];
+  /** What the generation chose on its own (e.g. telling states apart by value because the graph did not close). */
+  readonly notes: readonly string[];
   /** Which transitions the paths cover. */
   coverage(): PathCoverage;
   /** Coverage set against the history table of `tg`'s database. */
@@ -71,16 +60,17 @@ export interface PathTestSuite {
 export function pathTests(machine: AnyMachineDefinition | string, options: PathTestOptions = {}): PathTestSuite {
   const { definition, name } = resolve(machine, options);
   const label = name ?? definition.machine.id;
-  const events = options.events ?? {};
-  const input = options.input ?? {};
+  const own = pathTestDefaults(definition)[0] ?? {};
+  const events = options.events ?? own.events ?? {};
+  const input = options.input ?? own.input ?? {};
   const walk = traverse({
     machineName: label,
     definition,
     input,
     events,
-    serializeState: options.serializeState,
+    serializeState: options.serializeState ?? own.serializeState,
     limit: options.limit ?? 10_000,
-    strategy: options.paths ?? 'shortest',
+    strategy: options.paths ?? own.paths ?? 'shortest',
   });
   const initial = stateToString(oracleInitial(definition.machine, input).snapshot.value);
   const nameIn = (tg: Tollgate): string => name ?? registeredName(tg, definition);
@@ -93,6 +83,7 @@ export function pathTests(machine: AnyMachineDefinition | string, options: PathT
     paths,
     reachableStates: walk.reachableStates,
     transitions: walk.transitions,
+    notes: walk.notes,
     coverage,
     productionCoverage: (tg) => productionCoverage(tg, nameIn(tg), coverage()),
     async runAll(tg, onPath) {
@@ -105,6 +96,13 @@ export function pathTests(machine: AnyMachineDefinition | string, options: PathT
       return results;
     },
   };
+}
+
+/** The definition's own path-testing defaults, as a list of variants (empty when it has none). */
+export function pathTestDefaults(definition: AnyMachineDefinition): PathTestDefaults[] {
+  const own = definition.pathTesting;
+  if (own === undefined) return [];
+  return Array.isArray(own) ? [...(own as readonly PathTestDefaults[])] : [own as PathTestDefaults];
 }
 
 function resolve(machine: AnyMachineDefinition | string, options: PathTestOptions): { definition: AnyMachineDefinition; name?: string } {

@@ -1,19 +1,9 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import type { z } from 'zod';
-import type { AnyMachineDefinition } from '../engine/definition.ts';
+import type { AnyMachineDefinition, EventSamples, SamplePayload } from '../engine/definition.ts';
 
-/** A payload without `type` (or with it: a `type` that disagrees with the key is an error). */
-export type SamplePayload = Readonly<Record<string, unknown>>;
-
-/**
- * Sample payloads per event type, for the events the paths send. One payload, several (each becomes its own edge
- * of the graph, e.g. one that passes a guard and one that does not), or a function of the snapshot for payloads
- * that must match the context (an amount equal to the order's). Types not listed get a payload derived from the
- * definition's zod schema when that is trivial (`z.strictObject({})` -> `{}`, a required string -> `'sample'`).
- */
-export type EventSamples = Readonly<
-  Record<string, SamplePayload | readonly SamplePayload[] | ((snapshot: AnyMachineSnapshot) => readonly SamplePayload[])>
->;
+// The types live beside MachineDefinition.pathTesting, which carries them.
+export type { EventSamples, SamplePayload };
 
 /** Resolves the sample events of every event type of `definition` in `snapshot`. */
 export function sampleEvents(

@@ -32,9 +32,10 @@ const minEarlyWaitMs = 50;
  * Fires timer jobs: the timer's event goes through the gate as an internal event, with the timer id as
  * idempotency key and `firedTimerId` (the commit marks the row fired). A timer whose row is no longer
  * `scheduled` (cancelled by a later transition, or fired already) is stale: ignored and counted. A timer whose
- * event the gate refuses (the entity moved on without cancelling it) is marked stale and counted. A worker that does
- * not know the timer's machine or state (deploy-skew.ts) leaves it scheduled and looks again later; so does one whose
- * timer meets a freeze (every `frozenRetryMs`, so it fires about that long after the unfreeze).
+ * event the gate refuses (the entity moved on without cancelling it, or the machine throws on it: TG_MACHINE_FAULT,
+ * reason `machine_fault`) is marked stale and counted, never retried; the gate recorded the refusal with its message.
+ * A worker that does not know the timer's machine or state (deploy-skew.ts) leaves it scheduled and looks again
+ * later; so does one whose timer meets a freeze (every `frozenRetryMs`, so it fires about that long after the unfreeze).
  */
 export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Consumer {
   const s = quoteIdent(tg.internals.schema);
@@ -80,8 +81,13 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
         timer.id,
         new Date(clock.now()),
       ]);
-      metrics.staleTimers.inc({ machine: timer.machine, reason: 'refused' });
-      options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code }, `timer event '${timer.event.type}' refused: marked stale`);
+      // A machine that throws on the timer's event throws again on every retry: stale for good, like a refusal.
+      const reason = error.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
+      metrics.staleTimers.inc({ machine: timer.machine, reason });
+      options.logger.warn(
+        { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code, reason: error.message },
+        `timer event '${timer.event.type}' refused: marked stale`,
+      );
     }
     return {};
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, createMachine, emit, fromPromise, initialTransition, sendTo, setup, spawnChild } from 'xstate';
+import { assign, createMachine, enqueueActions, fromPromise, initialTransition, sendTo, setup, spawnChild } from 'xstate';
 import { z } from 'zod';
 import { acceptedEventTypes, nextEvents } from '../../src/engine/accepted-events.ts';
 import { checkMachine } from '../../src/engine/check-machine.ts';
@@ -16,7 +16,7 @@ describe('acceptedEventTypes (wrapper of an internal XState API)', () => {
   it('lists the events of every active state node, guarded or not, including delayed ones', () => {
     const [trial] = initialTransition(subscriptionMachine, { customerId: 'c', plan: 'pro' });
     expect(acceptedEventTypes(trial).sort()).toEqual(['CANCEL', 'UPGRADE', 'xstate.after.trialPeriod.subscription.trial']);
-    expect(nextEvents(trial).sort()).toEqual(['CANCEL', 'UPGRADE']);
+    expect(nextEvents(trial, []).sort()).toEqual(['CANCEL', 'UPGRADE']);
   });
 
   it('includes events handled by ancestors and lists nothing for a final snapshot', () => {
@@ -65,10 +65,75 @@ describe('evaluate', () => {
     expect(go.state).toBe('c');
   });
 
-  it('refuses actions that need a running actor, naming state and event', () => {
-    const m = setup({}).createMachine({ id: 'x', initial: 'a', states: { a: { on: { GO: { actions: emit({ type: 'hello' }) } } } } });
+  it('refuses, as a machine fault, actions enqueued at run time that need a running actor or run inline code', () => {
+    const m = setup({ actions: { named: () => {} } }).createMachine({
+      id: 'x',
+      initial: 'a',
+      states: {
+        a: {
+          on: {
+            EMIT: { actions: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'hello' })) },
+            INLINE: { actions: enqueueActions(({ enqueue }) => enqueue(function shout() {})) },
+            NAMED: { actions: enqueueActions(({ enqueue }) => enqueue('named')) },
+          },
+        },
+      },
+    });
     const s = evaluateInitial(m, {}, target).snapshot;
-    expect(() => evaluate(m, s, { type: 'GO' }, target)).toThrow(/xstate\.emit.*'GO'.*'a'/);
+    expect(evaluate(m, s, { type: 'EMIT' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', state: 'a', reason: expect.stringMatching(/'xstate\.emit'.*custom action/) });
+    expect(evaluate(m, s, { type: 'INLINE' }, target)).toMatchObject({ code: 'TG_MACHINE_FAULT', reason: expect.stringMatching(/'shout', which is not declared in setup/) });
+    expect(evaluate(m, s, { type: 'NAMED' }, target)).toMatchObject({ kind: 'accepted', effects: [{ index: 0, type: 'named', params: {} }] });
+  });
+
+  it('an evaluation that throws (guard, assign, final output) is one refusal naming the thrown message', () => {
+    const m = setup({ guards: { boom: () => { throw new Error('guard boom'); } } }).createMachine({
+      id: 'x',
+      initial: 'a',
+      context: { n: 0 },
+      states: {
+        a: {
+          on: {
+            G: { guard: 'boom', target: 'done' },
+            A: { actions: assign({ n: () => { throw new Error('assign boom'); } }) },
+            F: 'done',
+          },
+        },
+        done: { type: 'final' },
+      },
+      output: () => { throw new Error('output boom'); },
+    });
+    const s = evaluateInitial(m, {}, target).snapshot;
+    expect(evaluate(m, s, { type: 'G' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: expect.stringMatching(/guard boom/) });
+    expect(evaluate(m, s, { type: 'A' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: 'assign boom' });
+    expect(evaluate(m, s, { type: 'F' }, target)).toMatchObject({ kind: 'refused', code: 'TG_MACHINE_FAULT', reason: 'output boom' });
+    const throwing = setup({}).createMachine({ id: 'y', context: () => { throw new Error('context boom'); } });
+    expect(() => evaluateInitial(throwing, {}, target)).toThrow(expect.objectContaining({ code: 'TG_MACHINE_FAULT', message: expect.stringMatching(/m\/e1: context boom/) }));
+  });
+
+  it('matches wildcard and partial-wildcard descriptors as XState does, falling back to them when a guard fails', () => {
+    const m = setup({ guards: { ok: ({ event }) => (event as { ok?: boolean }).ok === true } }).createMachine({
+      id: 'w',
+      initial: 'a',
+      states: {
+        a: { on: { FOO: 'b', 'foo.*': 'f', '*': 'c' } },
+        g: { on: { FOO: { guard: 'ok', target: 'b' }, '*': 'c' } },
+        p: { on: { 'foo.*': 'f' } },
+        b: {},
+        c: {},
+        f: {},
+      },
+    });
+    const at = (value: string) => m.resolveState({ value, context: {} });
+    expect(evaluate(m, at('a'), { type: 'BAR' }, target)).toMatchObject({ kind: 'accepted', state: 'c' });
+    expect(evaluate(m, at('a'), { type: 'foo.qux' }, target)).toMatchObject({ kind: 'accepted', state: 'f' });
+    expect(evaluate(m, at('a'), { type: 'FOO' }, target)).toMatchObject({ kind: 'accepted', state: 'b' });
+    expect(evaluate(m, at('g'), { type: 'FOO' }, target)).toMatchObject({ kind: 'accepted', state: 'c' });
+    expect(evaluate(m, at('g'), { type: 'FOO', ok: true } as never, target)).toMatchObject({ kind: 'accepted', state: 'b' });
+    expect(evaluate(m, at('p'), { type: 'foo' }, target)).toMatchObject({ kind: 'accepted', state: 'f' });
+    expect(evaluate(m, at('p'), { type: 'foo.a.b' }, target)).toMatchObject({ kind: 'accepted', state: 'f' });
+    expect(evaluate(m, at('p'), { type: 'food' }, target)).toMatchObject({ kind: 'refused', code: 'TG_ILLEGAL_TRANSITION' });
+    expect(nextEvents(at('a'), ['FOO', 'BAR', 'foo.qux'])).toEqual(['FOO', 'BAR', 'foo.qux']);
+    expect(nextEvents(at('p'), ['FOO', 'BAR', 'foo.qux'])).toEqual(['foo.qux']);
   });
 
   it('state strings are sorted leaf paths', () => {
@@ -80,14 +145,14 @@ describe('evaluate', () => {
 describe('checkMachine refuses what a persisted entity cannot honour', () => {
   it.each([
     ['invoke', createMachine({ id: 'i', initial: 'a', states: { a: { invoke: { src: fromPromise(async () => 1) } } } }), /state 'i\.a' invokes/],
-    ['sendTo', createMachine({ id: 's', initial: 'a', states: { a: { entry: sendTo('other', { type: 'X' }) } } }), /state 's\.a' uses xstate\.sendTo \(entry\)/],
-    ['spawnChild', createMachine({ id: 'c', initial: 'a', states: { a: { on: { GO: { actions: spawnChild(fromPromise(async () => 1)) } } } } }), /state 'c\.a' uses xstate\.spawnChild \(on 'GO'\)/],
+    ['sendTo', createMachine({ id: 's', initial: 'a', states: { a: { entry: sendTo('other', { type: 'X' }) } } }), /state 's\.a' \(entry\) uses xstate\.sendTo/],
+    ['spawnChild', createMachine({ id: 'c', initial: 'a', states: { a: { on: { GO: { actions: spawnChild(fromPromise(async () => 1)) } } } } }), /state 'c\.a' \(on 'GO'\) uses xstate\.spawnChild/],
   ])('%s', (_name, machine, message) => {
-    expect(() => checkMachine('m', defOf(machine))).toThrow(message);
+    expect(() => checkMachine(machine.id, defOf(machine))).toThrow(message);
   });
 
   it('a version must be an integer >= 1', () => {
-    expect(() => checkMachine('m', { ...defOf(createMachine({})), version: 0 })).toThrow(/version must be an integer/);
+    expect(() => checkMachine('m', { ...defOf(createMachine({ id: 'm' })), version: 0 })).toThrow(/version must be an integer/);
   });
 });
 

@@ -38,6 +38,8 @@ describe.runIf(postgresAvailable())('lifecycle feed: no transition skipped', () 
       for (let i = 0; i < 10; i++) await tg.create('ticket', `early-${i}`, {});
       await new Promise((resolve) => setTimeout(resolve, 200));
       for (const [i, { conn, id }] of held.sort(() => Math.random() - 0.5).entries()) {
+        // As the gate's statement does (governance: only the gate writes lifecycle state).
+        await conn`SELECT set_config('tollgate.gate', 'on', true)`;
         await conn.unsafe(
           `WITH e AS (INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
              VALUES ('ticket', $1, 1, '{"value":"open","context":{"notes":0},"status":"active"}', 'open', 1, now(), now(), now()))

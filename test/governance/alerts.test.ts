@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
+import { feedMetrics } from '../../src/feed/metrics.ts';
 import { effectMetrics } from '../../src/outbox/metrics.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 
@@ -19,6 +20,7 @@ describe('alert rules and dashboard', () => {
   it('cover the five journey signals and freezes, and name only metrics tollgate exports', async () => {
     const tg = await testRuntime(backends()[0] ?? 'pglite', { machines });
     effectMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
+    feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
     const exprs = [...rules.matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+(?:for|labels):/g)].map((m) => m[1] as string);
     const panelExprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));

@@ -28,6 +28,14 @@ const required: Record<string, Access> = {
   'GET /inspector/assets/:file': 'open',
   'GET /inspector/ws': 'write',
   'GET /inspector/actors/stream': 'read',
+  'GET /v1/consumers': 'admin',
+  'POST /v1/consumers': 'admin',
+  'GET /v1/consumers/:name': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::pause': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::resume': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::redeliver': 'admin',
+  'POST /v1/consumers/:name(^[^/]+?)::rewind': 'admin',
+  'DELETE /v1/consumers/:name': 'admin',
   'GET /v1/policies': 'read',
   'POST /v1/policies/:machine(^[^/]+?)::activate': 'admin',
   'GET /v1/freezes': 'read',
@@ -52,7 +60,7 @@ const rankOf: Record<Access, number> = { open: -3, read: 0, write: 1, admin: 2 }
 let counter = 0;
 function request(route: string, machine: string) {
   const [method, path] = route.split(' ') as ['GET' | 'POST' | 'DELETE', string];
-  const url = path.replace(/\(\^\[\^\/\]\+\?\)/g, '').replace(/::/g, ':').replace(':machine', machine).replace(':id', 'auth-1').replace(':effectId', 'e-1').replace(':file', 'app.css') +
+  const url = path.replace(/\(\^\[\^\/\]\+\?\)/g, '').replace(/::/g, ':').replace(':name', 'auth-consumer').replace(':machine', machine).replace(':id', 'auth-1').replace(':effectId', 'e-1').replace(':file', 'app.css') +
     (path.endsWith('/stream') ? '?maxDurationMs=1' : ''); // a stream ends only when told
   const payload =
     method !== 'POST' ? undefined

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTollgate } from '../../src/index.ts';
+import { testDatabaseUrl, type Backend } from './databases.ts';
 import type { Clock } from '../../src/clock.ts';
 import { isTollgateError } from '../../src/errors.ts';
 import type { Tollgate } from '../../src/runtime/create-tollgate.ts';
@@ -28,3 +33,29 @@ export async function fireDueTimers(tg: Tollgate<MachineRegistry>, clock: Clock)
     if (!progress) return fired;
   }
 }
+
+/**
+ * Runtimes of successive releases over one database: Postgres (one schema, runtimes open side by side) or an embedded
+ * data directory (PGlite allows one process: open the next release after closing the last).
+ */
+export async function releaseDatabase(backend: Backend): Promise<{ open<R extends MachineRegistry>(machines: R, clock: Clock): Promise<Tollgate<R>>; close(): Promise<void> }> {
+  const schema = `evo_${process.pid}_${++releaseCounter}`;
+  const dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-evolution-')) : undefined;
+  const database = dataDir ? { dataDir } : { url: await testDatabaseUrl(), maxConnections: 10 };
+  const open: Array<Tollgate<MachineRegistry>> = [];
+  return {
+    async close() {
+      for (const tg of open.splice(0)) await tg.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    async open(machines, clock) {
+      if ('dataDir' in database) for (const tg of open.splice(0)) await tg.close();
+      const tg = await createTollgate({ machines, clock, database, ...(backend === 'postgres' ? { schema } : {}) });
+      await tg.migrate();
+      open.push(tg as unknown as Tollgate<MachineRegistry>);
+      return tg;
+    },
+  };
+}
+
+let releaseCounter = 0;

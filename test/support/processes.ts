@@ -30,6 +30,8 @@ export async function testProcesses<R extends MachineRegistry>(
     redisUrl,
     queuePrefix: kind === 'bullmq' ? (options.queuePrefix ?? uniquePrefix(redisUrl)) : undefined,
     logger: quietLogger,
+    // Tests register the handlers they exercise; the other effects wait.
+    allowMissingHandlers: tg.effectTypes(),
     ...options,
     tuning: { pollIntervalMs: 100, sweepIntervalMs: 60_000, sweepMinAgeMs: 0, lockDurationMs: 2000, stalledIntervalMs: 1000, ...options.tuning },
   });

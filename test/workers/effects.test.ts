@@ -26,7 +26,7 @@ function runtime() {
 describe.each(transportKinds())('effect workers on %s', (kind) => {
   it('runs a committed effect once, records its result and applies its follow-up event once', async () => {
     const tg = await runtime();
-    const calls: EffectContext[] = [];
+    const calls: EffectContext<unknown>[] = [];
     tg.effect('chargePayment', async (ctx) => {
       calls.push(ctx);
       return { result: { chargeId: `ch_${ctx.effectId}` }, event: { type: 'PAYMENT_SUCCEEDED', chargeId: `ch_${ctx.effectId}` } };

@@ -14,10 +14,10 @@ const N = 12;
 
 // The seed's three stories, end to end with workers running, under duplicate deliveries and concurrent writers.
 describe.each(transportKinds())('the seed stories on %s', (kind) => {
-  async function world(failureRate: number) {
+  async function world(failureRate: number, except: string[] = []) {
     const clock = new ManualClock(Date.parse('2026-05-01T00:00:00Z'));
     const tg = await testRuntime('postgres', { machines, clock, maxConnections: 6 });
-    registerDemoHandlers(tg, { failureRate, seed: 7 });
+    registerDemoHandlers(tg, { failureRate, seed: 7, except });
     const processes = await testProcesses(tg, kind);
     const s = quoteIdent(tg.internals.schema);
     const q = <T extends object>(sql: string, params: unknown[] = []) => tg.internals.client.query<T>(sql, params);
@@ -105,7 +105,7 @@ describe.each(transportKinds())('the seed stories on %s', (kind) => {
   }, 60_000);
 
   it('never sends a cancellation email for an already-canceled subscription', async () => {
-    const w = await world(0);
+    const w = await world(0, ['chargePayment']);
     // Half in grace (their grace timer still pending), half active.
     w.tg.effect('chargePayment', async (ctx) => (ctx.params.reason === 'dunning_retry' ? { result: 'pending-bank' } : { event: { type: 'PAYMENT_SUCCEEDED' } }));
     for (const [i, id] of w.ids.entries()) {

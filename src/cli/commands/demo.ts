@@ -2,12 +2,14 @@ import type { DatabaseOptions } from '../../runtime/options.ts';
 import { intFlag, parse, UsageError } from '../args.ts';
 import { apiClient, clientFlags } from '../client.ts';
 import { httpTarget } from '../demo-target.ts';
+import { loadMachines } from '../runtime.ts';
 
 const usage = 'tollgate demo [--subscriptions 300] [--concurrency 16] [--url URL [--key KEY] | --data-dir DIR | --database-url URL]';
 
 export const help = `${usage}
 
-Runs the traffic simulation: drives subscriptions through their lifecycle with every request delivered twice,
+Runs the traffic simulation of tollgate's repository (its demo machines, named by the repository's
+tollgate.config.ts): drives subscriptions through their lifecycle with every request delivered twice,
 writers racing and the seed's three bugs attempted on purpose, then reads their history and effects back and prints
 an integrity summary (double charges, charges from grace, reactivations without payment, repeated cancellation
 emails). Exit 0 when every integrity check holds, 1 otherwise.
@@ -19,7 +21,8 @@ conflict retries); otherwise embedded (a fresh temporary database) unless --data
   --url URL           a running tollgate API (tollgate dev / serve)
   --key KEY           API key for --url (default: $TOLLGATE_API_KEY)
   --data-dir DIR      embedded PGlite directory to use (kept afterwards)
-  --database-url URL  Postgres (default: $DATABASE_URL)`;
+  --database-url URL  Postgres (default: $DATABASE_URL)
+  --machines MODULE   the demo's machines (default: the config's)`;
 
 export async function run(args: string[]): Promise<number> {
   const { flags } = parse(
@@ -30,6 +33,7 @@ export async function run(args: string[]): Promise<number> {
       progress: { type: 'boolean' },
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
+      machines: { type: 'string' },
       ...clientFlags,
     },
     { min: 0, max: 0, usage },
@@ -43,7 +47,9 @@ export async function run(args: string[]): Promise<number> {
   const summary = await runDemo({
     subscriptions: intFlag(flags.subscriptions, 'subscriptions', 300),
     concurrency: intFlag(flags.concurrency, 'concurrency', 16),
-    ...(flags.url !== undefined ? { target: httpTarget(apiClient(flags), flags.url) } : database ? { database } : {}),
+    ...(flags.url !== undefined
+      ? { target: httpTarget(apiClient(flags), flags.url) }
+      : { machines: await loadMachines(flags.machines), ...(database ? { database } : {}) }),
     ...(flags.progress === false ? { progress: false } : {}),
   });
   return summary.ok ? 0 : 1;

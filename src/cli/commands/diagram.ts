@@ -11,7 +11,7 @@ Prints the machine as a Mermaid stateDiagram-v2: compound states nested, paralle
 transitions labelled "EVENT [guard] / effects". Paste it into a Markdown \`\`\`mermaid block.
 With --url, asks a running server (the inspector, GET /v1/machines/{machine}/diagram) and each state's label also
 says how many entities are in it now.
-  --machines MODULE   module exporting \`machines\` (default: machines/index.ts)
+  --machines MODULE   module exporting \`machines\` (default: the config's)
   --url URL           a running tollgate API: draw with live entity counts
   --key KEY           API key for --url, read scope (default: $TOLLGATE_API_KEY)`;
 

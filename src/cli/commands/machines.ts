@@ -8,7 +8,7 @@ export const help = `${usage}
 
 Lists the registered machines: name, version, states, the events a caller may send, the effects.
   --json              print the list as JSON
-  --machines MODULE   module exporting \`machines\` (default: machines/index.ts)`;
+  --machines MODULE   module exporting \`machines\` (default: the config's)`;
 
 export async function run(args: string[]): Promise<number> {
   const { flags } = parse(args, { machines: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0, usage });

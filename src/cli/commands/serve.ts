@@ -1,7 +1,7 @@
 import { buildServer } from '../../http/server.ts';
 import { parse, UsageError } from '../args.ts';
 import { untilSignal } from '../lifecycle.ts';
-import { loadStartProcesses, type RunningProcesses } from '../processes.ts';
+import { loadStartProcesses, queuePrefixOf, redisUrlOf, type RunningProcesses } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
 import { listenOf, loadKeys, redisCheck, serverFlags, serverFlagsHelp, serverOptionsOf } from '../server-config.ts';
 
@@ -26,14 +26,14 @@ export async function run(args: string[]): Promise<number> {
     { ...serverFlags, ...databaseFlags, 'redis-url': { type: 'string' }, relay: { type: 'boolean' }, 'queue-prefix': { type: 'string' } },
     { min: 0, max: 0, usage },
   );
-  if (flags.relay && !(flags['redis-url'] ?? process.env.REDIS_URL)) throw new UsageError('serve --relay needs Redis: set REDIS_URL or --redis-url.');
-  const keys = loadKeys(flags);
+  const redisUrl = await redisUrlOf(flags);
+  if (flags.relay && !redisUrl) throw new UsageError('serve --relay needs Redis: set REDIS_URL or --redis-url.');
+  const keys = await loadKeys(flags);
   if (!keys || keys.length === 0) {
     throw new UsageError('serve needs API keys: set TOLLGATE_API_KEYS or --keys-file (make entries with `tollgate keys new`). Use `tollgate dev` for a keyless local server.');
   }
-  const listen = listenOf(flags, '0.0.0.0');
+  const listen = await listenOf(flags, '0.0.0.0');
   const options = serverOptionsOf(flags, 'info');
-  const redisUrl = flags['redis-url'] ?? process.env.REDIS_URL;
   const { tg, database } = await openRuntime(flags);
   let relay: RunningProcesses | undefined;
   const app = await buildServer(tg, { ...options, auth: { mode: 'keys', keys }, ...(redisUrl ? { readiness: { redis: redisCheck(redisUrl) } } : {}) });
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
       relay = await startProcesses(tg, {
         transport: 'bullmq',
         redisUrl,
-        queuePrefix: flags['queue-prefix'] ?? process.env.TOLLGATE_QUEUE_PREFIX ?? 'tollgate',
+        queuePrefix: await queuePrefixOf(flags),
         relay: true,
         effectWorkers: false,
         eventWorkers: false,

@@ -2,10 +2,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ManualClock } from '../../clock.ts';
 import { createTollgate, type Tollgate } from '../../index.ts';
-import { formatCoverage, formatPathTable, mergeCoverage, productionCoverage, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions, type PathTestSuite } from '../../testing/index.ts';
+import { formatCoverage, formatPathTable, mergeCoverage, pathTestDefaults, productionCoverage, PathDivergence, pathTests, type PathRunResult, type PathStrategy, type PathTestOptions, type PathTestSuite } from '../../testing/index.ts';
 import { jsonArg, parse, UsageError } from '../args.ts';
 import { loadMachines } from '../runtime.ts';
-import type { MachineRegistry } from '../../engine/definition.ts';
+import type { AnyMachineDefinition, MachineRegistry } from '../../engine/definition.ts';
 import { quoteIdent } from '../../store/sql-client.ts';
 
 const usage = 'tollgate test-paths <machine> [--input JSON] [--options MODULE] [--paths shortest|transitions|simple] [--machines MODULE] [--database-url URL [--schema NAME]] [--coverage-from URL [--coverage-schema NAME]]';
@@ -17,11 +17,13 @@ checking every step against XState's pure transition(): state, context, history,
 are fired through their timer rows on a simulated clock). The path that first reaches each state also sends every
 event that state must refuse. Prints a table of paths; exits 1 at the first divergence, showing the path.
 
-  --input JSON          create input of the path entities (overrides the options module)
+  --input JSON          create input of the path entities (overrides the options; must pass the input schema)
   --options MODULE      module exporting \`pathTestOptions\`: { [machine]: PathTestOptions | PathTestOptions[] }
-                        (input, event payload samples, serializeState); e.g. test/paths/options.ts
+                        (input, event payload samples, serializeState); e.g. test/paths/options.ts. Default: the
+                        machine definition's own \`pathTesting\`. When states told apart by value and context
+                        never close (a counter), they are told apart by value alone, and a note says so.
   --paths STRATEGY      shortest (default: one per reachable state), transitions (every transition), simple
-  --machines MODULE     module exporting \`machines\` (default: machines/index.ts)
+  --machines MODULE     module exporting \`machines\` (default: the config's)
   --database-url URL    run on Postgres, in the schema --schema (default tollgate_paths), instead of a throw-away
                         embedded database. Never point it at production's schema: the paths write entities.
   --schema NAME         schema for --database-url (default tollgate_paths)
@@ -29,7 +31,7 @@ event that state must refuse. Prints a table of paths; exits 1 at the first dive
                         transitions production took that no path covers, and those it never takes (read only)
   --coverage-schema NAME  schema of that history table (default tollgate); checked before any path runs
 
-Exit codes: 0 every path agrees, 1 a divergence, 2 usage (including options that cannot generate paths).`;
+Exit codes: 0 every path agrees, 1 a divergence, 2 usage (an invalid --input, options that cannot generate paths).`;
 
 const strategies: readonly PathStrategy[] = ['shortest', 'transitions', 'simple'];
 
@@ -50,17 +52,22 @@ export async function run(args: string[]): Promise<number> {
   );
   const name = positionals[0] as string;
   const machines = await loadMachines(flags.machines);
-  if (!machines[name]) throw new UsageError(`no machine named '${name}'. Known: ${Object.keys(machines).join(', ')}.`);
+  const definition = machines[name];
+  if (!definition) throw new UsageError(`no machine named '${name}'. Known: ${Object.keys(machines).join(', ')}.`);
   const strategy = flags.paths as PathStrategy | undefined;
   if (strategy !== undefined && !strategies.includes(strategy)) throw new UsageError(`--paths must be one of ${strategies.join(', ')}, got '${strategy}'.`);
 
+  // The options module, else the definition's own pathTesting, else nothing (input {}, derived payloads).
   let variants = await optionsFor(name, flags.options);
+  if (variants.length === 0) variants = pathTestDefaults(definition);
   if (flags.input !== undefined) {
     const input = jsonArg(flags.input, '--input');
     variants = variants.length ? variants.map((v) => ({ ...v, input })) : [{ input }];
   }
   if (variants.length === 0) variants = [{}];
+  for (const variant of variants) checkInput(name, definition, variant.input ?? {}, flags.input !== undefined);
   const suites = variants.map((v) => generate(name, { ...v, machines, ...(strategy ? { paths: strategy } : {}) }));
+  for (const suite of suites) for (const note of suite.notes) process.stdout.write(`note: ${note}\n`);
 
   // The history database is opened (and its table checked) first: a wrong URL or schema fails before the paths run.
   const prod = flags['coverage-from'] ? await openHistory(machines, flags['coverage-from'], flags['coverage-schema'] ?? 'tollgate') : undefined;
@@ -69,6 +76,16 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await prod?.close();
   }
+}
+
+// An input the machine's schema refuses would make every path a TG_INVALID_INPUT, not a divergence: a usage error.
+function checkInput(name: string, definition: AnyMachineDefinition, input: unknown, fromFlag: boolean): void {
+  const parsed = definition.input.safeParse(input);
+  if (parsed.success) return;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join('.') || '(input)';
+  const source = fromFlag ? '--input' : `the path-testing input of '${name}'`;
+  throw new UsageError(`${source} is not a valid create input for '${name}': '${field}' ${issue?.message ?? 'is invalid'}.`);
 }
 
 // Paths that cannot be generated (no payload for an event, an unbounded context) are a problem of the options: exit 2.

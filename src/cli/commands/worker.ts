@@ -1,7 +1,7 @@
 import { intFlag, parse, UsageError } from '../args.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics-server.ts';
 import { untilSignal } from '../lifecycle.ts';
-import { loadStartProcesses, processFlags, processFlagsHelp, registerHandlers, type ProcessesOptions } from '../processes.ts';
+import { loadStartProcesses, processFlags, processFlagsHelp, queuePrefixOf, redisUrlOf, registerHandlers, allowedMissingHandlers, type ProcessesOptions } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
 
 const usage = 'tollgate worker [--concurrency 16] [--no-relay] [--no-timers] [options]';
@@ -41,7 +41,7 @@ export async function runProcesses(
   },
   which: Pick<ProcessesOptions, 'relay' | 'timers' | 'effectWorkers' | 'eventWorkers'>,
 ): Promise<number> {
-  const redisUrl = flags['redis-url'] ?? process.env.REDIS_URL;
+  const redisUrl = await redisUrlOf(flags);
   if (!redisUrl) throw new UsageError(`${name} needs Redis: set REDIS_URL or --redis-url.`);
   const concurrency = intFlag(flags.concurrency, 'concurrency', 16, 1, 1000);
   const deadlineMs = intFlag(flags['shutdown-ms'], 'shutdown-ms', 10_000, 0);
@@ -52,12 +52,13 @@ export async function runProcesses(
   let processes;
   let metrics: MetricsServer | undefined;
   try {
-    const handlers = which.effectWorkers ? await registerHandlers(tg, flags.handlers) : undefined;
+    const handlers = which.effectWorkers ? await registerHandlers(tg, flags.handlers, flags.machines) : undefined;
     processes = await startProcesses(tg, {
       transport: 'bullmq',
       redisUrl,
       concurrency,
-      queuePrefix: flags['queue-prefix'] ?? process.env.TOLLGATE_QUEUE_PREFIX ?? 'tollgate',
+      queuePrefix: await queuePrefixOf(flags),
+      allowMissingHandlers: await allowedMissingHandlers(),
       ...which,
       ...lockTuning(),
     });

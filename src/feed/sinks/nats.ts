@@ -1,5 +1,5 @@
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import type { LifecycleEvent } from '../event.ts';
 import type { FeedSink } from '../sink.ts';
 
@@ -46,16 +46,17 @@ export function natsSubject(prefix: string, event: Pick<LifecycleEvent, 'machine
 export function natsSink(url: string, options: { timeoutMs?: number } = {}): FeedSink {
   const target = natsTarget(url);
   const timeout = options.timeoutMs ?? 5000;
-  let opened: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
+  let opened: Promise<{ nc: NatsConnection; js: JetStreamClient; headers: typeof natsHeaders }> | undefined;
   const open = () => {
     opened ??= (async () => {
+      const { connect, headers, jetstream, jetstreamManager } = await natsClient();
       const nc = await connect({ servers: target.server, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout });
       try {
         const jsm = await jetstreamManager(nc, { timeout });
         await jsm.streams.info(target.stream).catch(async () => {
           await jsm.streams.add({ name: target.stream, subjects: [`${target.prefix}.>`] });
         });
-        return { nc, js: jetstream(nc, { timeout }) };
+        return { nc, js: jetstream(nc, { timeout }), headers };
       } catch (error) {
         await nc.close().catch(() => {});
         throw error;
@@ -68,7 +69,7 @@ export function natsSink(url: string, options: { timeoutMs?: number } = {}): Fee
   };
   return {
     async deliver(event) {
-      const { nc, js } = await open();
+      const { nc, js, headers } = await open();
       if (nc.isClosed()) {
         opened = undefined;
         throw new Error(`the NATS connection to ${target.server} closed`);
@@ -83,4 +84,20 @@ export function natsSink(url: string, options: { timeoutMs?: number } = {}): Fee
       if (current) await (await current.catch(() => undefined))?.nc.close().catch(() => {});
     },
   };
+}
+
+/**
+ * The NATS client, loaded on first use: it is an optional peer dependency (its packages declare Node >= 22, and a
+ * deployment without a NATS consumer should not install them).
+ */
+async function natsClient() {
+  try {
+    const [core, js] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/jetstream')]);
+    return { connect: core.connect, headers: core.headers, jetstream: js.jetstream, jetstreamManager: js.jetstreamManager };
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error('the NATS sink needs the NATS client: npm install @nats-io/transport-node @nats-io/jetstream');
+    }
+    throw error;
+  }
 }
