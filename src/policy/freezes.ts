@@ -1,5 +1,5 @@
-/** A freeze as the gate reads it (store/governance-store.ts loads the active ones). */
-export interface Freeze {
+/** What a freeze covers and why: shared by the gate's view, the listing and the row written. */
+export interface FreezeScope {
   readonly id: string;
   readonly machine: string;
   /** Event types frozen; null: every event of the machine (timers' events included). */
@@ -9,6 +9,10 @@ export interface Freeze {
   /** Event types that go on despite the freeze (support-safe actions); null: none. */
   readonly except: readonly string[] | null;
   readonly reason: string;
+}
+
+/** A freeze as the gate reads it (store/governance-store.ts loads the active ones). */
+export interface Freeze extends FreezeScope {
   /** Milliseconds since the epoch at which the freeze ends by itself; null: until lifted. */
   readonly until: number | null;
 }

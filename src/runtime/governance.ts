@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TollgateError } from '../errors.ts';
+import type { FreezeScope } from '../policy/freezes.ts';
 import { registeredPolicies } from '../policy/policies.ts';
 import type { FreezeRow, PolicySwitchRow } from '../store/governance-store.ts';
 import { overrideEntity, type OverrideRequest, type OverrideResult } from './override.ts';
@@ -29,13 +30,7 @@ export interface PolicySwitchView {
 }
 
 /** A freeze, as listed. */
-export interface FreezeView {
-  readonly id: string;
-  readonly machine: string;
-  readonly events: readonly string[] | null;
-  readonly states: readonly string[] | null;
-  readonly except: readonly string[] | null;
-  readonly reason: string;
+export interface FreezeView extends FreezeScope {
   readonly until: string | null;
   readonly createdBy: string;
   readonly createdAt: string;

@@ -1,4 +1,4 @@
-import type { Freeze } from '../policy/freezes.ts';
+import type { Freeze, FreezeScope } from '../policy/freezes.ts';
 import { quoteIdent, type SqlClient } from './sql-client.ts';
 
 /** What every process applies now: the active policy version per machine and the freezes not lifted. */
@@ -44,13 +44,7 @@ export interface FreezeRow {
 }
 
 /** A freeze to write. */
-export interface NewFreeze {
-  readonly id: string;
-  readonly machine: string;
-  readonly events: readonly string[] | null;
-  readonly states: readonly string[] | null;
-  readonly except: readonly string[] | null;
-  readonly reason: string;
+export interface NewFreeze extends FreezeScope {
   readonly until: Date | null;
   readonly actor: string;
   readonly at: Date;
