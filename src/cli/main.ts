@@ -35,6 +35,7 @@ const commands: Readonly<Record<string, string>> = {
   freezes: 'list freezes',
   override: "repair an entity's state outside the gate, audited (the database checks the move)",
   entities: 'migrate the entities of older machine versions (entities migrate <machine>)',
+  'deploy-check': "before a deploy: check every live entity has a path into a release's machines",
 };
 
 // `.ts` from the sources (the repository, tests), `.js` from the package's build.
