@@ -6,7 +6,7 @@ import { runCli } from '../cli/support.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 
 describe.runIf(postgresAvailable())('tollgate audit (the command)', () => {
-  it('exits 0 on clean data, 1 naming the entity and the kind after a planted effect row; --json for tools; a progress bar on request', async () => {
+  it('exits 0 on clean data, 1 naming the entity and the kind after a planted effect row; --json for tools; progress on stderr', async () => {
     const tg = await testRuntime('postgres', { machines });
     const url = await testDatabaseUrl();
     const flags = ['--database-url', url, '--schema', tg.internals.schema, '--machines', 'machines/index.ts'];
@@ -15,8 +15,8 @@ describe.runIf(postgresAvailable())('tollgate audit (the command)', () => {
       await tg.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm_1' });
     }
 
-    const clean = await runCli(['audit', ...flags, '--progress']);
-    expect(clean.stderr).toContain('audit subscription [##############################] 100% 2/2');
+    const clean = await runCli(['audit', ...flags]);
+    expect(clean.stderr).toContain('[##############################] 2/2\n'); // the progress, a line per 10% off a terminal
     expect(clean).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audited 2 entities \(4 transitions replayed\) in [\d.]+ s.*; 0 unchanged since their checkpoint\nno drift\n$/) });
 
     const s = quoteIdent(tg.internals.schema);

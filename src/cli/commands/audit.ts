@@ -1,5 +1,6 @@
-import type { AuditProgress, AuditReport } from '../../audit/run-audit.ts';
+import type { AuditReport } from '../../audit/run-audit.ts';
 import { UsageError, intFlag, parse } from '../args.ts';
+import { progressBar } from '../progress-bar.ts';
 import { databaseFlags, databaseFlagsHelp, openRuntime } from '../runtime.ts';
 
 const usage = 'tollgate audit [--machine NAME] [--since ISO-time] [--full] [--json] [--accept-overrides]';
@@ -15,7 +16,8 @@ overrides. Prints drift by kind with counts and example ids; exits 1 on drift, 0
 Incremental: a checkpoint per entity version (audit_checkpoints), so a second run replays only the entities whose
 version moved and carries the others' findings; the effect and timer checks run whole in the database each time.
 A write that bypassed the triggers keeps the version: --full replays everything again.
-Sets tollgate_audit_drift_entities{machine,kind} (every process's /metrics shows the last run).
+Sets tollgate_audit_drift_entities{machine,kind} (every process's /metrics shows the last run). Progress on
+stderr: a bar on a terminal, a line per 10% otherwise, none with --json.
   --machine NAME        only this machine (default: every registered machine)
   --since ISO-TIME      only entities written since then
   --full                ignore the checkpoint: replay every entity
@@ -23,7 +25,6 @@ Sets tollgate_audit_drift_entities{machine,kind} (every process's /metrics shows
   --accept-overrides    list legal overrides without counting them as drift (illegal ones still count)
   --batch N             entities read and replayed per batch (default 500)
   --follow-up-grace S   seconds a completed effect's follow-up may stay unanswered (default 600)
-  --progress            draw the progress bar even when stderr is not a terminal (--no-progress: never)
 ${databaseFlagsHelp}`;
 
 export async function run(args: string[]): Promise<number> {
@@ -38,7 +39,6 @@ export async function run(args: string[]): Promise<number> {
       'accept-overrides': { type: 'boolean' },
       batch: { type: 'string' },
       'follow-up-grace': { type: 'string' },
-      progress: { type: 'boolean' },
     },
     { min: 0, max: 0, usage },
   );
@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const batchSize = intFlag(flags.batch, 'batch', 500, 1, 10_000);
   const followUpGraceMs = intFlag(flags['follow-up-grace'], 'follow-up-grace', 600, 0) * 1000;
-  const bar = (flags.progress ?? (process.stderr.isTTY === true && !flags.json)) ? progressBar() : undefined;
+  const bar = progressBar(flags.json === true);
   const { tg } = await openRuntime(flags);
   try {
     const report = await tg.governance.audit({
@@ -58,9 +58,9 @@ export async function run(args: string[]): Promise<number> {
       full: flags.full ?? false,
       batchSize,
       followUpGraceMs,
-      ...(bar ? { onProgress: bar.update } : {}),
+      onProgress: bar.update,
     });
-    bar?.done();
+    bar.done();
     const accepted = flags['accept-overrides'] ? new Set(['override']) : new Set<string>();
     const counted = report.drift.filter((d) => !accepted.has(d.kind));
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -100,21 +100,4 @@ export function summary(report: AuditReport, accepted: ReadonlySet<string> = new
   );
   if (details.length > 0) lines.push('details:', ...details.slice(0, 50), ...(details.length > 50 ? [`  ... and ${n(details.length - 50)} more (--json)`] : []));
   return `${lines.join('\n')}\n`;
-}
-
-/** A one-line bar on stderr, redrawn after each batch. */
-function progressBar() {
-  let last = '';
-  return {
-    update(p: AuditProgress) {
-      const share = p.total > 0 ? Math.min(p.done / p.total, 1) : 1;
-      const filled = Math.round(share * 30);
-      const line = `audit ${p.machine} [${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${Math.round(share * 100)}% ${n(p.done)}/${n(p.total)}`;
-      if (line !== last) process.stderr.write(`\r${line}`);
-      last = line;
-    },
-    done() {
-      if (last) process.stderr.write('\n');
-    },
-  };
 }
