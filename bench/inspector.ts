@@ -2,7 +2,7 @@
  * `npm run bench:inspector`: the inspector at scale. Builds one machine (subscription) with 1,000,000 entities
  * spread over its states (written straight into the table: the gate is not what is measured), and a baseline
  * machine (order) with 10,000, then times, alternating, medians of three:
- * - state counts (`tg.stateCounts`: the counts the triggers of migration 0010 maintain, store/state-counts.ts),
+ * - state counts (`tg.stateCounts`: the counts the triggers of migration 0011 maintain, store/state-counts.ts),
  *   the target being < 100 ms, beside the grouped scan of entities they replaced (what a count cost before);
  * - the inspector's whole stats read (`tg.machineStats`: counts, stuck over maxDwell, refusals, open effects).
  * Prints CPU busy of the whole machine beside the timings: on a shared machine they are noisy.
@@ -49,7 +49,7 @@ try {
     await op();
     return performance.now() - t0;
   };
-  // What the counts cost before migration 0010: one grouped scan of the entities' `(machine, state, ...)` index.
+  // What the counts cost before migration 0011: one grouped scan of the entities' `(machine, state, ...)` index.
   const scan = (machine: string) =>
     tg.internals.client.query(`SELECT state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY state`, [machine]);
   const cases = [

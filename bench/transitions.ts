@@ -313,7 +313,7 @@ async function triggerCost(): Promise<void> {
 }
 
 /**
- * What keeping the per-state counts costs the gate (migration 0010, store/state-counts.ts), on a workload where
+ * What keeping the per-state counts costs the gate (migration 0011, store/state-counts.ts), on a workload where
  * every send moves its entity (active -PAUSE-> paused.idle -RESUME-> paused.resuming -PAYMENT_SUCCEEDED-> active,
  * at concurrency 32, each run one event per entity), alternating three sides, BENCH_RUNS each, medians:
  * - `signed moves` (shipped): the row trigger appends a -1 and a +1 row to `state_count_deltas`;

@@ -21,7 +21,7 @@ export interface StateCounts {
 export const compactAfterMoves = 1000;
 
 /**
- * Counts per state at any fleet size (migration 0010): `state_counts` holds the count as of the last
+ * Counts per state at any fleet size (migration 0011): `state_counts` holds the count as of the last
  * compaction, `state_count_deltas` the signed moves appended since by triggers on `entities`, whoever wrote (the
  * gate, an override, a bulk load). A read sums both in one statement, so it is exact and costs
  * O(states + moves since the last compaction), not O(entities): 1,000,000 entities answer as fast as ten

@@ -96,6 +96,23 @@ describe.each(transportKinds())('transport conformance: %s', (kind) => {
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(280);
   });
 
+  it('does not count a run that asked to retry later as a delivery: a long deferral leaves every retry for errors', async () => {
+    // A frozen follow-up is deferred every second for as long as the freeze lasts; if those runs counted, the first
+    // error after a freeze longer than maxDeliveries runs would end the job at once.
+    const t = make(kind);
+    const seen: string[] = [];
+    t.consume('events', async (job) => {
+      const run = seen.length;
+      seen.push(`${run < 5 ? 'defer' : run < 7 ? 'throw' : 'ok'}:${job.delivery}`);
+      if (run < 5) return { retryInMs: 20 };
+      if (run < 7) throw new Error('transient');
+      return { value: 'done' };
+    });
+    await t.add('events', [{ id: 'defer-e0', data: {} }]);
+    expect(await t.waitFor('events', 'defer-e0', 20_000)).toBe('done');
+    expect(seen).toEqual(['defer:1', 'defer:1', 'defer:1', 'defer:1', 'defer:1', 'throw:1', 'throw:2', 'ok:3']);
+  });
+
   it('retries a throwing handler and fails the job after the maximum deliveries', async () => {
     const t = make(kind);
     const deliveries: number[] = [];

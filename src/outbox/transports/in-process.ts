@@ -155,8 +155,12 @@ export function inProcessTransport(options: InProcessTransportOptions = {}): Tra
         .then(
           (result) =>
             settle(() => {
-              if (result.retryInMs !== undefined) delay(q, entry, result.retryInMs);
-              else finish(q, entry, { ok: true, value: result.value ?? null });
+              if (result.retryInMs !== undefined) {
+                // A deferral (a freeze, a deploy skew, a handler's own retry) is not a failed delivery: as with
+                // BullMQ's moveToDelayed, it leaves every retry for thrown errors.
+                entry.delivery--;
+                delay(q, entry, result.retryInMs);
+              } else finish(q, entry, { ok: true, value: result.value ?? null });
             }),
           (error: unknown) =>
             settle(() => {
