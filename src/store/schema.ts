@@ -319,6 +319,36 @@ export function createTables(name: string) {
     (t) => [index('overrides_entity_idx').on(t.machine, t.entityId)],
   );
 
+  /**
+   * `tollgate audit`'s checkpoint (src/audit/): the version of each entity it last audited and what it found there
+   * (null: nothing). A later run replays only entities whose version moved, and carries the findings of the others.
+   */
+  const auditCheckpoints = schema.table(
+    'audit_checkpoints',
+    {
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      version: integer('version').notNull(),
+      /** The drift found at that version (`[{ kind, detail, seq }]`); null when clean. */
+      findings: jsonb('findings'),
+      auditedAt: ts('audited_at').notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.machine, t.entityId] }), index('audit_checkpoints_drift_idx').on(t.machine).where(sql`findings IS NOT NULL`)],
+  );
+
+  /** The last audit run's drift per (machine, kind): what `tollgate_audit_drift_entities` shows. */
+  const auditDrift = schema.table(
+    'audit_drift',
+    {
+      machine: text('machine').notNull(),
+      kind: text('kind').notNull(),
+      /** Entities with drift of this kind. */
+      entities: integer('entities').notNull(),
+      at: ts('at').notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.machine, t.kind] })],
+  );
+
   return {
     schema,
     entities,
@@ -331,6 +361,8 @@ export function createTables(name: string) {
     freezes,
     legalTransitions,
     overrides,
+    auditCheckpoints,
+    auditDrift,
     feedConsumers,
     feedDeadLetters,
     feedProcesses,
@@ -350,6 +382,8 @@ export const {
   freezes,
   legalTransitions,
   overrides,
+  auditCheckpoints,
+  auditDrift,
   feedConsumers,
   feedDeadLetters,
   feedProcesses,
