@@ -34,7 +34,9 @@ const commands: Readonly<Record<string, string>> = {
   unfreeze: 'lift a freeze',
   freezes: 'list freezes',
   override: "repair an entity's state outside the gate, audited (the database checks the move)",
+  audit: 'find drift: replay histories and check snapshots, effects and timers (exit 1 on drift)',
   entities: 'migrate the entities of older machine versions (entities migrate <machine>)',
+  'deploy-check': "before a deploy: check every live entity has a path into a release's machines",
 };
 
 // `.ts` from the sources (the repository, tests), `.js` from the package's build.

@@ -32,9 +32,23 @@ export function afterTimersOf(machine: AnyStateMachine, snapshot: AnyMachineSnap
   return [...timers.values()];
 }
 
+/**
+ * Whether the timer `sendId` belongs to a state node active in `state` (leaf paths as stored, `paused.idle`; parallel
+ * leaves joined by `,`): true or false for an `after` timer, undefined for another delayed event (a `raise` with its
+ * own id says nothing about its state). A scheduled `after` timer of a state the entity left is stale.
+ */
+export function afterTimerActive(machine: AnyStateMachine, state: string, sendId: string): boolean | undefined {
+  if (!sendId.startsWith('xstate.after.')) return undefined;
+  return nodesOnPaths(machine, state.split(',')).some((node) => node.after.some((t) => t.eventType === sendId));
+}
+
 function activeNodes(machine: AnyStateMachine, snapshot: AnyMachineSnapshot): AnyStateNode[] {
+  return nodesOnPaths(machine, stateLeafPaths(snapshot.value));
+}
+
+function nodesOnPaths(machine: AnyStateMachine, paths: readonly string[]): AnyStateNode[] {
   const nodes = new Map<string, AnyStateNode>();
-  for (const path of stateLeafPaths(snapshot.value)) {
+  for (const path of paths) {
     let node: AnyStateNode | undefined = machine.root;
     for (const key of path.split('.')) {
       node = node?.states[key];

@@ -1,6 +1,7 @@
 import type { EventObject } from 'xstate';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { migratedEventType } from '../runtime/migration.ts';
+import { overrideEventType } from '../store/legality-sql.ts';
 import { type RecordedEntity, type RecordedStep, type RecordedTimer, type StepKind } from './recorded.ts';
 
 /** Which entities' histories to read. */
@@ -16,6 +17,34 @@ export interface HistorySelection {
   readonly batchSize?: number;
   /** Also read refused attempts (TG_ILLEGAL_TRANSITION, TG_GUARD_REJECTED) still kept. Default true. */
   readonly rejections?: boolean;
+  /**
+   * Only entities whose version differs from the one `tollgate audit` last checked (`audit_checkpoints`, or none):
+   * what changed since the last audit. Default false.
+   */
+  readonly unaudited?: boolean;
+}
+
+/**
+ * The WHERE clause and parameters that pick a selection's entities from `<schema>.entities` (`$1` is the machine),
+ * shared by the reader and by counts of what it will read.
+ */
+export function entityFilter(schema: string, selection: HistorySelection): { where: string; params: unknown[] } {
+  const filters = [`machine = $1::text`];
+  const params: unknown[] = [selection.machine];
+  if (selection.since) {
+    params.push(selection.since);
+    filters.push(`updated_at >= $${params.length}::timestamptz`);
+  }
+  if (selection.ids) {
+    params.push(JSON.stringify(selection.ids));
+    filters.push(`id IN (SELECT jsonb_array_elements_text($${params.length}::text::jsonb))`);
+  }
+  if (selection.unaudited) {
+    filters.push(
+      `NOT EXISTS (SELECT 1 FROM ${schema}.audit_checkpoints c WHERE c.machine = $1::text AND c.entity_id = ${schema}.entities.id AND c.version = ${schema}.entities.version)`,
+    );
+  }
+  return { where: filters.join(' AND '), params };
 }
 
 interface EntityRecord {
@@ -37,6 +66,7 @@ interface TransitionRecord {
   snapshot: unknown;
   machine_version: number;
   idempotency_key: string | null;
+  actor: string | null;
   created_at: Date;
 }
 
@@ -81,19 +111,10 @@ const ms = (value: Date | string): number => new Date(value).getTime();
 export async function* recordedEntities(client: SqlClient, schemaName: string, selection: HistorySelection): AsyncGenerator<RecordedEntity[]> {
   const s = quoteIdent(schemaName);
   const batchSize = selection.batchSize ?? 200;
-  const filters = [`machine = $1::text`];
-  const params: unknown[] = [selection.machine];
-  if (selection.since) {
-    params.push(selection.since);
-    filters.push(`updated_at >= $${params.length}::timestamptz`);
-  }
-  if (selection.ids) {
-    params.push(JSON.stringify(selection.ids));
-    filters.push(`id IN (SELECT jsonb_array_elements_text($${params.length}::text::jsonb))`);
-  }
+  const { where, params } = entityFilter(s, selection);
   if (selection.sample !== undefined) {
     const rows = await client.query<EntityRecord>(
-      `SELECT id, version, machine_version, state, snapshot FROM ${s}.entities WHERE ${filters.join(' AND ')} ORDER BY md5(id), id LIMIT ${Math.trunc(selection.sample)}`,
+      `SELECT id, version, machine_version, state, snapshot FROM ${s}.entities WHERE ${where} ORDER BY md5(id), id LIMIT ${Math.trunc(selection.sample)}`,
       params,
     );
     rows.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -103,7 +124,7 @@ export async function* recordedEntities(client: SqlClient, schemaName: string, s
   let after = '';
   for (;;) {
     const rows = await client.query<EntityRecord>(
-      `SELECT id, version, machine_version, state, snapshot FROM ${s}.entities WHERE ${filters.join(' AND ')} AND id > $${params.length + 1}::text ORDER BY id LIMIT ${batchSize}`,
+      `SELECT id, version, machine_version, state, snapshot FROM ${s}.entities WHERE ${where} AND id > $${params.length + 1}::text ORDER BY id LIMIT ${batchSize}`,
       [...params, after],
     );
     if (rows.length === 0) return;
@@ -119,7 +140,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
   const args = [selection.machine, ids];
   const [transitions, effects, timers, rejections] = await Promise.all([
     client.query<TransitionRecord>(
-      `SELECT id, entity_id, seq, event_type, event, from_state, to_state, snapshot, machine_version, idempotency_key, created_at
+      `SELECT id, entity_id, seq, event_type, event, from_state, to_state, snapshot, machine_version, idempotency_key, actor, created_at
        FROM ${s}.transitions WHERE ${inBatch} ORDER BY entity_id, seq`,
       args,
     ),
@@ -148,7 +169,15 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
     const steps: RecordedStep[] = (transitionsOf.get(entity.id) ?? []).map((row) => {
       const timerSendId = row.idempotency_key === null ? undefined : fired.get(row.idempotency_key);
       const kind: StepKind =
-        row.seq === 1 ? 'create' : row.event_type === migratedEventType ? 'migration' : timerSendId !== undefined || row.event_type.startsWith('xstate.after.') ? 'timer' : 'event';
+        row.seq === 1
+          ? 'create'
+          : row.event_type === migratedEventType
+            ? 'migration'
+            : row.event_type === overrideEventType
+              ? 'override'
+              : timerSendId !== undefined || row.event_type.startsWith('xstate.after.')
+                ? 'timer'
+                : 'event';
       const at = ms(row.created_at);
       return {
         kind,
@@ -156,6 +185,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
         transitionId: row.id,
         event: row.event,
         ...(timerSendId !== undefined ? { timerSendId } : {}),
+        ...(row.actor !== null ? { actor: row.actor } : {}),
         at,
         machineVersion: row.machine_version,
         fromState: row.from_state,

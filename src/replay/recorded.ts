@@ -15,8 +15,8 @@ export interface RecordedEntity {
   readonly current?: { readonly version: number; readonly machineVersion: number; readonly state: string; readonly snapshot: unknown };
 }
 
-/** What a step is, from its recorded event. */
-export type StepKind = 'create' | 'event' | 'timer' | 'migration';
+/** What a step is, from its recorded event. `override`: a person's repair outside the gate (a `$override` row). */
+export type StepKind = 'create' | 'event' | 'timer' | 'migration' | 'override';
 
 /** One recorded step: a committed transition, or a refused attempt (seq null). */
 export interface RecordedStep {
@@ -25,8 +25,13 @@ export interface RecordedStep {
   readonly seq: number | null;
   /** The transition id (null for a refused attempt). */
   readonly transitionId: string | null;
-  /** The event as committed. The creation's is `{ type: 'xstate.init', input }`; a migration's `{ type: '$migrated', from, to }`. */
+  /**
+   * The event as committed. The creation's is `{ type: 'xstate.init', input }`; a migration's `{ type: '$migrated',
+   * from, to }`; an override's `{ type: '$override', reason, illegal }`.
+   */
   readonly event: EventObject;
+  /** Who committed it (the caller's actor; for an override, the database user). Absent when not recorded. */
+  readonly actor?: string;
   /** For a timer's firing: the sendId of the timer that fired (`xstate.after.<delay>.<stateNodeId>`). */
   readonly timerSendId?: string;
   /** Commit time (ms since the epoch): the `now` the gate evaluated and armed timers with. */

@@ -1,6 +1,7 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { Accepted, Decision } from '../engine/decision.ts';
+import { afterTimerActive } from '../engine/after-timers.ts';
 import { evaluate, evaluateInitial } from '../engine/evaluate.ts';
 import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
 import { stateToString } from '../engine/state-value.ts';
@@ -51,7 +52,8 @@ export interface ReplayResult {
 /** How to replay. */
 export interface ReplayOptions {
   /**
-   * What a `$migrated` step does. `'skip'` (default): nothing; right when replaying the whole history through a
+   * What a `$migrated` step does (an `$override` step always goes on from the snapshot it stored). `'skip'`
+   * (default): nothing; right when replaying the whole history through a
    * newer version, whose snapshot is already of that version. `'rebase'`: continue from the snapshot the migration
    * stored, with the timers it left pending; right when auditing with the version that did the migration.
    */
@@ -127,8 +129,11 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
         continue;
       }
       if (!snapshot) return result({ index, code: 'TG_ENTITY_NOT_FOUND', message: 'the history does not start with the creation' });
-      if (step.kind === 'migration') {
-        if (options.onMigration === 'rebase') snapshot = rebase(definition, recorded, step, pending);
+      if (step.kind === 'migration' || step.kind === 'override') {
+        // An override is a person's repair that no event explains: the replay goes on from the snapshot it stored,
+        // with the pending timers of the states it is in (a timer of a state it left can no longer fire).
+        if (step.kind === 'override' || options.onMigration === 'rebase') snapshot = rebase(definition, recorded, step, pending);
+        if (step.kind === 'override') dropLeftTimers(definition, snapshot, pending);
         steps.push({ ...base, outcome: { accepted: true, state: stateToString(snapshot.value), effects: [], timers: [] } });
         continue;
       }
@@ -220,6 +225,11 @@ function rebase(definition: AnyMachineDefinition, recorded: RecordedEntity, step
     if (armedByThen && !settledThen) pending.set(timer.sendId, { sendId: timer.sendId, event: timer.event, dueAt: timer.dueAt });
   }
   return snapshot;
+}
+
+function dropLeftTimers(definition: AnyMachineDefinition, snapshot: AnyMachineSnapshot, pending: Map<string, PendingTimer>): void {
+  const state = stateToString(snapshot.value);
+  for (const sendId of [...pending.keys()]) if (afterTimerActive(definition.machine, state, sendId) === false) pending.delete(sendId);
 }
 
 function stopOf(index: number, error: unknown): NonNullable<ReplayResult['stopped']> {

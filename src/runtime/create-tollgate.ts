@@ -26,7 +26,9 @@ import { createQueries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import { governanceWatch } from '../policy/watch.ts';
 import { policyVersionsProblem } from '../policy/policies.ts';
+import { auditGauges } from '../observe/audit-gauges.ts';
 import { governanceGauges } from '../observe/governance-gauges.ts';
+import { auditStore } from '../store/audit-store.ts';
 import { governanceStore } from '../store/governance-store.ts';
 import { writeLegalPairs, type LegalPairs } from '../store/legality.ts';
 import { legalPairs } from '../engine/legal-pairs.ts';
@@ -237,6 +239,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
 
   const refreshEntityGauges = entityGauges(metrics.registry, ctx.queries, dwellLimits(machines), () => ctx.clock.now());
   const refreshGovernanceGauges = governanceGauges(metrics.registry, [...machines.keys()], () => ctx.governance.current(), () => ctx.clock.now());
+  const refreshAuditGauges = auditGauges(metrics.registry, auditStore(client, schema).drift);
   const rules = governance(ctx);
 
   let closed = false;
@@ -295,6 +298,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       unfreeze: open(rules.unfreeze),
       freezes: open(rules.freezes),
       override: open(rules.override),
+      audit: open(rules.audit),
     },
     watch: (filter, listener) => hub.watch(filter, listener),
     machineStats: open(async (machine) => machineStats(ctx, statsQueries, machine)),
@@ -347,6 +351,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     metricsText: open(async () => {
       await refreshEntityGauges();
       await refreshGovernanceGauges();
+      await refreshAuditGauges();
       return metrics.registry.metrics();
     }),
     close: async () => {

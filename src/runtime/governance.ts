@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { TollgateError } from '../errors.ts';
 import type { FreezeScope } from '../policy/freezes.ts';
+import { runAudit, type AuditOptions, type AuditReport } from '../audit/run-audit.ts';
 import { registeredPolicies } from '../policy/policies.ts';
+import { auditStore } from '../store/audit-store.ts';
 import type { FreezeRow, PolicySwitchRow } from '../store/governance-store.ts';
 import { overrideEntity, type OverrideRequest, type OverrideResult } from './override.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
@@ -75,6 +77,12 @@ export interface Governance {
   freezes(options?: { all?: boolean }): Promise<FreezeView[]>;
   /** A person's audited repair of one entity, outside the gate (override.ts). */
   override(request: OverrideRequest): Promise<OverrideResult>;
+  /**
+   * Finds drift (`tollgate audit`, src/audit/): replays the entities changed since their checkpoint through their
+   * machine and checks history, snapshot, effects and timers; records the counts per kind for
+   * `tollgate_audit_drift_entities`. Writes nothing else.
+   */
+  audit(options?: AuditOptions): Promise<AuditReport>;
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -184,6 +192,13 @@ export function governance(ctx: RuntimeContext): Governance {
       return freezeView(row);
     },
     override: (request) => overrideEntity(ctx, request),
+    async audit(options = {}) {
+      if (options.machine !== undefined) machineOf(ctx, options.machine);
+      if (options.since !== undefined && Number.isNaN(options.since.getTime())) {
+        throw new TollgateError('TG_INVALID_ARGUMENT', "'since' must be a valid time.", { argument: 'since' });
+      }
+      return runAudit({ machines: ctx.machines, client: ctx.client, schema: ctx.schema, store: auditStore(ctx.client, ctx.schema), now: () => ctx.clock.now() }, options);
+    },
     async freezes(options = {}) {
       return (await store.freezes(options.all ?? false)).map(freezeView);
     },

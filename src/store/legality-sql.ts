@@ -15,6 +15,9 @@
  * optimistic lock sees the change), writes an `overrides` row (database user, reason, before, after) and a
  * `$override` history row, so the history stays complete.
  */
+/** The event type of the history row an override writes (`{ type: '$override', reason, illegal }`, by the trigger below). */
+export const overrideEventType = '$override';
+
 export const legalityTriggersSql = `-- Only the gate writes lifecycle state (src/store/legality-sql.ts holds this text and says why).
 CREATE FUNCTION "tollgate"."entities_guard"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,7 +1,8 @@
 import { getAdjacencyMap, getShortestPaths, getSimplePaths, type StatePath } from '@xstate/graph';
-import { __unsafe_getAllOwnEventDescriptors, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { __unsafe_getAllOwnEventDescriptors, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { stateToString } from '../engine/state-value.ts';
+import { descriptorMatches } from './oracle.ts';
 import { sampleEvents, type EventSamples } from './samples.ts';
 
 /** Which paths to generate. */
@@ -86,6 +87,28 @@ export function traverse(settings: TraversalSettings): Traversal {
   }
 }
 
+/**
+ * The event types to try in `snapshot`: its delayed events and the declared (`known`) types one of its descriptors
+ * takes, exact first, then those only a wildcard (`'*'`, `'order.*'`) takes. The oracle asks XState directly, not the
+ * runtime's wrapper (engine/accepted-events.ts) it is checking.
+ */
+function callerEventTypes(snapshot: AnyMachineSnapshot, known: ReadonlySet<string>): string[] {
+  const descriptors = [...new Set(__unsafe_getAllOwnEventDescriptors(snapshot))];
+  const exact = descriptors.filter((type) => known.has(type) || isDelayedEvent(type));
+  const patterns = descriptors.filter((type) => !known.has(type) && !isDelayedEvent(type));
+  const matched = [...known].filter((type) => !exact.includes(type) && patterns.some((pattern) => descriptorMatches(pattern, type)));
+  return [...exact, ...matched];
+}
+
+function throwsOn(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: EventObject): boolean {
+  try {
+    transition(machine, snapshot, event);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 class GraphDidNotClose extends Error {
   override readonly name = 'GraphDidNotClose';
 }
@@ -99,10 +122,10 @@ function walk(settings: TraversalSettings, serialize: (snapshot: AnyMachineSnaps
     limit,
     serializeState: (snapshot: AnyMachineSnapshot) => serialize(snapshot),
     events: (snapshot: AnyMachineSnapshot) =>
-      // The oracle asks XState directly, not the runtime's wrapper (engine/accepted-events.ts) it is checking.
-      [...new Set(__unsafe_getAllOwnEventDescriptors(snapshot))]
-        .filter((type) => known.has(type) || isDelayedEvent(type))
-        .flatMap((type) => (isDelayedEvent(type) ? [{ type }] : sampleEvents(machineName, definition, events, type, snapshot))),
+      callerEventTypes(snapshot, known)
+        .flatMap((type) => (isDelayedEvent(type) ? [{ type }] : sampleEvents(machineName, definition, events, type, snapshot)))
+        // An event the machine throws on is refused (TG_MACHINE_FAULT; a timer's is marked stale), never an edge.
+        .filter((event) => !throwsOn(machine, snapshot, event)),
   };
 
   let adjacency: ReturnType<typeof getAdjacencyMap>;

@@ -23,8 +23,8 @@ export interface ExpectedTimer {
 /** What XState's pure functions say one event does. */
 export interface OracleStep {
   readonly accepted: boolean;
-  /** For a refused event: illegal (no transition at all) or guard-rejected. */
-  readonly refusal?: 'TG_ILLEGAL_TRANSITION' | 'TG_GUARD_REJECTED';
+  /** For a refused event: illegal (no transition at all), guard-rejected, or the machine threw evaluating it. */
+  readonly refusal?: 'TG_ILLEGAL_TRANSITION' | 'TG_GUARD_REJECTED' | 'TG_MACHINE_FAULT';
   readonly snapshot: AnyMachineSnapshot;
   readonly effects: readonly ExpectedEffect[];
   readonly timers: readonly ExpectedTimer[];
@@ -45,22 +45,41 @@ export function oracleInitial(machine: AnyStateMachine, input: unknown): OracleS
 
 /**
  * XState's answer for `event` in `snapshot`. Legality is decided here from XState alone (its event descriptors
- * and `can()`), never from the runtime's helpers, so a runtime bug cannot agree with itself.
+ * and `can()`), never from the runtime's helpers, so a runtime bug cannot agree with itself. A guard, assign or
+ * output that throws makes XState's evaluation throw: the runtime must refuse that event as `TG_MACHINE_FAULT`.
  */
 export function oracleStep(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: EventObject): OracleStep {
-  if (!handles(snapshot, event.type)) {
-    return { accepted: false, refusal: 'TG_ILLEGAL_TRANSITION', snapshot, effects: [], timers: [], cancels: [] };
+  const refused = (refusal: NonNullable<OracleStep['refusal']>): OracleStep => ({ accepted: false, refusal, snapshot, effects: [], timers: [], cancels: [] });
+  if (!handles(snapshot, event.type)) return refused('TG_ILLEGAL_TRANSITION');
+  try {
+    if (!snapshot.can(event)) return refused('TG_GUARD_REJECTED');
+    const [next, actions] = transition(machine, snapshot, event);
+    return { accepted: true, snapshot: next, ...split(actions as readonly ActionLike[]) };
+  } catch {
+    return refused('TG_MACHINE_FAULT');
   }
-  if (!snapshot.can(event)) {
-    return { accepted: false, refusal: 'TG_GUARD_REJECTED', snapshot, effects: [], timers: [], cancels: [] };
-  }
-  const [next, actions] = transition(machine, snapshot, event);
-  return { accepted: true, snapshot: next, ...split(actions as readonly ActionLike[]) };
 }
 
-/** Whether the active state configuration has any transition (guarded or not) for `type`. */
+/**
+ * Whether the active state configuration has any transition (guarded or not) for `type`: a descriptor equal to
+ * it, `'*'`, or a partial wildcard (`'order.*'`) that matches it.
+ */
 export function handles(snapshot: AnyMachineSnapshot, type: string): boolean {
-  return snapshot.status === 'active' && __unsafe_getAllOwnEventDescriptors(snapshot).includes(type);
+  return snapshot.status === 'active' && __unsafe_getAllOwnEventDescriptors(snapshot).some((descriptor) => descriptorMatches(descriptor, type));
+}
+
+/**
+ * Whether an event type matches a transition's event descriptor, as XState v5's own (unexported)
+ * `matchesEventDescriptor` decides: the same type; `'*'`, every type; `'a.b.*'`, every type whose dot-separated
+ * tokens begin with `a`, `b` (`'a.b'` included). Written here from XState's rules rather than imported from the
+ * engine (engine/accepted-events.ts), so that a runtime bug in matching cannot agree with itself.
+ */
+export function descriptorMatches(descriptor: string, type: string): boolean {
+  if (descriptor === type || descriptor === '*') return true;
+  if (!descriptor.endsWith('.*')) return false;
+  const prefix = descriptor.slice(0, -2).split('.');
+  const tokens = type.split('.');
+  return prefix.every((token, i) => token === tokens[i]);
 }
 
 /** The custom actions of an action list: what must reach the outbox, in order. */

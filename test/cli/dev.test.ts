@@ -91,7 +91,7 @@ describe('tollgate dev', () => {
   it('dev serves an open loopback API with workers; create, send, get and history drive it; SIGTERM stops it cleanly', async () => {
     if (!dev) throw new Error('tollgate dev did not start');
     expect(dev.output().stdout).toContain('auth: OPEN (no API keys configured): answering loopback clients only');
-    expect(dev.output().stdout).toContain('background: relay, effect workers, timers on the in-process transport');
+    expect(dev.output().stdout).toContain('background: relay, effect workers, timers, lifecycle feed on the in-process transport');
 
     const [created, missing] = await Promise.all([
       runCli(['create', 'subscription', 'cli-1', '{"customerId":"c-1","plan":"pro"}', '--url', url]),

@@ -10,8 +10,8 @@ import { runCli, startDaemon, type Daemon } from './support.ts';
 // Redis, driven only through the HTTP API. Twice: with the relay in the worker (effects reach it by NOTIFY and a
 // claim), and in the API process (`serve --relay`: each commit hands its effects to it, and no relay runs elsewhere).
 const layouts = [
-  { name: 'relay in the worker', serve: [], worker: [], running: 'relay, timers, effectWorkers, eventWorkers', serveNote: '' },
-  { name: 'relay in serve', serve: ['--relay'], worker: ['--no-relay'], running: 'timers, effectWorkers, eventWorkers', serveNote: ', relay' },
+  { name: 'relay in the worker', serve: [], worker: [], running: 'relay, timers, effectWorkers, eventWorkers, feed', serveNote: '' },
+  { name: 'relay in serve', serve: ['--relay'], worker: ['--no-relay'], running: 'timers, effectWorkers, eventWorkers, feed', serveNote: ', relay' },
 ];
 describe.each(layouts)('serve + worker end to end, $name', (layout) => {
   const daemons: Daemon[] = [];

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { help as consumersHelp } from '../../src/cli/commands/consumers.ts';
+import { help as workerHelp } from '../../src/cli/commands/worker.ts';
 import { consumerStore } from '../../src/feed/consumer-store.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { signWebhook, verifyWebhookSignature } from '../../src/feed/signature.ts';
@@ -93,9 +94,10 @@ describe('docs/events.md', () => {
     }
   });
 
-  it('names only flags that `tollgate consumers` takes', () => {
+  it('names only flags that `tollgate consumers` (or `worker`) takes', () => {
     const flags = new Set([...docs.matchAll(/tollgate consumers [^\n`]*/g)].flatMap((m) => m[0].match(/--[a-z-]+/g) ?? []));
-    for (const flag of [...flags, ...(docs.match(/`(--[a-z-]+)/g) ?? []).map((f) => f.slice(1))]) expect(consumersHelp, flag).toContain(flag);
+    for (const flag of flags) expect(consumersHelp, flag).toContain(flag);
+    for (const flag of (docs.match(/`(--[a-z-]+)/g) ?? []).map((f) => f.slice(1))) expect(consumersHelp + workerHelp, flag).toContain(flag);
   });
 
   it('names the feed metrics and alerts that exist', () => {

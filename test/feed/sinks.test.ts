@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { consumerStore } from '../../src/feed/consumer-store.ts';
 import { verifyWebhookSignature } from '../../src/feed/signature.ts';
+import { quoteIdent } from '../../src/store/sql-client.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { postgresAvailable, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
@@ -56,21 +57,51 @@ describe.runIf(postgresAvailable())('lifecycle feed: webhooks', () => {
     const { tg, store } = await runtime();
     const hook = await receiver();
     let refuse = true;
-    hook.respond = (e) => (refuse && e.entityId === 'bad' ? 500 : 200);
+    const attempts = new Map<string, number>();
+    hook.respond = (e) => {
+      attempts.set(`${e.entityId}:${e.seq}`, (attempts.get(`${e.entityId}:${e.seq}`) ?? 0) + 1);
+      // Only bad's first event fails: its second would be taken, so delivering it is what holding it back prevents.
+      return refuse && e.entityId === 'bad' && e.seq === 1 ? 500 : 200;
+    };
     await store.add(spec({ name: 'dl', sink: 'webhook', target: hook.url, secret: 'x', maxAttempts: 2 }));
     testFeed(tg);
     await tg.create('ticket', 'bad', {});
     await tg.create('ticket', 'good', {});
     await eventually(async () => (await store.list('dl'))[0]?.dead_letters === 1, 15_000, 'the first dead letter');
+    // Exactly maxAttempts tries, then the dead letter records them.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(attempts.get('bad:1')).toBe(2);
+    const [letter] = await tg.internals.client.query<{ attempts: number; error: string }>(
+      `SELECT attempts, error FROM ${quoteIdent(tg.internals.schema)}.feed_dead_letters WHERE consumer = 'dl'`,
+    );
+    expect(letter).toMatchObject({ attempts: 2, error: expect.stringContaining('answered 500') });
     await tg.send('ticket', 'bad', { type: 'CLOSE' });
     await tg.send('ticket', 'good', { type: 'CLOSE' });
     await eventually(async () => (await store.list('dl'))[0]?.dead_letters === 2 && hook.events.length === 2, 15_000, 'the held event and the good ones');
+    const held = await tg.internals.client.query<{ seq: number; error: string }>(
+      `SELECT seq, error FROM ${quoteIdent(tg.internals.schema)}.feed_dead_letters WHERE consumer = 'dl' ORDER BY seq`,
+    );
+    expect(held.map((d) => [d.seq, d.error.includes('held behind')])).toEqual([[1, false], [2, true]]);
     expect(hook.events.map((e) => `${e.entityId}:${e.seq}`)).toEqual(['good:1', 'good:2']);
     refuse = false;
     expect(await store.redeliver('dl')).toBe(2);
     await eventually(async () => hook.events.length === 4 && (await store.list('dl'))[0]?.dead_letters === 0, 15_000, 'the redelivered events');
     expect(hook.events.slice(2).map((e) => `${e.entityId}:${e.seq}`)).toEqual(['bad:1', 'bad:2']);
     expect((await store.list('dl'))[0]).toMatchObject({ dead_letters: 0, dead_lettered: 2 });
+  });
+
+  it('keeps each entity\'s order against a receiver whose answers take random times', async () => {
+    const { tg, store } = await runtime();
+    const hook = await receiver();
+    hook.respond = () => new Promise((resolve) => setTimeout(() => resolve(200), Math.random() * 15));
+    await store.add(spec({ name: 'jitter', sink: 'webhook', target: hook.url, secret: 'x' }));
+    const ids = Array.from({ length: 12 }, (_, i) => `j-${i}`);
+    for (const id of ids) await tg.create('ticket', id, {});
+    for (const type of ['CLOSE', 'REOPEN', 'CLOSE', 'REOPEN'] as const) for (const id of ids) await tg.send('ticket', id, { type });
+    // Started after the writes: one read has every entity's five events, so the order within a batch is tested.
+    testFeed(tg);
+    await eventually(() => hook.events.length >= 60, 20_000, 'sixty deliveries');
+    expect(inSeqOrder(hook.events, new Map(ids.map((id) => [`ticket/${id}`, 5])))).toEqual([]);
   });
 
   it('loses nothing while the receiver is down: deliveries resume when it listens again', async () => {
@@ -88,15 +119,17 @@ describe.runIf(postgresAvailable())('lifecycle feed: webhooks', () => {
     expect(inSeqOrder(hook.events, new Map([['ticket/r', 4]]))).toEqual([]);
   });
 
-  it('a slow consumer slows neither the gate nor another consumer', async () => {
+  it('a slow or failing consumer slows neither the gate nor another consumer', async () => {
     const { tg, store } = await runtime();
     const slow = await receiver();
     slow.respond = () => new Promise((resolve) => setTimeout(() => resolve(200), 1000));
     const fast: LifecycleEvent[] = [];
     tg.onTransition('fast', (e) => void fast.push(e));
     await store.add(spec({ name: 'slow', sink: 'webhook', target: slow.url, secret: 'x' }));
+    // Nothing listens on port 9: every attempt fails, and is retried for long.
+    await store.add(spec({ name: 'failing', sink: 'webhook', target: 'http://127.0.0.1:9/hook', secret: 'x', maxAttempts: 1000 }));
     testFeed(tg);
-    await eventually(async () => (await store.list()).length === 2, 10_000, 'both consumers');
+    await eventually(async () => (await store.list()).length === 3, 10_000, 'three consumers');
     const started = performance.now();
     for (let i = 0; i < 20; i++) await tg.create('ticket', `s-${i}`, {});
     const sending = performance.now() - started;
@@ -104,6 +137,7 @@ describe.runIf(postgresAvailable())('lifecycle feed: webhooks', () => {
     // 20 entities at 16 at once, one second each: the slow consumer needs two seconds for what the fast one had at once.
     expect(slow.events.length).toBeLessThan(20);
     expect(sending).toBeLessThan(10_000);
+    expect((await store.list('failing'))[0]).toMatchObject({ delivered: 0, behind: 20 });
   });
 });
 

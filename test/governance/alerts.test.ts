@@ -17,7 +17,7 @@ const dashboard = JSON.parse(readFileSync(new URL('../../ops/grafana/tollgate.js
 const namesIn = (expr: string) => [...expr.matchAll(/\b(tollgate_[a-z0-9_]+)/g)].map((m) => (m[1] as string).replace(/_(bucket|sum|count)$/, ''));
 
 describe('alert rules and dashboard', () => {
-  it('cover the five journey signals and freezes, and name only metrics tollgate exports', async () => {
+  it('cover the five journey signals, freezes and audit drift, and name only metrics tollgate exports', async () => {
     const tg = await testRuntime(backends()[0] ?? 'pglite', { machines });
     effectMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
     feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
@@ -35,6 +35,7 @@ describe('alert rules and dashboard', () => {
       /tollgate_outbox_lag_seconds/,
       /tollgate_compensations_per_1000_transitions/,
       /tollgate_active_freezes/,
+      /tollgate_audit_drift_entities/,
     ];
     for (const signal of signals) {
       expect(exprs.some((e) => signal.test(e)), `an alert on ${signal}`).toBe(true);

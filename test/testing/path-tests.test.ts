@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { machines } from '../../machines/index.ts';
 import { defineMachine, ManualClock, type Tollgate } from '../../src/index.ts';
 import { formatCoverage, PathDivergence, pathTests } from '../../src/testing/index.ts';
+import { faulty, fidelityMachines, tally, wild } from '../fixtures/fidelity-machines.ts';
 import { counter } from '../fixtures/stress-machines.ts';
 import { testRuntime } from '../support/databases.ts';
 
@@ -145,5 +146,47 @@ describe('pathTests: running against the runtime (Postgres)', () => {
     expect(report.neverTaken).toContainEqual({ from: 'pending', event: 'xstate.after.paymentTimeout.order.pending', to: 'expired' });
     expect(report.neverTaken).not.toContainEqual({ from: 'pending', event: 'CANCEL', to: 'canceled' });
     expect(formatCoverage('order', report)).toMatch(/taken 1x in production, no path: paid\.invoicing\.issued,paid\.shipment\.awaiting --SHIP--> /);
+  });
+});
+
+describe('pathTests on the machines that once diverged (issue 11): wildcards, root-only, throwing evaluations', () => {
+  let tg: Tollgate<typeof fidelityMachines>;
+  beforeAll(async () => {
+    tg = await testRuntime('postgres', { machines: fidelityMachines, clock: new ManualClock(Date.parse('2026-01-01T00:00:00Z')) });
+  });
+
+  it("takes the events a wildcard matches ('*', 'order.*', FOO's failed guard falling back) as edges, and runs them", async () => {
+    const suite = pathTests(wild, { name: 'wild', paths: 'transitions', events: { FOO: [{}, { ok: true }] } });
+    // BAR has no descriptor of its own: only '*' takes it; order.paid only 'order.*'; order.refund.requested only 'order.refund.*' in order.
+    expect(suite.transitions).toEqual(
+      expect.arrayContaining([
+        { from: 'open', event: 'BAR', to: 'other' },
+        { from: 'open', event: 'FOO', to: 'other' },
+        { from: 'open', event: 'FOO', to: 'foo' },
+        { from: 'open', event: 'order.paid', to: 'order' },
+        { from: 'order', event: 'order.refund.requested', to: 'refund' },
+      ]),
+    );
+    expect([...suite.reachableStates].sort()).toEqual(['foo', 'open', 'order', 'other', 'refund']);
+    const results = await suite.runAll(tg);
+    // The refusal checks send, in each state, the events no descriptor (wildcards included) takes: none in open.
+    expect(results.find((r) => r.path === '(create) ⇒ open')?.refusalsChecked).toBe(0);
+    expect(results.reduce((n, r) => n + r.refusalsChecked, 0)).toBeGreaterThan(0);
+  });
+
+  it('walks a root-only machine, and checks that an event the machine throws on is refused as TG_MACHINE_FAULT', async () => {
+    const tallySuite = pathTests(tally, { name: 'tally' });
+    expect(tallySuite.notes).toHaveLength(1); // the count grows without bound: told apart by value
+    expect(tallySuite.paths.map((p) => p.name)).toEqual(['(create) ⇒ ']);
+    await tallySuite.runAll(tg);
+    const faultySuite = pathTests(faulty, { name: 'faulty', events: { CHECK: [{ explode: true }, {}], SET: [{ value: -1 }, { value: 2 }] } });
+    // Only the samples XState evaluates without throwing are edges.
+    expect(faultySuite.transitions.filter((t) => t.event === 'SET' || t.event === 'CHECK')).toEqual([
+      { from: 'open', event: 'CHECK', to: 'open' },
+      { from: 'open', event: 'SET', to: 'open' },
+    ]);
+    const results = await faultySuite.runAll(tg);
+    // In open: CHECK{explode} and SET{-1} are refused as faults (the oracle says TG_MACHINE_FAULT, the runtime agrees).
+    expect(results.find((r) => r.path === '(create) ⇒ open')?.refusalsChecked).toBe(2);
   });
 });

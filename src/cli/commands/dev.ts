@@ -77,7 +77,7 @@ async function startBackground(tg: Tollgate, redisUrl: string | undefined, flags
     tg,
     redisUrl ? { transport: 'bullmq', redisUrl, queuePrefix: await queuePrefixOf({}), allowMissingHandlers } : { transport: 'in-process', allowMissingHandlers },
   );
-  notes.push(`  background: relay, effect workers, timers on ${redisUrl ? `BullMQ (${new URL(redisUrl).host})` : 'the in-process transport'}`);
+  notes.push(`  background: relay, effect workers, timers, lifecycle feed on ${redisUrl ? `BullMQ (${new URL(redisUrl).host})` : 'the in-process transport'}`);
   notes.push(`  effect handlers: ${handlers}`);
   return processes;
 }

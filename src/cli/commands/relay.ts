@@ -15,5 +15,5 @@ ${databaseFlagsHelp}`;
 
 export async function run(args: string[]): Promise<number> {
   const { flags } = parse(args, { ...processFlags, ...databaseFlags, 'shutdown-ms': { type: 'string' } }, { min: 0, max: 0, usage });
-  return runProcesses('relay', flags, { relay: true, timers: true, effectWorkers: false, eventWorkers: false });
+  return runProcesses('relay', flags, { relay: true, timers: true, effectWorkers: false, eventWorkers: false, feed: false });
 }

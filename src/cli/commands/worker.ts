@@ -4,16 +4,17 @@ import { untilSignal } from '../lifecycle.ts';
 import { loadStartProcesses, processFlags, processFlagsHelp, queuePrefixOf, redisUrlOf, registerHandlers, allowedMissingHandlers, type ProcessesOptions } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
 
-const usage = 'tollgate worker [--concurrency 16] [--no-relay] [--no-timers] [options]';
+const usage = 'tollgate worker [--concurrency 16] [--no-relay] [--no-timers] [--no-feed] [options]';
 
 export const help = `${usage}
 
 The background processes over BullMQ: effect workers (run the effect handlers), event workers (queued events),
-and by default the outbox relay and the timers too, so \`serve\` + \`worker\` is a complete deployment. Run any
-number; they share the work through Postgres and Redis. SIGTERM stops taking jobs and lets running handlers
-finish (--shutdown-ms).
+and by default the outbox relay, the timers and the lifecycle feed (docs/events.md) too, so \`serve\` + \`worker\`
+is a complete deployment. Run any number; they share the work through Postgres and Redis. SIGTERM stops taking
+jobs and lets running handlers finish (--shutdown-ms).
   --no-relay          do not run the outbox relay here (run \`tollgate relay\` elsewhere)
   --no-timers         do not run the timer scheduler, timer worker and sweepers here
+  --no-feed           do not deliver the lifecycle feed's consumers here (\`tollgate consumers\`)
   --shutdown-ms N     time running handlers get to finish on SIGTERM (default 10000)
 ${processFlagsHelp}
 ${databaseFlagsHelp}`;
@@ -21,10 +22,10 @@ ${databaseFlagsHelp}`;
 export async function run(args: string[]): Promise<number> {
   const { flags } = parse(
     args,
-    { ...processFlags, ...databaseFlags, relay: { type: 'boolean' }, timers: { type: 'boolean' }, 'shutdown-ms': { type: 'string' } },
+    { ...processFlags, ...databaseFlags, relay: { type: 'boolean' }, timers: { type: 'boolean' }, feed: { type: 'boolean' }, 'shutdown-ms': { type: 'string' } },
     { min: 0, max: 0, usage },
   );
-  return runProcesses('worker', flags, { relay: flags.relay ?? true, timers: flags.timers ?? true, effectWorkers: true, eventWorkers: true });
+  return runProcesses('worker', flags, { relay: flags.relay ?? true, timers: flags.timers ?? true, effectWorkers: true, eventWorkers: true, feed: flags.feed ?? true });
 }
 
 /** Shared by `worker` and `relay`: open the runtime, start the chosen processes over BullMQ, stop on SIGTERM. */
@@ -39,7 +40,7 @@ export async function runProcesses(
     'metrics-port'?: string;
     'metrics-host'?: string;
   },
-  which: Pick<ProcessesOptions, 'relay' | 'timers' | 'effectWorkers' | 'eventWorkers'>,
+  which: Pick<ProcessesOptions, 'relay' | 'timers' | 'effectWorkers' | 'eventWorkers'> & { readonly feed: boolean },
 ): Promise<number> {
   const redisUrl = await redisUrlOf(flags);
   if (!redisUrl) throw new UsageError(`${name} needs Redis: set REDIS_URL or --redis-url.`);

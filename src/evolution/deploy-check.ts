@@ -1,0 +1,315 @@
+import type { AnyMachineDefinition, MachineRegistry } from '../engine/definition.ts';
+import { afterTimersOf } from '../engine/after-timers.ts';
+import { effectTypes } from '../engine/effect-types.ts';
+import { migrationHops, restoresExactly } from '../engine/migrate-snapshot.ts';
+import { restoreSnapshot } from '../engine/restore.ts';
+import { stateToString } from '../engine/state-value.ts';
+import { isTollgateError } from '../errors.ts';
+import { resolvePolicy, type PolicyVersions } from '../policy/policies.ts';
+import { planMigration, type TimerChange } from '../runtime/migration.ts';
+import type { TimerRow } from '../store/rows.ts';
+import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+
+/**
+ * What keeps a live entity (or its pending work) from a path into the new release:
+ * - `machine-removed`: entities of a machine the new registry does not register;
+ * - `version-ahead`: entities written by a newer version than the new release's (a rollback too far);
+ * - `unrestorable`: entities in a state the new version cannot restore (removed, renamed, made compound) and no
+ *   migration from their version;
+ * - `migration-fails`: the migration from their version throws or returns a snapshot that does not restore;
+ * - `timer-removed`: scheduled `after` timers of entities that stay in their state whose delayed transition the new
+ *   version no longer has (the timer would fire into nothing: the entity would stay put);
+ * - `effect-undeclared`: pending effects of a type the new version no longer declares;
+ * - `effect-no-handler`: pending or declared effect types without a handler (checked when handlers are given);
+ * - `compensation-event-removed`: a failed effect's unsent compensation names an event the new version lacks;
+ * - `queued-event-removed`: an effect's unsent follow-up event is of a type the new version lacks;
+ * - `policy-unknown`: the active policy version is not among the new release's.
+ */
+export type DeployProblemKind =
+  | 'machine-removed'
+  | 'version-ahead'
+  | 'unrestorable'
+  | 'migration-fails'
+  | 'timer-removed'
+  | 'effect-undeclared'
+  | 'effect-no-handler'
+  | 'compensation-event-removed'
+  | 'queued-event-removed'
+  | 'policy-unknown';
+
+/** One problem: what, where, how many, and a few example entity ids. */
+export interface DeployProblem {
+  readonly machine: string;
+  readonly kind: DeployProblemKind;
+  /** The stored machine version concerned (entity problems). */
+  readonly machineVersion?: number;
+  /** The stored state concerned (entity problems). */
+  readonly state?: string;
+  /** The timer's sendId, the effect or event type, the policy version: what the problem is about. */
+  readonly subject?: string;
+  /** Why, in a sentence (the first entity's error for an unrestorable state or a failing migration). */
+  readonly detail: string;
+  /** Entities (or effects, timers) concerned. */
+  readonly count: number;
+  /** Up to three entity ids. */
+  readonly examples: readonly string[];
+}
+
+/** How the live entities of one (stored version, state) enter the new release. */
+export interface DeployPath {
+  readonly machineVersion: number;
+  readonly state: string;
+  /** `restores`: as stored; `migrates`: through the migrations (to `toStates`); `blocked`: see the problems. */
+  readonly path: 'restores' | 'migrates' | 'blocked';
+  readonly count: number;
+  /** For `migrates`: the states the migrations lead to, with counts. */
+  readonly toStates?: Readonly<Record<string, number>>;
+}
+
+/** What the check found for one machine of the new registry. */
+export interface MachineCheck {
+  readonly machine: string;
+  /** The new release's version of it. */
+  readonly version: number;
+  readonly entities: number;
+  readonly paths: readonly DeployPath[];
+  /** What migrating the older entities would do to their timers (the re-derivation of `tollgate entities migrate`). */
+  readonly timers: Readonly<Record<TimerChange['action'], number>>;
+  /**
+   * The policy version the new release would run: the active one when it registers it, else (no active row yet) its
+   * newest; null when it registers none.
+   */
+  readonly policyVersion: string | null;
+}
+
+/** The whole report: exit 0 when `ok`. */
+export interface DeployCheckReport {
+  readonly ok: boolean;
+  readonly machines: readonly MachineCheck[];
+  readonly problems: readonly DeployProblem[];
+}
+
+/** What to check against. */
+export interface DeployCheckOptions {
+  /** The new release's policy versions (the module's `policies`). Default: none. */
+  readonly policies?: PolicyVersions;
+  /** Effect types the new release has handlers for; when given, `effect-no-handler` is checked. */
+  readonly handlerTypes?: readonly string[];
+  /** Entities read per page. Default 500. */
+  readonly batch?: number;
+  /** Called after each page. */
+  readonly onProgress?: (progress: { readonly done: number; readonly total: number }) => void;
+}
+
+interface EntityRecord {
+  id: string;
+  machine_version: number;
+  state: string;
+  snapshot: unknown;
+  state_entered_at: Date | string;
+}
+
+/**
+ * Checks, against the live database and writing nothing, that every live entity of every machine has a path into
+ * a new release's registry (`tollgate deploy-check`): each entity is restored as stored or carried through the
+ * release's migrations exactly as `tollgate entities migrate` would (timers re-derived), and pending work (timers,
+ * effects, unsent follow-ups and compensations) and the active policy version are checked against the release.
+ * Runs on a read replica or a staging copy: it only reads.
+ *
+ * @example
+ * const report = await deployCheck(tg.internals.client, 'tollgate', release2.machines, { policies: release2.policies });
+ * if (!report.ok) for (const p of report.problems) console.log(p.machine, p.kind, p.state, p.count, p.examples);
+ */
+export async function deployCheck(client: SqlClient, schemaName: string, registry: MachineRegistry, options: DeployCheckOptions = {}): Promise<DeployCheckReport> {
+  const s = quoteIdent(schemaName);
+  const problems: DeployProblem[] = [];
+  const stored = await client.query<{ machine: string; n: number }>(`SELECT machine, count(*)::int AS n FROM ${s}.entities GROUP BY machine ORDER BY machine`);
+  const total = stored.filter((r) => Object.hasOwn(registry, r.machine)).reduce((sum, r) => sum + Number(r.n), 0);
+  for (const row of stored) {
+    if (Object.hasOwn(registry, row.machine)) continue;
+    const examples = await client.query<{ id: string }>(`SELECT id FROM ${s}.entities WHERE machine = $1::text ORDER BY id LIMIT 3`, [row.machine]);
+    problems.push({ machine: row.machine, kind: 'machine-removed', detail: `the new release does not register machine '${row.machine}'`, count: Number(row.n), examples: examples.map((e) => e.id) });
+  }
+  const active = new Map((await client.query<{ machine: string; version: string }>(`SELECT machine, version FROM ${s}.active_policies`)).map((r) => [r.machine, r.version]));
+  const progress = { done: 0, total };
+  const machines: MachineCheck[] = [];
+  for (const [machine, definition] of Object.entries(registry)) {
+    machines.push(await checkEntities(client, s, machine, definition, options, problems, progress));
+    await checkPendingWork(client, s, machine, definition, options, problems);
+    const resolved = resolvePolicy(options.policies ?? {}, undefined, machine, active.get(machine));
+    if (resolved.kind === 'unknown') {
+      problems.push({
+        machine,
+        kind: 'policy-unknown',
+        subject: resolved.version,
+        detail: `policy version '${resolved.version}' is active and the new release registers ${resolved.known.length ? resolved.known.map((v) => `'${v}'`).join(', ') : 'none'}: every send would be TG_POLICY_UNAVAILABLE`,
+        count: 0,
+        examples: [],
+      });
+    }
+    const last = machines.pop()!;
+    machines.push({ ...last, policyVersion: resolved.kind === 'policy' ? resolved.policy.version : resolved.kind === 'unknown' ? resolved.version : null });
+  }
+  return { ok: problems.length === 0, machines, problems };
+}
+
+async function checkEntities(
+  client: SqlClient,
+  s: string,
+  machine: string,
+  definition: AnyMachineDefinition,
+  options: DeployCheckOptions,
+  problems: DeployProblem[],
+  progress: { done: number; total: number },
+): Promise<MachineCheck> {
+  const batch = options.batch ?? 500;
+  const paths = new Map<string, { machineVersion: number; state: string; path: DeployPath['path']; count: number; toStates: Record<string, number> }>();
+  const found = new Map<string, { problem: Omit<DeployProblem, 'count' | 'examples'>; count: number; examples: string[] }>();
+  const timers: Record<TimerChange['action'], number> = { kept: 0, rearmed: 0, cancelled: 0, armed: 0 };
+  // Restoring as stored depends on the state only (not the context): judged once per (version, state).
+  const restorable = new Map<string, { error?: string; afterIds?: ReadonlySet<string> }>();
+  let entities = 0;
+
+  const problem = (id: string, p: Omit<DeployProblem, 'count' | 'examples' | 'machine'>, count = 1) => {
+    const key = `${p.kind}\u0000${p.machineVersion}\u0000${p.state}\u0000${p.subject ?? ''}`;
+    const entry = found.get(key) ?? { problem: { machine, ...p }, count: 0, examples: [] };
+    entry.count += count;
+    if (entry.examples.length < 3 && !entry.examples.includes(id)) entry.examples.push(id);
+    found.set(key, entry);
+  };
+  const pathOf = (row: EntityRecord, path: DeployPath['path'], toState?: string) => {
+    const key = `${row.machine_version}\u0000${row.state}`;
+    const entry = paths.get(key) ?? { machineVersion: row.machine_version, state: row.state, path, count: 0, toStates: {} };
+    if (path === 'blocked') entry.path = 'blocked';
+    entry.count++;
+    if (toState !== undefined) entry.toStates[toState] = (entry.toStates[toState] ?? 0) + 1;
+    paths.set(key, entry);
+  };
+
+  let after = '';
+  for (;;) {
+    const rows = await client.query<EntityRecord>(
+      `SELECT id, machine_version, state, snapshot, state_entered_at FROM ${s}.entities WHERE machine = $1::text AND id > $2::text ORDER BY id LIMIT ${batch}`,
+      [machine, after],
+    );
+    if (rows.length === 0) break;
+    const timerRows = await client.query<TimerRow>(
+      `SELECT * FROM ${s}.timers WHERE machine = $1::text AND status = 'scheduled' AND entity_id IN (SELECT jsonb_array_elements_text($2::text::jsonb))`,
+      [machine, JSON.stringify(rows.map((r) => r.id))],
+    );
+    const timersOf = new Map<string, TimerRow[]>();
+    for (const t of timerRows) timersOf.set(t.entity_id, [...(timersOf.get(t.entity_id) ?? []), t]);
+
+    for (const row of rows) {
+      entities++;
+      const base = { machineVersion: row.machine_version, state: row.state };
+      if (row.machine_version > definition.version) {
+        problem(row.id, { ...base, kind: 'version-ahead', detail: `written by version ${row.machine_version}, newer than the release's ${definition.version}` });
+        pathOf(row, 'blocked');
+        continue;
+      }
+      const target = { machine, entityId: row.id, machineVersion: row.machine_version };
+      if (migrationHops(definition, row.machine_version).length > 0) {
+        try {
+          const plan = planMigration(definition, { machine, id: row.id, machineVersion: row.machine_version, state: row.state, snapshot: row.snapshot, stateEnteredAt: new Date(row.state_entered_at) }, timersOf.get(row.id) ?? []);
+          for (const change of plan.timers) timers[change.action]++;
+          pathOf(row, 'migrates', plan.toState);
+        } catch (error) {
+          if (!isTollgateError(error)) throw error;
+          problem(row.id, { ...base, kind: 'migration-fails', detail: error.message });
+          pathOf(row, 'blocked');
+        }
+        continue;
+      }
+      const key = `${row.machine_version}\u0000${row.state}`;
+      let judged = restorable.get(key);
+      if (!judged) {
+        try {
+          const snapshot = restoreSnapshot(definition.machine, row.snapshot, target);
+          judged = restoresExactly(snapshot, row.snapshot)
+            ? { afterIds: new Set(afterTimersOf(definition.machine, snapshot).map((t) => t.sendId)) }
+            : { error: `version ${definition.version} restores state '${row.state}' only as '${stateToString(snapshot.value)}' (a compound state now): add a migration that names the leaf state` };
+        } catch (error) {
+          if (!isTollgateError(error)) throw error;
+          judged = { error: `state '${row.state}' does not exist in version ${definition.version} and no migration from version ${row.machine_version} moves it (${String(error.details.reason ?? error.message)})` };
+        }
+        restorable.set(key, judged);
+      }
+      if (judged.error !== undefined) {
+        problem(row.id, { ...base, kind: 'unrestorable', detail: judged.error });
+        pathOf(row, 'blocked');
+        continue;
+      }
+      let blocked = false;
+      for (const timer of timersOf.get(row.id) ?? []) {
+        if (!timer.send_id.startsWith('xstate.after.') || judged.afterIds!.has(timer.send_id)) continue;
+        blocked = true;
+        problem(row.id, {
+          ...base,
+          kind: 'timer-removed',
+          subject: timer.send_id,
+          detail: `a scheduled timer '${timer.send_id}' that no state of version ${definition.version} the entity is in has: it would fire into nothing and the entity stay in '${row.state}'`,
+        });
+      }
+      pathOf(row, blocked ? 'blocked' : 'restores');
+    }
+    progress.done += rows.length;
+    options.onProgress?.({ ...progress });
+    after = rows.at(-1)!.id;
+    if (rows.length < batch) break;
+  }
+  for (const { problem: p, count, examples } of found.values()) problems.push({ ...p, count, examples });
+  return {
+    machine,
+    version: definition.version,
+    entities,
+    paths: [...paths.values()].map(({ toStates, ...p }) => (p.path === 'migrates' ? { ...p, toStates } : p)),
+    timers,
+    policyVersion: null,
+  };
+}
+
+/** Pending effects, unsent follow-ups and compensations, against the release's declared effect types and events. */
+async function checkPendingWork(client: SqlClient, s: string, machine: string, definition: AnyMachineDefinition, options: DeployCheckOptions, problems: DeployProblem[]): Promise<void> {
+  const declared = new Set(effectTypes(definition.machine));
+  const events = new Set(Object.keys(definition.events));
+  const handlers = options.handlerTypes ? new Set(options.handlerTypes) : undefined;
+  const open = await client.query<{ type: string; n: number; examples: string[] }>(
+    `SELECT type, count(*)::int AS n, to_jsonb((array_agg(DISTINCT entity_id ORDER BY entity_id))[1:3]) AS examples
+     FROM ${s}.effects WHERE machine = $1::text AND status IN ('pending', 'dispatched') GROUP BY type ORDER BY type`,
+    [machine],
+  );
+  const openTypes = new Set<string>();
+  for (const row of open) {
+    openTypes.add(row.type);
+    if (!declared.has(row.type)) {
+      problems.push({ machine, kind: 'effect-undeclared', subject: row.type, detail: `pending effects of type '${row.type}', which version ${definition.version} no longer declares`, count: Number(row.n), examples: row.examples });
+    } else if (handlers && !handlers.has(row.type)) {
+      problems.push({ machine, kind: 'effect-no-handler', subject: row.type, detail: `pending effects of type '${row.type}' and no handler for it in the release`, count: Number(row.n), examples: row.examples });
+    }
+  }
+  if (handlers) {
+    for (const type of declared) {
+      if (handlers.has(type) || openTypes.has(type)) continue;
+      problems.push({ machine, kind: 'effect-no-handler', subject: type, detail: `version ${definition.version} declares effect '${type}' and the release has no handler for it`, count: 0, examples: [] });
+    }
+  }
+  const unsent = await client.query<{ type: string; compensation: boolean; n: number; examples: string[] }>(
+    `SELECT follow_up->>'type' AS type, status = 'failed' AS compensation, count(*)::int AS n,
+            to_jsonb((array_agg(DISTINCT entity_id ORDER BY entity_id))[1:3]) AS examples
+     FROM ${s}.effects WHERE machine = $1::text AND follow_up IS NOT NULL AND follow_up_outcome IS NULL
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [machine],
+  );
+  for (const row of unsent) {
+    if (events.has(row.type)) continue;
+    problems.push({
+      machine,
+      kind: row.compensation ? 'compensation-event-removed' : 'queued-event-removed',
+      subject: row.type,
+      detail: `${row.compensation ? 'unsent compensations' : 'unsent follow-up events'} '${row.type}', an event version ${definition.version} no longer declares`,
+      count: Number(row.n),
+      examples: row.examples,
+    });
+  }
+}

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { z } from 'zod';
+import { ManualClock } from '../../src/clock.ts';
+import { createTollgate } from '../../src/index.ts';
+import { defineMachine, type MachineRegistry } from '../../src/engine/definition.ts';
+import { deployCheck, type DeployCheckReport } from '../../src/evolution/deploy-check.ts';
+import { machines } from '../../machines/index.ts';
+import { machines as release2 } from '../../examples/evolution/machines-v2.ts';
+import { machines as release2WithoutMigration } from '../../examples/evolution/machines-v2-no-migration.ts';
+import { quoteIdent } from '../../src/store/sql-client.ts';
+import type { Tollgate } from '../../src/runtime/create-tollgate.ts';
+import { backends, testDatabaseUrl, testRuntime, type Backend } from '../support/databases.ts';
+import { DAY, start } from '../support/subscriptions.ts';
+import { runCli } from '../cli/support.ts';
+
+// A door that closes itself after a minute (v1); v2 dropped the self-closing: a scheduled timer fires into nothing.
+const door = (version: number, selfClosing: boolean) =>
+  defineMachine({
+    machine: setup({}).createMachine({
+      id: 'door',
+      initial: 'closed',
+      states: { closed: { on: { OPEN: 'open' } }, open: { on: { CLOSE: 'closed' }, ...(selfClosing ? { after: { 60_000: 'closed' } } : {}) } },
+    }),
+    version,
+    input: z.object({}),
+    events: { OPEN: z.strictObject({}), CLOSE: z.strictObject({}) },
+  });
+
+/** Release 1 activity: subscriptions in grace (3), active (1), trial (2), canceled (1); doors open (2) and closed (1); a payout. */
+async function releaseOne(tg: Tollgate<MachineRegistry>): Promise<void> {
+  const customer = (id: string) => ({ customerId: `c-${id}`, plan: 'pro', gracePeriodMs: 4 * DAY });
+  for (const id of ['g1', 'g2', 'g3', 'a1', 't1', 't2', 'x1']) await tg.create('subscription', id, customer(id));
+  const upgrade: { type: string } = { type: 'UPGRADE', paymentMethodId: 'pm' } as { type: string };
+  for (const id of ['g1', 'g2', 'g3', 'a1']) await tg.send('subscription', id, upgrade);
+  for (const id of ['g1', 'g2', 'g3']) await tg.send('subscription', id, { type: 'PAYMENT_FAILED' });
+  await tg.send('subscription', 'x1', { type: 'CANCEL' });
+  for (const id of ['d1', 'd2', 'd3']) await tg.create('door', id, {});
+  for (const id of ['d1', 'd2']) await tg.send('door', id, { type: 'OPEN' });
+  await tg.create('payout', 'p1', { payoutId: 'p1', customerId: 'c-p', amountCents: 1000 });
+}
+
+const kinds = (report: DeployCheckReport) => report.problems.map((p) => [p.machine, p.kind, p.machineVersion, p.state, p.subject, p.count]);
+
+describe.each(backends())('deploy-check on %s', (backend) => {
+  let tg: Tollgate<MachineRegistry>;
+  const s = () => quoteIdent(tg.internals.schema);
+  beforeAll(async () => {
+    tg = (await testRuntime(backend, { machines: { ...machines, door: door(1, true) }, clock: new ManualClock(start) })) as unknown as Tollgate<MachineRegistry>;
+    await releaseOne(tg);
+  }, 120_000);
+
+  it('without the migration: the grace entities cannot be restored, named with their count and ids (exit 1)', async () => {
+    const report = await deployCheck(tg.internals.client, tg.internals.schema, { ...release2WithoutMigration, door: door(1, true) });
+    expect(report.ok).toBe(false);
+    expect(kinds(report)).toEqual([['subscription', 'unrestorable', 1, 'grace', undefined, 3]]);
+    expect(report.problems[0]!.examples).toEqual(['g1', 'g2', 'g3']);
+    expect(report.problems[0]!.detail).toMatch(/version 2 restores state 'grace' only as 'grace.first_notice' \(a compound state now\): add a migration/);
+    const paths = report.machines.find((m) => m.machine === 'subscription')!.paths;
+    expect(paths.map((p) => [p.state, p.path, p.count])).toEqual(
+      expect.arrayContaining([['grace', 'blocked', 3], ['active', 'restores', 1], ['trial', 'restores', 2], ['canceled', 'restores', 1]]),
+    );
+  });
+
+  it('with the migration: every entity has a path, grace migrates to grace.first_notice with its timers re-derived', async () => {
+    const report = await deployCheck(tg.internals.client, tg.internals.schema, { ...release2, door: door(1, true) });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    const subscription = report.machines.find((m) => m.machine === 'subscription')!;
+    expect(subscription.paths.find((p) => p.state === 'grace')).toMatchObject({ path: 'migrates', count: 3, toStates: { 'grace.first_notice': 3 } });
+    expect(subscription.timers).toMatchObject({ cancelled: 3, armed: 3 });
+    expect(subscription.entities).toBe(7);
+  });
+
+  it('names removed timers, removed machines, newer versions, pending effects without a type or handler, unsent events and an unknown policy', async () => {
+    // Pending work of the kinds deploy-check reads: an unsent follow-up, an unsent compensation, a policy row.
+    const [effect] = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s()}.effects WHERE machine = 'subscription' AND entity_id = 'a1' ORDER BY id LIMIT 1`);
+    await tg.internals.client.query(`UPDATE ${s()}.effects SET follow_up = '{"type":"PAYMENT_BOUNCED"}'::jsonb WHERE id = $1::text`, [effect!.id]);
+    const [failed] = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s()}.effects WHERE machine = 'subscription' AND entity_id = 'g1' ORDER BY id LIMIT 1`);
+    await tg.internals.client.query(`UPDATE ${s()}.effects SET status = 'failed', follow_up = '{"type":"CHARGE_REFUSED"}'::jsonb WHERE id = $1::text`, [failed!.id]);
+    await tg.internals.client.query(
+      `INSERT INTO ${s()}.active_policies (machine, version, activated_at, activated_by, reason) VALUES ('payout', '2026-12-24-holiday', now(), 'test', 'a newer release')`,
+    );
+    const { payout: _removed, ...withoutPayout } = release2;
+    const report = await deployCheck(tg.internals.client, tg.internals.schema, { ...withoutPayout, door: door(2, false) }, { handlerTypes: ['chargePayment'] });
+    expect(report.ok).toBe(false);
+    const found = kinds(report);
+    expect(found).toContainEqual(['payout', 'machine-removed', undefined, undefined, undefined, 1]);
+    expect(found).toContainEqual(['door', 'timer-removed', 1, 'open', 'xstate.after.60000.door.open', 2]);
+    expect(found).toContainEqual(['subscription', 'effect-no-handler', undefined, undefined, 'sendEmail', expect.any(Number)]);
+    expect(found).toContainEqual(['subscription', 'queued-event-removed', undefined, undefined, 'PAYMENT_BOUNCED', 1]);
+    expect(found).toContainEqual(['subscription', 'compensation-event-removed', undefined, undefined, 'CHARGE_REFUSED', 1]);
+    expect(found.filter((p) => p[1] !== 'machine-removed').every((p) => p[0] !== 'payout')).toBe(true);
+    expect(report.problems.find((p) => p.kind === 'timer-removed')!.examples).toEqual(['d1', 'd2']);
+
+    // The old door against a registry of version 1 after version 2 wrote one: a rollback too far.
+    // As release 2's gate would have written it (the statement marks itself as the gate's, as store/commit.ts does).
+    await tg.internals.client.query(`UPDATE ${s()}.entities SET machine_version = 2 WHERE machine = 'door' AND id = 'd3' AND set_config('tollgate.gate', 'on', true) = 'on'`);
+    const policyCheck = await deployCheck(tg.internals.client, tg.internals.schema, { ...release2, door: door(1, true) }, { policies: { payout: [{ version: '2026-12-01-standard', check: () => ({ allow: true }) }] } });
+    expect(kinds(policyCheck)).toContainEqual(['door', 'version-ahead', 2, 'closed', undefined, 1]);
+    expect(kinds(policyCheck)).toContainEqual(['payout', 'policy-unknown', undefined, undefined, '2026-12-24-holiday', 0]);
+    expect(policyCheck.machines.find((m) => m.machine === 'payout')!.policyVersion).toBe('2026-12-24-holiday');
+    expect(policyCheck.machines.find((m) => m.machine === 'subscription')!.policyVersion).toBeNull();
+  });
+});
+
+describe.each(backends())('tollgate deploy-check (the real CLI) on %s', (backend: Backend) => {
+  let target: string[];
+  let dataDir: string | undefined;
+  beforeAll(async () => {
+    const schema = `deploycheck_${process.pid}`;
+    dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-deploy-check-')) : undefined;
+    const database = dataDir ? { dataDir } : { url: await testDatabaseUrl() };
+    const tg = await createTollgate({ machines, database, clock: new ManualClock(start), ...(dataDir ? {} : { schema }) });
+    await tg.migrate();
+    for (const id of ['g1', 'g2', 'a1']) {
+      await tg.create('subscription', id, { customerId: `c-${id}`, plan: 'pro' });
+      await tg.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm' });
+    }
+    for (const id of ['g1', 'g2']) await tg.send('subscription', id, { type: 'PAYMENT_FAILED' });
+    await tg.close(); // PGlite: one process at a time on a data directory
+    target = dataDir ? ['--data-dir', dataDir] : ['--database-url', await testDatabaseUrl(), '--schema', schema];
+  }, 120_000);
+  afterAll(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('fails naming grace and its count without the migration, passes with it, and prints JSON', async () => {
+    const without = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2-no-migration.ts', ...target], { timeoutMs: 60_000 });
+    expect(without.stderr).not.toMatch(/TG_|Error/);
+    expect(without.code).toBe(1);
+    expect(without.stdout).toMatch(/subscription\s+unrestorable\s+1\s+grace\s+2\s+g1, g2/);
+    expect(without.stdout).toMatch(/restores state 'grace' only as 'grace.first_notice'/);
+
+    const withMigration = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--json', ...target], { timeoutMs: 60_000 });
+    expect(withMigration.code).toBe(0);
+    const report = JSON.parse(withMigration.stdout) as DeployCheckReport;
+    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(report.machines.find((m) => m.machine === 'subscription')!.paths).toContainEqual({ machineVersion: 1, state: 'grace', path: 'migrates', count: 2, toStates: { 'grace.first_notice': 2 } });
+  }, 120_000);
+
+  it('refuses bad input with a usage error (exit 2)', async () => {
+    const bad = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--batch', 'zero', ...target]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--batch must be an integer/);
+    const extra = await runCli(['deploy-check', 'subscription', ...target]);
+    expect(extra.code).toBe(2);
+  });
+});
