@@ -1,7 +1,6 @@
 import type { AnyMachineDefinition } from '../engine/definition.ts';
-import { canonicalJson } from '../runtime/fingerprint.ts';
-import { migrateSnapshot, migrationHops } from '../engine/migrate-snapshot.ts';
-import { stateToString } from '../engine/state-value.ts';
+import { canonicalJson, sameJson } from '../runtime/fingerprint.ts';
+import { migratedStateOf, migrationHops } from '../engine/migrate-snapshot.ts';
 import type { RecordedEntity, RecordedStep, StepOutcome } from './recorded.ts';
 import type { ReplayResult } from './replay-entity.ts';
 
@@ -67,9 +66,8 @@ export function compareOutcomes(definition: AnyMachineDefinition, recorded: Reco
       change('target', recordedState, after.state);
       return { changes, compared, diverged: true };
     }
-    const effectsBefore = effectList(before);
-    const effectsAfter = effectList(after);
-    if (effectsBefore !== effectsAfter) change('effects', effectsBefore, effectsAfter);
+    // Compared as values first: the descriptions are built only for a change (most steps have none).
+    if (!sameEffects(before, after)) change('effects', effectList(before), effectList(after));
     const timersBefore = timerList(before);
     const timersAfter = timerList(after);
     if (timersBefore !== timersAfter) change('timers', timersBefore, timersAfter);
@@ -82,11 +80,15 @@ function stateUnder(definition: AnyMachineDefinition, recorded: RecordedEntity, 
   const state = step.outcome!.state;
   if (step.snapshot === undefined || migrationHops(definition, step.machineVersion).length === 0) return state;
   try {
-    const { snapshot } = migrateSnapshot(definition, step.snapshot, { machine: recorded.machine, entityId: recorded.id, machineVersion: step.machineVersion });
-    return stateToString(snapshot.value);
+    return migratedStateOf(definition, step.snapshot, step.machineVersion) ?? state;
   } catch {
     return state;
   }
+}
+
+function sameEffects(a: StepOutcome, b: StepOutcome): boolean {
+  if (a.effects.length !== b.effects.length) return false;
+  return a.effects.every((e, i) => e.type === b.effects[i]!.type && sameJson(e.params ?? {}, b.effects[i]!.params ?? {}));
 }
 
 function describe(outcome: StepOutcome): string {
