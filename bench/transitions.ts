@@ -31,9 +31,10 @@ const opsPerLevel = Number(process.env.BENCH_OPS ?? 10_000);
 const levels = (process.env.BENCH_LEVELS ?? '1,8,32,64').split(',').map(Number);
 /**
  * Which parts run: `levels` (tollgate beside the seed's transaction), `plans` (a deployment as its tables fill),
- * `triggers` (the gate with the legality trigger on entities beside the same gate with it disabled).
+ * `triggers` (the gate with the legality trigger on entities beside the same gate with it disabled), `counts` (the
+ * gate moving entities between states, with the state-count triggers on, off, and replaced by counter rows).
  */
-const parts = new Set((process.env.BENCH_PARTS ?? 'levels,plans,triggers').split(','));
+const parts = new Set((process.env.BENCH_PARTS ?? 'levels,plans,triggers,counts').split(','));
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
 /** One side of a level: warmed once, then measured `runs` times, alternating with the others. */
@@ -311,7 +312,75 @@ async function triggerCost(): Promise<void> {
   }
 }
 
+/**
+ * What keeping the per-state counts costs the gate (migration 0011, store/state-counts.ts), on a workload where
+ * every send moves its entity (active -PAUSE-> paused.idle -RESUME-> paused.resuming -PAYMENT_SUCCEEDED-> active,
+ * at concurrency 32, each run one event per entity), alternating three sides, BENCH_RUNS each, medians:
+ * - `signed moves` (shipped): the row trigger appends a -1 and a +1 row to `state_count_deltas`;
+ * - `no counts`: that trigger disabled;
+ * - `counter rows`: the design it replaced, the same trigger upserting the two `state_counts` rows themselves
+ *   (sorted, so two commits cannot deadlock): every commit into or out of a state then waits for the one before.
+ */
+async function countCost(): Promise<void> {
+  const db = await scratchDatabase('tg_bench_counts');
+  try {
+    await (await seedTollgate(db.url)).close();
+    const tg = await createTollgate({ machines, database: { url: db.url, maxConnections: 32 }, snapshotCacheSize: entities });
+    await measure(entities, 32, (i) => tg.get('subscription', `s${i}`));
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`
+      CREATE FUNCTION tollgate.bench_count_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO tollgate.state_counts (machine, state, n)
+        SELECT m, st, d FROM (VALUES (OLD.machine, OLD.state, -1), (NEW.machine, NEW.state, 1)) AS v(m, st, d) ORDER BY m, st
+        ON CONFLICT (machine, state) DO UPDATE SET n = tollgate.state_counts.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER bench_count_rows AFTER UPDATE OF machine, state ON tollgate.entities
+        FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION tollgate.bench_count_rows();
+    `);
+    type Which = 'signed moves' | 'no counts' | 'counter rows';
+    const sides: Which[] = ['signed moves', 'no counts', 'counter rows'];
+    const use = async (which: Which) => {
+      await admin.unsafe(`ALTER TABLE tollgate.entities ${which === 'signed moves' ? 'ENABLE' : 'DISABLE'} TRIGGER entities_count_moved`);
+      await admin.unsafe(`ALTER TABLE tollgate.entities ${which === 'counter rows' ? 'ENABLE' : 'DISABLE'} TRIGGER bench_count_rows`);
+    };
+    const cycle = [{ type: 'PAUSE' }, { type: 'RESUME' }, { type: 'PAYMENT_SUCCEEDED' }] as const;
+    let done = 0;
+    const results = new Map<Which, Array<Measured & { busy: number }>>(sides.map((w) => [w, []]));
+    for (let run = 0; run < runs; run++) {
+      for (let k = 0; k < sides.length; k++) {
+        const which = sides[(run + k) % sides.length]!;
+        await use(which);
+        const before = cpuReading();
+        const base = done;
+        const m = await measure(entities, 32, (i) =>
+          tg.send('subscription', `s${(base + i) % entities}`, cycle[Math.floor((base + i) / entities) % cycle.length]!),
+        );
+        done += entities;
+        results.get(which)!.push({ ...m, busy: busyBetween(before, cpuReading()) });
+      }
+    }
+    await use('signed moves');
+    await admin.end();
+    await tg.close();
+    console.log(`\n## State counts: every send moves its entity, at 32 on ${entities} subscriptions (${entities} per run, ${runs} runs rotating, medians)`);
+    printTable(
+      ['counts kept by', 'send/s', 'p99 ms', 'each run send/s', 'errors', 'machine CPU busy'],
+      sides.map((which) => {
+        const r = results.get(which)!;
+        return [which, median(r.map((x) => x.opsPerSec)).toFixed(0), median(r.map((x) => x.p99)).toFixed(2), r.map((x) => x.opsPerSec.toFixed(0)).join(', '), r.reduce((a, x) => a + x.errors, 0), percent(median(r.map((x) => x.busy)))];
+      }),
+    );
+    const rate = (which: Which) => median(results.get(which)!.map((x) => x.opsPerSec));
+    console.log(`ratio (signed moves / no counts): ${(rate('signed moves') / rate('no counts')).toFixed(3)}; (counter rows / no counts): ${(rate('counter rows') / rate('no counts')).toFixed(3)}`);
+  } finally {
+    await db.drop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (parts.has('counts')) await countCost();
   if (parts.has('triggers')) await triggerCost();
   if (parts.has('plans')) await planStability();
   if (parts.has('levels')) await levelsPart();

@@ -37,6 +37,7 @@ const commands: Readonly<Record<string, string>> = {
   audit: 'find drift: replay histories and check snapshots, effects and timers (exit 1 on drift)',
   entities: 'migrate the entities of older machine versions (entities migrate <machine>)',
   'deploy-check': "before a deploy: check every live entity has a path into a release's machines",
+  replay: "replay recorded histories through a release's machines and report changed business outcomes",
 };
 
 // `.ts` from the sources (the repository, tests), `.js` from the package's build.

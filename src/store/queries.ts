@@ -1,5 +1,7 @@
 import type { EffectRow, EntityRow, RejectionRow, TimerRow, TransitionRow } from './rows.ts';
 import { quoteIdent, type SqlClient } from './sql-client.ts';
+import { createStateCounts } from './state-counts.ts';
+import { stuckEntities, type StateLimit } from './stuck-entities.ts';
 
 /** A rejected attempt to record for audit. */
 export interface RejectionInput {
@@ -26,7 +28,7 @@ export interface Queries {
   timerStatus(id: string): Promise<TimerRow['status'] | undefined>;
   /**
    * How many entities are in each state (the stored state string: leaf paths joined by `,`), of one machine or of
-   * all: one grouped scan of the `(machine, state)` index.
+   * all, states with none left out: read from the maintained counts, not a scan of entities (store/state-counts.ts).
    */
   stateCounts(machine?: string): Promise<Array<{ machine: string; state: string; n: number }>>;
   /**
@@ -51,17 +53,13 @@ export interface Queries {
   effect(machine: string, id: string, effectId: string): Promise<EffectRow | undefined>;
 }
 
-/** A state's dwell limit: `state` is a leaf-path prefix as stored in `entities.state`, e.g. `paused.resuming`. */
-export interface StateLimit {
-  readonly machine: string;
-  readonly state: string;
-  readonly maxDwellMs: number;
-}
+export type { StateLimit } from './stuck-entities.ts';
 
 /** Queries against schema `schemaName`. */
 export function createQueries(client: SqlClient, schemaName: string): Queries {
   const s = quoteIdent(schemaName);
   const first = async <T extends object>(text: string, params: unknown[]) => (await client.query<T>(text, params))[0];
+  const counts = createStateCounts(client, schemaName);
   return {
     loadEntity: (machine, id) =>
       first<EntityRow>(`SELECT * FROM ${s}.entities WHERE machine = $1::text AND id = $2::text`, [machine, id]),
@@ -92,25 +90,9 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
         `SELECT * FROM ${s}.timers WHERE machine = $1::text AND entity_id = $2::text ORDER BY created_at, id`,
         [machine, id],
       ),
-    stateCounts: (machine) =>
-      machine === undefined
-        ? client.query(`SELECT machine, state, count(*)::int AS n FROM ${s}.entities GROUP BY machine, state ORDER BY machine, state`)
-        : client.query(
-            `SELECT machine, state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY machine, state ORDER BY state`,
-            [machine],
-          ),
-    stuckEntities: (limits, at) =>
-      client.query(
-        `SELECT l.machine, l.state, count(e.id)::int AS n,
-                max(extract(epoch FROM ($1::timestamptz - e.state_entered_at)) * 1000 - l.max_dwell_ms)::float8 AS over_ms
-         FROM jsonb_to_recordset($2::text::jsonb) AS l(machine text, state text, max_dwell_ms float8)
-         LEFT JOIN ${s}.entities e ON e.machine = l.machine
-           AND EXISTS (SELECT 1 FROM unnest(string_to_array(e.state, ',')) AS leaf(path)
-                       WHERE leaf.path = l.state OR leaf.path LIKE l.state || '.%')
-           AND e.state_entered_at < $1::timestamptz - make_interval(secs => l.max_dwell_ms / 1000)
-         GROUP BY l.machine, l.state`,
-        [at, JSON.stringify(limits.map((l) => ({ machine: l.machine, state: l.state, max_dwell_ms: l.maxDwellMs })))],
-      ),
+    stateCounts: (machine) => counts.read(machine),
+    stuckEntities: async (limits, at) =>
+      limits.length === 0 ? [] : stuckEntities(client, schemaName, await counts.read(), limits, at),
     rejections: (machine, id) =>
       client.query<RejectionRow>(
         `SELECT id::int AS id, machine, entity_id, state, event_type, event, code, message, idempotency_key, actor, at

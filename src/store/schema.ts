@@ -39,7 +39,8 @@ export function createTables(name: string) {
     },
     (t) => [
       primaryKey({ columns: [t.machine, t.id] }),
-      index('entities_machine_state_idx').on(t.machine, t.state),
+      // With the entry time: the entities of a state over its dwell limit are one range of it (store/stuck-entities.ts).
+      index('entities_machine_state_entered_idx').on(t.machine, t.state, t.stateEnteredAt),
     ],
   );
 
@@ -320,6 +321,33 @@ export function createTables(name: string) {
   );
 
   /**
+   * Entities per (machine, state), exact, without scanning entities: what `stateCounts` and the inspector read at
+   * any fleet size. Not written by the gate: triggers on `entities` append signed moves to `state_count_deltas`
+   * (no row every writer updates, so no lock two commits wait on), and a compaction folds them in here
+   * (store/state-counts.ts). A count is this row's `n` plus its machine's and state's deltas.
+   */
+  const stateCounts = schema.table(
+    'state_counts',
+    {
+      machine: text('machine').notNull(),
+      state: text('state').notNull(),
+      n: bigint('n', { mode: 'number' }).notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.machine, t.state] })],
+  );
+
+  /**
+   * Signed moves between states not yet folded into `state_counts`: `-1` for the state an entity left, `+1` for the
+   * one it entered (a bulk insert writes one row per state with its count). Append-only for writers, no index:
+   * an insert is one heap row, and the table holds only what the last compaction has not taken.
+   */
+  const stateCountDeltas = schema.table('state_count_deltas', {
+    machine: text('machine').notNull(),
+    state: text('state').notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+  });
+
+  /**
    * `tollgate audit`'s checkpoint (src/audit/): the version of each entity it last audited and what it found there
    * (null: nothing). A later run replays only entities whose version moved, and carries the findings of the others.
    */
@@ -352,6 +380,8 @@ export function createTables(name: string) {
   return {
     schema,
     entities,
+    stateCounts,
+    stateCountDeltas,
     transitions,
     effects,
     timers,
@@ -373,6 +403,8 @@ export function createTables(name: string) {
 export const {
   schema,
   entities,
+  stateCounts,
+  stateCountDeltas,
   transitions,
   effects,
   timers,
