@@ -62,6 +62,20 @@ export function migrateSnapshot(definition: AnyMachineDefinition, persisted: unk
 }
 
 /**
+ * The state a stored snapshot of version `fromVersion` names once the definition's migration hops have run: only the
+ * hops, no restore (a replay comparing recorded states with replayed ones needs the name, once per recorded step, and
+ * restoring each was most of its cost). Throws what the hop throws; a hop that returns no value gives undefined.
+ */
+export function migratedStateOf(definition: AnyMachineDefinition, persisted: unknown, fromVersion: number): string | undefined {
+  let current = structuredClone(persisted) as PersistedSnapshot;
+  for (const hop of migrationHops(definition, fromVersion)) {
+    current = definition.migrations![hop]!(current);
+    if (typeof current !== 'object' || current === null || current.value === undefined) return undefined;
+  }
+  return stateToString(current.value as AnyMachineSnapshot['value']);
+}
+
+/**
  * Whether restoring `persisted` under the machine keeps exactly the state it names. XState restores a compound
  * state named without its child (a leaf state turned compound) by entering the initial child silently; such an
  * entity has no timers for the state it is shown in.

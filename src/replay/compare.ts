@@ -1,7 +1,6 @@
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { canonicalJson } from '../runtime/fingerprint.ts';
-import { migrateSnapshot, migrationHops } from '../engine/migrate-snapshot.ts';
-import { stateToString } from '../engine/state-value.ts';
+import { migratedStateOf, migrationHops } from '../engine/migrate-snapshot.ts';
 import type { RecordedEntity, RecordedStep, StepOutcome } from './recorded.ts';
 import type { ReplayResult } from './replay-entity.ts';
 
@@ -82,8 +81,7 @@ function stateUnder(definition: AnyMachineDefinition, recorded: RecordedEntity, 
   const state = step.outcome!.state;
   if (step.snapshot === undefined || migrationHops(definition, step.machineVersion).length === 0) return state;
   try {
-    const { snapshot } = migrateSnapshot(definition, step.snapshot, { machine: recorded.machine, entityId: recorded.id, machineVersion: step.machineVersion });
-    return stateToString(snapshot.value);
+    return migratedStateOf(definition, step.snapshot, step.machineVersion) ?? state;
   } catch {
     return state;
   }

@@ -38,59 +38,62 @@ const minEarlyWaitMs = 50;
  * later; so does one whose timer meets a freeze (every `frozenRetryMs`, so it fires about that long after the unfreeze).
  */
 export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Consumer {
+  return options.transport.consume<TimerJobData>('timers', (job) => fireTimer(tg, job.data.timerId, options), { concurrency: options.concurrency ?? 16 });
+}
+
+/**
+ * Fires one timer as the worker does (see startTimerWorker): the job's whole decision, without the queue. The
+ * differential test drives timers through it so that it checks the worker's own handling of refusals and faults.
+ */
+export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<TimerWorkerOptions, 'clock' | 'logger'>): Promise<JobResult> {
   const s = quoteIdent(tg.internals.schema);
   const client = tg.internals.client;
   const metrics = effectMetrics(tg.internals.metrics.registry);
   const { clock } = options;
-
-  async function fire(timerId: string): Promise<JobResult> {
-    const [timer] = await client.query<TimerRecord>(
-      `SELECT id, machine, entity_id, event, due_at, status FROM ${s}.timers WHERE id = $1::text`,
-      [timerId],
-    );
-    if (!timer) return {};
-    if (timer.status !== 'scheduled') {
-      metrics.staleTimers.inc({ machine: timer.machine, reason: timer.status });
-      return {};
-    }
-    const early = new Date(timer.due_at).getTime() - clock.now();
-    if (early > 0) return { retryInMs: Math.max(early, minEarlyWaitMs) };
-    try {
-      await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id, deferrable: true });
-      metrics.timersFired.inc({ machine: timer.machine });
-      metrics.timerLag.observe({ machine: timer.machine }, Math.max(0, clock.now() - new Date(timer.due_at).getTime()) / 1000);
-    } catch (error) {
-      if (isTollgateError(error, 'TG_TIMER_SETTLED')) {
-        // Cancelled (or fired) between the read above and the commit: stale, as if the read had seen it.
-        metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
-        return {};
-      }
-      if (isTollgateError(error, 'TG_FROZEN')) {
-        // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
-        return { retryInMs: frozenRetryMs };
-      }
-      if (isDeploySkew(error)) {
-        // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.
-        const code = (error as { code: string }).code;
-        metrics.skewDeferred.inc({ queue: 'timers', machine: timer.machine, code });
-        options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
-        return { retryInMs: deploySkewRetryMs };
-      }
-      if (!isTollgateError(error) || error.retryable) throw error;
-      await client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [
-        timer.id,
-        new Date(clock.now()),
-      ]);
-      // A machine that throws on the timer's event throws again on every retry: stale for good, like a refusal.
-      const reason = error.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
-      metrics.staleTimers.inc({ machine: timer.machine, reason });
-      options.logger.warn(
-        { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code, reason: error.message },
-        `timer event '${timer.event.type}' refused: marked stale`,
-      );
-    }
+  const [timer] = await client.query<TimerRecord>(
+    `SELECT id, machine, entity_id, event, due_at, status FROM ${s}.timers WHERE id = $1::text`,
+    [timerId],
+  );
+  if (!timer) return {};
+  if (timer.status !== 'scheduled') {
+    metrics.staleTimers.inc({ machine: timer.machine, reason: timer.status });
     return {};
   }
-
-  return options.transport.consume<TimerJobData>('timers', (job) => fire(job.data.timerId), { concurrency: options.concurrency ?? 16 });
+  const early = new Date(timer.due_at).getTime() - clock.now();
+  if (early > 0) return { retryInMs: Math.max(early, minEarlyWaitMs) };
+  try {
+    await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id, deferrable: true });
+    metrics.timersFired.inc({ machine: timer.machine });
+    metrics.timerLag.observe({ machine: timer.machine }, Math.max(0, clock.now() - new Date(timer.due_at).getTime()) / 1000);
+  } catch (error) {
+    if (isTollgateError(error, 'TG_TIMER_SETTLED')) {
+      // Cancelled (or fired) between the read above and the commit: stale, as if the read had seen it.
+      metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
+      return {};
+    }
+    if (isTollgateError(error, 'TG_FROZEN')) {
+      // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
+      return { retryInMs: frozenRetryMs };
+    }
+    if (isDeploySkew(error)) {
+      // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.
+      const code = (error as { code: string }).code;
+      metrics.skewDeferred.inc({ queue: 'timers', machine: timer.machine, code });
+      options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
+      return { retryInMs: deploySkewRetryMs };
+    }
+    if (!isTollgateError(error) || error.retryable) throw error;
+    await client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [
+      timer.id,
+      new Date(clock.now()),
+    ]);
+    // A machine that throws on the timer's event throws again on every retry: stale for good, like a refusal.
+    const reason = error.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
+    metrics.staleTimers.inc({ machine: timer.machine, reason });
+    options.logger.warn(
+      { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code, reason: error.message },
+      `timer event '${timer.event.type}' refused: marked stale`,
+    );
+  }
+  return {};
 }

@@ -1,21 +1,31 @@
 /**
  * Differential fidelity: one random command sequence applied (a) to ONE long-lived XState actor in memory and
- * (b) through the persisted runtime, one send per event, the snapshot re-read from Postgres every time
- * (`snapshotCacheSize: 0`). After every command the state value, context, accepted/refused outcome, the custom
- * actions and the pending timers must agree.
+ * (b) through the persisted runtime, one send per event, the snapshot re-read from the database every time
+ * (`snapshotCacheSize: 0`). After every command these must agree: the accepted/refused outcome, the persisted
+ * snapshot as stored (value, context, status, output, history), the tags and meta of the snapshot the runtime
+ * restores from its row, the custom actions written as effects, and the pending timers (send ids, event types, due
+ * times). (`tg.get`'s view of the same row is held to XState by the path tests and the runtime suites.)
  *
- * Time: the actor runs on XState's SimulatedClock, the runtime on a ManualClock; both start together and move
- * only on a `tick` command, which advances both to the actor's next due timer. The actor fires its own timers
- * (its real scheduler, with cancellations); the runtime fires its timer rows that fell due the way the timer
- * worker does (`internals.send` with `firedTimerId`, the timer id as idempotency key), earliest first. Delays in
- * the stress machines are chosen so that no two timers fall due at the same instant: SimulatedClock orders ties
- * arbitrarily.
+ * What an actor cannot do, the runtime answers as documented: an event whose evaluation throws (a guard, an
+ * `assign`, an `output`) is refused as `TG_MACHINE_FAULT` and changes nothing, so the actor is not sent it (it
+ * would stop with an error); a timer whose event throws is marked stale by the timer worker, so the actor's timer
+ * is dropped unfired. A timer whose event the state no longer takes (or whose guard fails) is delivered to the actor,
+ * which ignores it, and marked stale by the runtime.
+ *
+ * Time: the harness owns the actor's scheduler (the actor's `schedule`/`cancel`/`cancelAll` record timers in a
+ * list instead of a clock), so that a `tick` fires exactly one timer, the earliest due (ties in the order XState
+ * scheduled them), on both sides: the actor is sent that timer's event; the runtime's matching timer row is fired
+ * by the timer worker's own function (`fireTimer`) at that instant on its ManualClock. Timers that fall due at the
+ * same instant therefore fire in one known order on both sides (the real worker may fire them in either).
  */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { createActor, SimulatedClock, type AnyActorRef, type AnyMachineSnapshot, type EventObject, type InspectionEvent } from 'xstate';
+import { createActor, type AnyActorRef, type AnyMachineSnapshot, type EventObject, type InspectionEvent } from 'xstate';
 import { ManualClock, isTollgateError, type AnyMachineDefinition, type Tollgate } from '../../src/index.ts';
-import { customActions, handles, jsonOf, type ExpectedEffect } from '../../src/testing/oracle.ts';
+import { restoreSnapshot } from '../../src/engine/restore.ts';
+import { quoteIdent } from '../../src/store/sql-client.ts';
+import { fireTimer } from '../../src/timers/fire.ts';
+import { customActions, jsonOf, oracleStep, type ExpectedEffect } from '../../src/testing/oracle.ts';
 
 /** An event with its payload. */
 export type SampleEvent = EventObject & { readonly [key: string]: unknown };
@@ -34,6 +44,8 @@ export interface DifferentialSpec {
    * type) or `TYPE#n` (its n-th sample, from 1).
    */
   readonly scenarios?: ReadonlyArray<{ readonly input: number; readonly commands: readonly string[] }>;
+  /** Longest random sequence (default 20). */
+  readonly maxLength?: number;
 }
 
 /** Turns scenario tokens into commands. */
@@ -48,50 +60,107 @@ export function scenarioCommands(spec: DifferentialSpec, tokens: readonly string
 }
 
 /** A sequence of commands: mostly sends, some ticks. */
-export function commandsArbitrary(spec: DifferentialSpec, maxLength = 20): fc.Arbitrary<Command[]> {
+export function commandsArbitrary(spec: DifferentialSpec, maxLength = spec.maxLength ?? 20): fc.Arbitrary<Command[]> {
   const send = fc.constantFrom(...spec.events).map((event): Command => ({ kind: 'send', event }));
   const tick = fc.constant<Command>({ kind: 'tick' });
   return fc.array(fc.oneof({ weight: 3, arbitrary: send }, { weight: 1, arbitrary: tick }), { minLength: 1, maxLength, size: 'max' });
 }
 
-class Divergence extends Error {
+export class Divergence extends Error {
   override readonly name = 'Divergence';
 }
 
-interface Observed {
-  readonly outcome: string;
-  readonly value: unknown;
-  readonly context: unknown;
-  readonly actions: readonly ExpectedEffect[];
-  readonly timers: { readonly types: readonly string[]; readonly dues: readonly number[] };
-}
-
-let counter = 0;
-
-/** Runs one sequence on both sides; throws a Divergence naming the command that differed. */
 /** What the runs exercised, so a test can insist the sequences reached deep enough to mean something. */
 export interface FidelityStats {
   readonly states: Set<string>;
   readonly outcomes: Set<string>;
 }
 
+interface Observed {
+  readonly outcome: string;
+  readonly snapshot: unknown;
+  readonly restored: unknown;
+  readonly actions: readonly ExpectedEffect[];
+  readonly timers: unknown;
+}
+
+/** A delayed event the actor asked its scheduler for. */
+interface ActorTimer {
+  readonly source: AnyActorRef;
+  readonly key: string;
+  readonly sendId: string;
+  readonly event: EventObject;
+  /** Due time, in ms from the start of the sequence. */
+  readonly due: number;
+  readonly seq: number;
+}
+
+interface SchedulerLike {
+  schedule(source: AnyActorRef, target: AnyActorRef, event: EventObject, delay: number, id?: string): void;
+  cancel(source: AnyActorRef, id: string): void;
+  cancelAll(actorRef: AnyActorRef): void;
+}
+
+/**
+ * Takes over the actor's scheduler. XState's own keeps one clock timeout per `${sessionId}.${id}`: scheduling the
+ * same id again leaves the earlier timeout running, and `cancel` clears only the latest. The list below does the same.
+ */
+class ActorTimers {
+  readonly pending: ActorTimer[] = [];
+  now = 0;
+  private seq = 0;
+
+  constructor(actor: AnyActorRef) {
+    const scheduler = (actor.system as unknown as { scheduler: SchedulerLike }).scheduler;
+    scheduler.schedule = (source, _target, event, delay, id = `anonymous-${this.seq}`) => {
+      this.pending.push({ source, key: `${source.sessionId}.${id}`, sendId: id, event, due: this.now + delay, seq: this.seq++ });
+    };
+    scheduler.cancel = (source, id) => {
+      const key = `${source.sessionId}.${id}`;
+      const latest = this.pending.findLastIndex((t) => t.key === key);
+      if (latest >= 0) this.pending.splice(latest, 1);
+    };
+    scheduler.cancelAll = (ref) => {
+      for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i]?.source === ref) this.pending.splice(i, 1);
+    };
+  }
+
+  /** Removes and returns the timer that fires next: the earliest due, then the first scheduled. */
+  takeNext(): ActorTimer | undefined {
+    const next = [...this.pending].sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+    if (next) this.pending.splice(this.pending.indexOf(next), 1);
+    return next;
+  }
+
+  view(): unknown {
+    return this.pending.map((t) => `${t.due} ${t.sendId} ${t.event.type}`).sort();
+  }
+}
+
+const silent = { error: () => {}, warn: () => {}, info: () => {} };
+let counter = 0;
+
+/** Runs one sequence on both sides; throws a Divergence naming the command that differed. */
 export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, input: unknown, commands: readonly Command[], stats?: FidelityStats): Promise<void> {
   const clock = tg.internals.context.clock;
   if (!(clock instanceof ManualClock)) throw new Error('runDifferential needs a runtime on a ManualClock');
+  const machine = spec.definition.machine;
   const t0 = clock.now();
-  const sim = new SimulatedClock();
   const recorded: ExpectedEffect[] = [];
   // One actor and no children (tollgate refuses them): every action event is the machine's own.
-  const actor = createActor(spec.definition.machine, {
+  const actor = createActor(machine, {
     input,
-    clock: sim,
+    logger: () => {},
     inspect: (event: InspectionEvent) => {
       if (event.type === '@xstate.action') recorded.push(...customActions([event.action]));
     },
   });
+  const timers = new ActorTimers(actor);
   actor.start();
 
   const id = `diff-${process.pid}-${++counter}`;
+  const target = { machine: spec.name, entityId: id, machineVersion: spec.definition.version };
+  const entitiesTable = `${quoteIdent(tg.internals.schema)}.entities`;
   await tg.create(spec.name, id, input as never);
   const log: string[] = [`create ${JSON.stringify(input)}`];
   let effectsSeen = 0;
@@ -99,18 +168,29 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
   const compare = async (label: string, actorOutcome: string, runtimeOutcome: string) => {
     const snap = actor.getSnapshot() as AnyMachineSnapshot;
     stats?.states.add(JSON.stringify(snap.value));
-    const entity = await tg.get(spec.name, id);
-    const effects = await tg.effects(spec.name, id);
+    const [effects, timerRows, rows] = await Promise.all([
+      tg.effects(spec.name, id),
+      tg.timers(spec.name, id),
+      tg.internals.client.query<{ snapshot: unknown }>(`SELECT snapshot FROM ${entitiesTable} WHERE machine = $1 AND id = $2`, [spec.name, id]),
+    ]);
+    const stored = rows[0]?.snapshot;
+    const restored = restoreSnapshot(machine, stored, target);
     const fresh = effects.slice(effectsSeen).map((e) => ({ type: e.type, params: jsonOf(e.params) }));
     effectsSeen = effects.length;
-    const rows = (await tg.timers(spec.name, id)).filter((t) => t.status === 'scheduled');
-    const expected: Observed = { outcome: actorOutcome, value: jsonOf(snap.value), context: jsonOf(snap.context), actions: [...recorded], timers: actorTimers(actor, sim) };
+    const scheduled = timerRows.filter((t) => t.status === 'scheduled').map((t) => `${Date.parse(t.dueAt) - t0} ${t.sendId} ${t.eventType}`).sort();
+    const expected: Observed = {
+      outcome: actorOutcome,
+      snapshot: normalized(actor.getPersistedSnapshot()),
+      restored: { tags: [...snap.tags].sort(), meta: jsonOf(snap.getMeta()) },
+      actions: [...recorded],
+      timers: timers.view(),
+    };
     const actual: Observed = {
       outcome: runtimeOutcome,
-      value: jsonOf(entity.value),
-      context: jsonOf(entity.context),
+      snapshot: normalized(stored),
+      restored: { tags: [...restored.tags].sort(), meta: jsonOf(restored.getMeta()) },
       actions: fresh,
-      timers: { types: rows.map((t) => t.eventType).sort(), dues: rows.map((t) => Date.parse(t.dueAt) - t0).sort((a, b) => a - b) },
+      timers: scheduled,
     };
     recorded.length = 0;
     for (const key of Object.keys(expected) as Array<keyof Observed>) {
@@ -129,9 +209,10 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
       const { event } = command;
       log.push(`${event.type}${Object.keys(event).length > 1 ? JSON.stringify(event) : ''}`);
       const before = actor.getSnapshot() as AnyMachineSnapshot;
-      const expected = !handles(before, event.type) ? 'TG_ILLEGAL_TRANSITION' : before.can(event) ? 'accepted' : 'TG_GUARD_REJECTED';
-      // A stopped (final) actor ignores events and XState warns about it: nothing to send.
-      if (before.status === 'active') actor.send(event);
+      // XState's own answer (its descriptors, can() and transition()); a throwing evaluation is TG_MACHINE_FAULT.
+      const expected = oracleStep(machine, before, event).refusal ?? 'accepted';
+      // A stopped (final) actor ignores events and XState warns about it; a throwing one would stop the actor.
+      if (before.status === 'active' && expected !== 'TG_MACHINE_FAULT') actor.send(event);
       let outcome = 'accepted';
       try {
         await tg.send(spec.name, id, event as never);
@@ -142,62 +223,58 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
       await compare(`'${event.type}'`, expected, outcome);
       stats?.outcomes.add(outcome);
     } else {
-      const due = nextDue(sim);
-      log.push(due === undefined ? 'tick(nothing due)' : `tick(${due})`);
-      if (due === undefined) {
+      const timer = timers.takeNext();
+      if (!timer) {
+        log.push('tick(nothing due)');
         await compare('tick with no timer pending', 'none', 'none');
         continue;
       }
-      sim.set(due);
-      clock.set(t0 + due);
-      const fired = await fireDue(tg, spec.name, id, t0 + due);
-      await compare(`tick to +${due} ms`, 'fired', fired > 0 ? 'fired' : 'no timer row fell due');
-      stats?.outcomes.add('timer fired');
+      log.push(`tick(+${timer.due} ${timer.event.type})`);
+      timers.now = timer.due;
+      const verdict = oracleStep(machine, actor.getSnapshot() as AnyMachineSnapshot, timer.event).refusal;
+      const expected = verdict ? `stale: ${verdict}` : 'fired';
+      if (verdict !== 'TG_MACHINE_FAULT') actor.send(timer.event);
+      clock.set(t0 + timer.due);
+      const outcome = await fireRow(tg, spec.name, id, t0, timer);
+      await compare(`tick to +${timer.due} ms (${timer.event.type})`, expected, outcome);
+      stats?.outcomes.add(`timer ${outcome}`);
     }
   }
   actor.stop();
 }
 
-/** What the timer worker does, deterministically: every scheduled row due by `now`, earliest first. */
-async function fireDue(tg: Tollgate, machine: string, id: string, now: number): Promise<number> {
-  let fired = 0;
-  for (;;) {
-    const due = (await tg.timers(machine, id))
-      .filter((t) => t.status === 'scheduled' && Date.parse(t.dueAt) <= now)
-      .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt) || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    const timer = due[0];
-    if (!timer) return fired;
-    try {
-      await tg.internals.send(machine, id, { type: timer.eventType }, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
-    } catch (error) {
-      // A timer whose state was left without cancelling it: the worker would count it stale. Surface it.
-      throw new Divergence(`timer ${timer.sendId} was still scheduled but its event is refused: ${String(error)}`);
-    }
-    fired++;
+/**
+ * A persisted snapshot as JSON, its history entries sorted by state id: a history entry is the set of states to
+ * re-enter, and XState enters them in document order whatever their order in the list (the runtime, which restores
+ * the snapshot before each event, lists parallel regions' states in another order than a live actor does).
+ */
+function normalized(snapshot: unknown): unknown {
+  const json = jsonOf(snapshot) as { historyValue?: Record<string, Array<{ id: string }>> } | undefined;
+  if (json?.historyValue) {
+    for (const entries of Object.values(json.historyValue)) entries.sort((a, b) => a.id.localeCompare(b.id));
   }
+  return json;
 }
 
-// SimulatedClock keeps its timeouts private; reading them is the only way to know what the actor will fire.
-type SimTimeouts = Map<number, { start: number; timeout: number }>;
-
-function nextDue(sim: SimulatedClock): number | undefined {
-  const ends = [...(sim as unknown as { timeouts: SimTimeouts }).timeouts.values()].map((t) => t.start + t.timeout);
-  return ends.length ? Math.min(...ends) : undefined;
-}
-
-/** Pending timers as two sorted lists (event types; due times relative to the start), which both sides can give. */
-function actorTimers(actor: AnyActorRef, sim: SimulatedClock): { types: string[]; dues: number[] } {
-  const system = actor.system as unknown as { getSnapshot(): { _scheduledEvents: Record<string, { event: EventObject }> } };
-  const types = Object.values(system.getSnapshot()._scheduledEvents).map((s) => s.event.type).sort();
-  const dues = [...(sim as unknown as { timeouts: SimTimeouts }).timeouts.values()].map((t) => t.start + t.timeout).sort((a, b) => a - b);
-  return { types, dues };
+/** Fires the runtime's row for the actor's timer with the timer worker's own function; says what became of it. */
+async function fireRow(tg: Tollgate, machine: string, id: string, t0: number, timer: ActorTimer): Promise<string> {
+  const row = (await tg.timers(machine, id))
+    .filter((t) => t.status === 'scheduled' && t.sendId === timer.sendId && t.eventType === timer.event.type && Date.parse(t.dueAt) - t0 === timer.due)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+  if (!row) return 'no such timer row';
+  const clock = tg.internals.context.clock;
+  await fireTimer(tg, row.id, { clock, logger: silent });
+  const status = (await tg.timers(machine, id)).find((t) => t.id === row.id)?.status;
+  if (status !== 'stale') return String(status);
+  const rejection = (await tg.rejections(machine, id)).at(-1);
+  return `stale: ${rejection?.code ?? '(no rejection recorded)'}`;
 }
 
 /**
- * Runs the property with fast-check, printing the seed and path of a failure so it can be replayed with
- * `FC_SEED=<seed> FC_PATH=<path>`.
+ * Runs the property with fast-check; a failure names the seed and path to replay it with `FC_SEED=<seed>
+ * FC_PATH=<path>` and the smallest sequence fast-check shrank it to (`shrink: false` reports the first failure as is).
  */
-export async function checkFidelity(tg: Tollgate, spec: DifferentialSpec, numRuns: number): Promise<FidelityStats> {
+export async function checkFidelity(tg: Tollgate, spec: DifferentialSpec, numRuns: number, options: { shrink?: boolean } = {}): Promise<FidelityStats> {
   const stats: FidelityStats = { states: new Set(), outcomes: new Set() };
   const property = fc.asyncProperty(fc.constantFrom(...spec.inputs), commandsArbitrary(spec), (input, commands) =>
     runDifferential(tg, spec, input, commands, stats),
@@ -205,12 +282,11 @@ export async function checkFidelity(tg: Tollgate, spec: DifferentialSpec, numRun
   const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
   const examples = (spec.scenarios ?? []).map((s): [unknown, Command[]] => [spec.inputs[s.input], scenarioCommands(spec, s.commands)]);
   // fast-check counts examples among numRuns: the random runs come on top of the scenarios.
-  const details = await fc.check(property, { numRuns: examples.length + numRuns, seed, path: process.env.FC_PATH, examples });
+  const details = await fc.check(property, { numRuns: examples.length + numRuns, seed, path: process.env.FC_PATH, examples, endOnFailure: options.shrink === false });
   if (details.failed) {
     const message = `${spec.name}: differential fidelity failed. Replay with FC_SEED=${details.seed} FC_PATH=${details.counterexamplePath ?? ''}\n` +
       `counterexample: ${JSON.stringify(details.counterexample)}\n${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`;
-    console.error(message);
-    throw new Error(message);
+    throw new Divergence(message);
   }
   return stats;
 }

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
 import { ManualClock } from '../../src/clock.ts';
-import { createTollgate } from '../../src/index.ts';
 import { defineMachine, type MachineRegistry } from '../../src/engine/definition.ts';
 import { deployCheck, type DeployCheckReport } from '../../src/evolution/deploy-check.ts';
 import { machines } from '../../machines/index.ts';
@@ -13,7 +9,8 @@ import { machines as release2 } from '../../examples/evolution/machines-v2.ts';
 import { machines as release2WithoutMigration } from '../../examples/evolution/machines-v2-no-migration.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import type { Tollgate } from '../../src/runtime/create-tollgate.ts';
-import { backends, testDatabaseUrl, testRuntime, type Backend } from '../support/databases.ts';
+import { backends, testRuntime, type Backend } from '../support/databases.ts';
+import { cliDatabase } from '../support/evolution.ts';
 import { DAY, start } from '../support/subscriptions.ts';
 import { runCli } from '../cli/support.ts';
 
@@ -109,24 +106,18 @@ describe.each(backends())('deploy-check on %s', (backend) => {
 
 describe.each(backends())('tollgate deploy-check (the real CLI) on %s', (backend: Backend) => {
   let target: string[];
-  let dataDir: string | undefined;
+  let remove: () => void;
   beforeAll(async () => {
-    const schema = `deploycheck_${process.pid}`;
-    dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-deploy-check-')) : undefined;
-    const database = dataDir ? { dataDir } : { url: await testDatabaseUrl() };
-    const tg = await createTollgate({ machines, database, clock: new ManualClock(start), ...(dataDir ? {} : { schema }) });
-    await tg.migrate();
-    for (const id of ['g1', 'g2', 'a1']) {
-      await tg.create('subscription', id, { customerId: `c-${id}`, plan: 'pro' });
-      await tg.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm' });
-    }
-    for (const id of ['g1', 'g2']) await tg.send('subscription', id, { type: 'PAYMENT_FAILED' });
-    await tg.close(); // PGlite: one process at a time on a data directory
-    target = dataDir ? ['--data-dir', dataDir] : ['--database-url', await testDatabaseUrl(), '--schema', schema];
+    ({ args: target, remove } = await cliDatabase(backend, async (tg) => {
+      const upgrade: { type: string } = { type: 'UPGRADE', paymentMethodId: 'pm' } as { type: string };
+      for (const id of ['g1', 'g2', 'a1']) {
+        await tg.create('subscription', id, { customerId: `c-${id}`, plan: 'pro' });
+        await tg.send('subscription', id, upgrade);
+      }
+      for (const id of ['g1', 'g2']) await tg.send('subscription', id, { type: 'PAYMENT_FAILED' });
+    }));
   }, 120_000);
-  afterAll(() => {
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => remove());
 
   it('fails naming grace and its count without the migration, passes with it, and prints JSON', async () => {
     const without = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2-no-migration.ts', ...target], { timeoutMs: 60_000 });

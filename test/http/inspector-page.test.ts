@@ -91,4 +91,35 @@ describe.runIf(chromiumAvailable())('the inspector page, in chromium, against a 
       inspector.stop();
     }
   }, 90_000);
+  it("draws the transitions declared on the machine's root: into their target from the machine's box, or around it", async () => {
+    const lamp = createMachine({
+      id: 'lamp',
+      initial: 'off',
+      // Handled in every state: RESET goes back to off, PING stays where it is.
+      on: { RESET: '.off', PING: { actions: 'ping' } },
+      states: { off: { on: { TOGGLE: 'on' } }, on: { on: { TOGGLE: 'off' } } },
+    });
+    const inspector = createWebSocketInspector({ url: `${base.replace('http', 'ws')}/inspector/ws` });
+    const actor = createActor(lamp, { inspect: inspector.inspect }).start();
+    try {
+      const page = await (await testBrowser()).newPage();
+      await page.goto(`${base}/inspector#/machine/subscription`);
+      await page.locator(`[data-actor="${actor.sessionId}"]`).click({ timeout: 10_000 });
+      const view = page.locator('[data-actor-view]');
+      await view.locator('[data-state="off"].active').waitFor({ timeout: 10_000 });
+      expect(await view.locator('[data-machine="lamp"]').count()).toBe(1);
+      const reset = view.locator('[data-edge="(machine)->off"]');
+      const ping = view.locator('[data-edge="(machine)->(machine)"]');
+      expect(await reset.count()).toBe(1);
+      expect(await reset.locator('.edge-label').textContent()).toBe('RESET');
+      expect(await ping.count()).toBe(1);
+      expect(await ping.locator('.edge-label').textContent()).toBe('PING / ping');
+      // Drawn, not just listed: each has a path with at least two points.
+      for (const edge of [reset, ping]) expect((await edge.locator('path').getAttribute('d'))?.split('L').length).toBeGreaterThan(1);
+      await page.close();
+    } finally {
+      actor.stop();
+      inspector.stop();
+    }
+  }, 90_000);
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTollgate } from '../../src/index.ts';
 import { testDatabaseUrl, type Backend } from './databases.ts';
-import type { Clock } from '../../src/clock.ts';
+import { ManualClock as ManualClockOf, type Clock, type ManualClock } from '../../src/clock.ts';
+import { machines } from '../../machines/index.ts';
 import { isTollgateError } from '../../src/errors.ts';
 import type { Tollgate } from '../../src/runtime/create-tollgate.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
@@ -59,3 +60,54 @@ export async function releaseDatabase(backend: Backend): Promise<{ open<R extend
 }
 
 let releaseCounter = 0;
+
+/**
+ * Release 1 subscriptions with real histories (test/replay, test/evolution): dunned to cancellation by its grace timer,
+ * recovered, paused and resumed, a refused event, an expired trial.
+ */
+export async function recordSubscriptionActivity(tg: Tollgate<MachineRegistry>, clock: ManualClock): Promise<void> {
+  const DAY = 86_400_000;
+  const customer = (id: string) => ({ customerId: `c-${id}`, plan: 'pro', gracePeriodMs: 4 * DAY });
+  const send = (id: string, event: Record<string, unknown> & { type: string }) => tg.send('subscription', id, event);
+  for (const id of ['dunned', 'recovered', 'paused', 'refused']) {
+    await tg.create('subscription', id, customer(id));
+    await send(id, { type: 'UPGRADE', paymentMethodId: 'pm_1' });
+  }
+  await tg.create('subscription', 'expired', { customerId: 'c-x', plan: 'basic', trialPeriodMs: 2 * DAY });
+  clock.advance(DAY);
+  await send('dunned', { type: 'PAYMENT_FAILED' });
+  await send('recovered', { type: 'PAYMENT_FAILED' });
+  await send('paused', { type: 'PAUSE' });
+  await send('refused', { type: 'RESUME' }).catch((error: unknown) => {
+    if (!isTollgateError(error, 'TG_ILLEGAL_TRANSITION')) throw error;
+  });
+  clock.advance(DAY);
+  await send('recovered', { type: 'PAYMENT_SUCCEEDED', chargeId: 'ch_1' });
+  await send('paused', { type: 'RESUME' });
+  clock.advance(5 * DAY);
+  await fireDueTimers(tg, clock); // dunned: grace ends -> canceled; expired: trial ends without a payment method
+}
+
+/**
+ * A database for the real CLI, filled by release 1 (`fill`, on a manual clock), then closed (PGlite allows one
+ * process on a data directory): the flags that point a `tollgate` command at it, and its removal.
+ */
+export async function cliDatabase(backend: Backend, fill: (tg: Tollgate<MachineRegistry>, clock: ManualClock) => Promise<void>): Promise<{ args: string[]; remove(): void }> {
+  const schema = `cli_${process.pid}_${++releaseCounter}`;
+  const dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-cli-')) : undefined;
+  const database = dataDir ? { dataDir } : { url: await testDatabaseUrl() };
+  const clock = new ManualClockOf(Date.parse('2026-01-01T00:00:00Z'));
+  const tg = await createTollgate({ machines, database, clock, ...(dataDir ? {} : { schema }) });
+  await tg.migrate();
+  try {
+    await fill(tg as unknown as Tollgate<MachineRegistry>, clock);
+  } finally {
+    await tg.close();
+  }
+  return {
+    args: dataDir ? ['--data-dir', dataDir] : ['--database-url', await testDatabaseUrl(), '--schema', schema],
+    remove: () => {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -20,7 +20,10 @@ interface Props {
   onState?: ((path: string) => void) | undefined;
 }
 
-const within = (stored: string, path: string) => stored.split(',').some((leaf) => leaf === path || leaf.startsWith(`${path}.`));
+// Every state is within the root (path '').
+const within = (stored: string, path: string) => path === '' || stored.split(',').some((leaf) => leaf === path || leaf.startsWith(`${path}.`));
+/** How a wire's end is named in `data-edge`: the state's path, `(machine)` for the root's box. */
+const endName = (path: string) => (path === '' ? '(machine)' : path);
 
 /** Conflict retries per wire: a retry from state string `from` to `to` counts on the edges between them. */
 function conflictsOf(wire: Wire, stats: MachineStats | undefined): number {
@@ -47,11 +50,12 @@ export function Diagram({ layout, stats, overlays, active, selected, onState }: 
   const leafCounts = layout.boxes.filter((b) => b.node.children.length === 0).map((b) => stats?.states[b.node.path]?.count ?? 0);
   const max = Math.max(0, ...leafCounts);
   const box = (b: Box) => {
+    const root = b.node.path === '';
     const s = stats?.states[b.node.path];
-    const count = s?.count ?? 0;
+    const count = (root ? stats?.entities : s?.count) ?? 0;
     const leaf = b.node.children.length === 0;
-    const isActive = active?.has(b.node.path) ?? false;
-    const classes = ['state', `type-${b.node.type}`, leaf ? 'leaf' : 'compound', isActive ? 'active' : '', selected === b.node.path ? 'selected' : '', b.region ? 'region' : '']
+    const isActive = !root && (active?.has(b.node.path) ?? false);
+    const classes = ['state', `type-${b.node.type}`, leaf ? 'leaf' : 'compound', root ? 'machine' : '', isActive ? 'active' : '', selected === b.node.path ? 'selected' : '', b.region ? 'region' : '']
       .filter(Boolean)
       .join(' ');
     const fill = leaf && overlays.heat && stats ? heat(count, max) : leaf ? '#ffffff' : 'rgba(246,248,252,0.6)';
@@ -69,14 +73,15 @@ export function Diagram({ layout, stats, overlays, active, selected, onState }: 
       <g
         key={b.node.path}
         class={classes}
-        data-state={b.node.path}
+        // The root's box is the machine's, not a state an entity is in: `data-machine`, not `data-state`.
+        {...(root ? { 'data-machine': b.node.key } : { 'data-state': b.node.path })}
         {...(stats ? { 'data-count': String(count) } : {})}
         onClick={(e) => {
           e.stopPropagation();
           onState?.(b.node.path);
         }}
       >
-        <title>{`${b.node.path}${stats ? `: ${count} entit${count === 1 ? 'y' : 'ies'}` : ''}`}</title>
+        <title>{`${root ? b.node.key : b.node.path}${stats ? `: ${count} entit${count === 1 ? 'y' : 'ies'}` : ''}`}</title>
         {b.node.type === 'history' ? (
           <circle cx={b.x + b.width / 2} cy={b.y + b.height / 2} r={b.width / 2} fill="#fff" />
         ) : (
@@ -123,7 +128,7 @@ export function Diagram({ layout, stats, overlays, active, selected, onState }: 
   const wire = (w: Wire) => {
     const retries = overlays.conflicts ? conflictsOf(w, stats) : 0;
     return (
-      <g key={w.id} class={`edge${w.initial ? ' initial' : ''}`} data-edge={`${w.source}->${w.target}`}>
+      <g key={w.id} class={`edge${w.initial ? ' initial' : ''}${w.source === '' ? ' root-edge' : ''}`} data-edge={`${endName(w.source)}->${endName(w.target)}`}>
         <path d={path(w.points)} marker-end="url(#arrow)" />
         {w.label && (
           <text x={w.label.x + 4} y={w.label.y + 11} class="edge-label">

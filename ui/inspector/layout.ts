@@ -16,6 +16,7 @@ export interface Box {
 /** A laid-out transition: its polyline and where its label goes. */
 export interface Wire {
   id: string;
+  /** State paths; `''` is the machine's root (its box holds every state). */
   source: string;
   target: string;
   points: Array<{ x: number; y: number }>;
@@ -40,6 +41,10 @@ const charWidth = 6.6;
 const lineHeight = 15;
 const titleHeight = 26;
 const initId = (parent: string) => `${parent}#initial`;
+/** ELK's id of the machine's root box: the root's path is `''`, which ELK cannot take for an id. */
+const rootId = '(machine)';
+const elkId = (path: string) => (path === '' ? rootId : path);
+const pathOf = (id: string) => (id === rootId ? '' : id);
 
 /** Text of an edge's label: `EVENT [guard] / effect, effect`. */
 export function edgeLabel(e: { event: string; guard: string | null; effects: string[] }): string {
@@ -48,8 +53,10 @@ export function edgeLabel(e: { event: string; guard: string | null; effects: str
 
 /**
  * Lays out the machine with ELK's layered algorithm over compound nodes: every state a box, children inside their
- * parent, an edge per transition target, labels placed by ELK. Coordinates come back absolute (json.shapeCoords /
- * edgeCoords ROOT), so drawing needs no offsets.
+ * parent, the machine's root a box around them all, an edge per transition target, labels placed by ELK.
+ * Transitions declared on the root (`on` of the machine itself: handled in every state) start at the root's box: an
+ * edge into the state they target, or a loop around the box when they have none. Coordinates come back absolute
+ * (json.shapeCoords / edgeCoords ROOT), so drawing needs no offsets.
  */
 export async function layoutMachine(graph: MachineGraph): Promise<Layout> {
   const edges: ElkExtendedEdge[] = [];
@@ -84,28 +91,36 @@ export async function layoutMachine(graph: MachineGraph): Promise<Layout> {
     top.unshift({ id: initId(''), width: 12, height: 12 });
     edges.push({ id: `${initId('')}>`, sources: [initId('')], targets: [initialTop.path] });
   }
+  const machineBox: ElkNode = {
+    id: rootId,
+    children: top,
+    layoutOptions: {
+      'elk.padding': `[top=${titleHeight + 8},left=14,bottom=14,right=14]`,
+      ...(graph.root.type === 'parallel' ? { 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '16' } : {}),
+    },
+  };
   const known = new Set<string>();
   const collect = (n: GraphNode) => {
     known.add(n.path);
     n.children.forEach(collect);
   };
-  graph.root.children.forEach(collect);
+  collect(graph.root);
   for (const e of graph.edges) {
-    if (!known.has(e.source)) continue; // a root-level handler has no box to start from
+    if (!known.has(e.source)) continue;
     const text = edgeLabel(e);
     const targets = e.targets.length > 0 ? e.targets.filter((t) => known.has(t)) : [e.source];
     targets.forEach((t, i) =>
       edges.push({
         id: `${e.id}:${i}`,
-        sources: [e.source],
-        targets: [t],
+        sources: [elkId(e.source)],
+        targets: [elkId(t)],
         labels: [{ text, width: text.length * charWidth + 8, height: lineHeight }],
       }),
     );
   }
   const result: ElkNode = await elk.layout({
     id: '(root)',
-    children: top,
+    children: [machineBox],
     edges,
     layoutOptions: {
       'elk.algorithm': 'layered',
@@ -137,7 +152,7 @@ export async function layoutMachine(graph: MachineGraph): Promise<Layout> {
   const boxes: Box[] = [];
   const dots: Dot[] = [];
   const visit = (n: ElkNode, depth: number) => {
-    const node = byPath.get(n.id);
+    const node = byPath.get(pathOf(n.id));
     if (n.id.endsWith('#initial')) dots.push({ x: (n.x ?? 0) + 6, y: (n.y ?? 0) + 6 });
     else if (node) {
       boxes.push({ node, x: n.x ?? 0, y: n.y ?? 0, width: n.width ?? 0, height: n.height ?? 0, depth, region: parentType.get(n.id) === 'parallel' });
@@ -158,8 +173,8 @@ export async function layoutMachine(graph: MachineGraph): Promise<Layout> {
     const label = e.labels?.[0];
     wires.push({
       id: e.id,
-      source: e.sources[0] ?? '',
-      target: e.targets[0] ?? '',
+      source: pathOf(e.sources[0] ?? ''),
+      target: pathOf(e.targets[0] ?? ''),
       points: [section.startPoint, ...(section.bendPoints ?? []), section.endPoint],
       label: label ? { text: label.text ?? '', x: label.x ?? 0, y: label.y ?? 0, width: label.width ?? 0, height: label.height ?? 0 } : null,
       initial: e.id.includes('#initial'),
