@@ -389,7 +389,13 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
 
 function createHistoryTailPorts(client: SqlClient, schema: string) {
   const tail = createHistoryTail(client, schema);
-  return { tail, horizon: async () => (await tail([], '0', 1)).horizon };
+  return {
+    tail,
+    horizon: async () => {
+      const { horizon, snapshot } = await tail([], '0', 1);
+      return { xid: horizon, snapshot };
+    },
+  };
 }
 
 /** What the inspector shows of a persisted snapshot: its state value, status and context. */
