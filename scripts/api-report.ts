@@ -17,10 +17,9 @@ export const entries: Readonly<Record<string, string>> = {
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-/** The report text. */
-export function apiReport(): string {
+function program(): ts.Program {
   const files = Object.values(entries).map((file) => `${root}${file}`);
-  const program = ts.createProgram(files, {
+  return ts.createProgram(files, {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ES2022,
@@ -30,15 +29,38 @@ export function apiReport(): string {
     skipLibCheck: true,
     types: ['node'],
   });
-  const checker = program.getTypeChecker();
-  const flags = ts.TypeFormatFlags.NoTruncation;
-  const lines: string[] = [];
-  for (const [entry, file] of Object.entries(entries)) {
-    const source = program.getSourceFile(`${root}${file}`);
+}
+
+/** Each package entry's exported symbols (aliases resolved), sorted by name. */
+function exportsOf(checker: ts.TypeChecker, built: ts.Program): Array<[entry: string, exported: ts.Symbol[]]> {
+  return Object.entries(entries).map(([entry, file]) => {
+    const source = built.getSourceFile(`${root}${file}`);
     const module = source && checker.getSymbolAtLocation(source);
     if (!module) throw new Error(`no module for ${file}`);
+    return [entry, checker.getExportsOfModule(module).sort((a, b) => a.name.localeCompare(b.name))];
+  });
+}
+
+/** `entry name` of every export whose declaration has no TSDoc comment (the package test wants none). */
+export function undocumentedExports(): string[] {
+  const built = program();
+  const checker = built.getTypeChecker();
+  return exportsOf(checker, built).flatMap(([entry, exported]) =>
+    exported
+      .filter((e) => (e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e).getDocumentationComment(checker).length === 0)
+      .map((e) => `${entry} ${e.name}`),
+  );
+}
+
+/** The report text. */
+export function apiReport(): string {
+  const built = program();
+  const checker = built.getTypeChecker();
+  const flags = ts.TypeFormatFlags.NoTruncation;
+  const lines: string[] = [];
+  for (const [entry, exports] of exportsOf(checker, built)) {
     lines.push(`# ${entry}`);
-    for (const exported of checker.getExportsOfModule(module).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const exported of exports) {
       const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
       const declaration = symbol.declarations?.[0];
       if (!declaration) continue;

@@ -223,6 +223,8 @@ export class Cluster {
     } catch {
       // Not running.
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    // CHAOS_KEEP=1 keeps the cluster's directory (Postgres data, every process's log) to look into a failed run.
+    if (process.env.CHAOS_KEEP) console.log(`chaos: kept ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@ import { stateToString } from '../engine/state-value.ts';
 import { compareOutcomes } from '../replay/compare.ts';
 import type { RecordedEntity, RecordedStep } from '../replay/recorded.ts';
 import { replayEntity } from '../replay/replay-entity.ts';
-import { canonicalJson } from '../runtime/fingerprint.ts';
+import { sameJson } from '../runtime/fingerprint.ts';
 import type { DriftFinding } from './drift.ts';
 
 /** What auditing one entity found, and what it cost. */
@@ -76,7 +76,7 @@ export function auditEntity(definition: AnyMachineDefinition, recorded: Recorded
 
   if (!sameVersion) {
     // Another release's version: nothing to replay it with. The stored snapshot must still be the last row's.
-    if (head?.snapshot !== undefined && canonicalJson(head.snapshot) !== canonicalJson(current.snapshot)) {
+    if (head?.snapshot !== undefined && !sameJson(head.snapshot, current.snapshot)) {
       add('snapshot', `the stored snapshot is not the one its latest history row (seq ${head.seq}) stored`, head.seq);
     }
     return { findings, replayed: false, evaluated: 0 };
@@ -96,9 +96,12 @@ export function auditEntity(definition: AnyMachineDefinition, recorded: Recorded
     const step = recorded.steps[replay.stopped.index];
     add('replay-failed', `at seq ${step?.seq ?? '?'}: ${replay.stopped.code}: ${replay.stopped.message}`, step?.seq);
   } else if (!comparison.diverged && replay.snapshot) {
-    const replayed = canonicalJson(definition.machine.getPersistedSnapshot(replay.snapshot));
-    const stored = canonicalJson(current.snapshot);
-    if (replayed !== stored) add('snapshot', `the stored snapshot differs from the replay of its history: ${firstDifference(JSON.parse(stored), JSON.parse(replayed))}`);
+    const live = replay.persisted ?? definition.machine.getPersistedSnapshot(replay.snapshot);
+    // A difference is confirmed through JSON, as stored (a Date in the context is a string there).
+    if (!sameJson(live, current.snapshot)) {
+      const replayed: unknown = JSON.parse(JSON.stringify(live));
+      if (!sameJson(replayed, current.snapshot)) add('snapshot', `the stored snapshot differs from the replay of its history: ${firstDifference(current.snapshot, replayed)}`);
+    }
   }
   return { findings, replayed: true, evaluated: replay.evaluated };
 }
@@ -127,7 +130,7 @@ function firstDifference(stored: unknown, replayed: unknown, path = ''): string 
     const a = stored as Record<string, unknown>;
     const b = replayed as Record<string, unknown>;
     for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-      if (canonicalJson(a[key]) !== canonicalJson(b[key])) return firstDifference(a[key], b[key], path ? `${path}.${key}` : key);
+      if (!sameJson(a[key], b[key])) return firstDifference(a[key], b[key], path ? `${path}.${key}` : key);
     }
   }
   const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v).slice(0, 80));

@@ -87,7 +87,7 @@ export async function runAudit(ctx: AuditContext, options: AuditOptions = {}): P
   for (const machine of names) {
     const definition = ctx.machines.get(machine)!;
     const scope: HistorySelection = { machine, ...(options.since ? { since: options.since } : {}) };
-    const selection: HistorySelection = { ...scope, rejections: false, unaudited: !options.full, batchSize: options.batchSize ?? 500 };
+    const selection: HistorySelection = { ...scope, rejections: false, stepSnapshots: 'rebase-points', unaudited: !options.full, batchSize: options.batchSize ?? 500 };
     const inScope = entityFilter(quoteIdent(ctx.schema), scope);
     const toAudit = entityFilter(quoteIdent(ctx.schema), selection);
     const total = await ctx.store.count(toAudit.where, toAudit.params);

@@ -4,6 +4,7 @@ import { TollgateError } from '../errors.ts';
 
 /** What a key may do. Each scope includes the ones before it: `admin` can write, `write` can read. */
 export const scopes = ['read', 'write', 'admin'] as const;
+/** One key scope: `read`, `write` or `admin` (each includes the ones before it). */
 export type Scope = (typeof scopes)[number];
 
 /** What a route needs: no key at all (`open`), or a key with at least this scope. */

@@ -1,5 +1,5 @@
 import type { AnyMachineDefinition } from '../engine/definition.ts';
-import { canonicalJson } from '../runtime/fingerprint.ts';
+import { canonicalJson, sameJson } from '../runtime/fingerprint.ts';
 import { migratedStateOf, migrationHops } from '../engine/migrate-snapshot.ts';
 import type { RecordedEntity, RecordedStep, StepOutcome } from './recorded.ts';
 import type { ReplayResult } from './replay-entity.ts';
@@ -66,9 +66,8 @@ export function compareOutcomes(definition: AnyMachineDefinition, recorded: Reco
       change('target', recordedState, after.state);
       return { changes, compared, diverged: true };
     }
-    const effectsBefore = effectList(before);
-    const effectsAfter = effectList(after);
-    if (effectsBefore !== effectsAfter) change('effects', effectsBefore, effectsAfter);
+    // Compared as values first: the descriptions are built only for a change (most steps have none).
+    if (!sameEffects(before, after)) change('effects', effectList(before), effectList(after));
     const timersBefore = timerList(before);
     const timersAfter = timerList(after);
     if (timersBefore !== timersAfter) change('timers', timersBefore, timersAfter);
@@ -85,6 +84,11 @@ function stateUnder(definition: AnyMachineDefinition, recorded: RecordedEntity, 
   } catch {
     return state;
   }
+}
+
+function sameEffects(a: StepOutcome, b: StepOutcome): boolean {
+  if (a.effects.length !== b.effects.length) return false;
+  return a.effects.every((e, i) => e.type === b.effects[i]!.type && sameJson(e.params ?? {}, b.effects[i]!.params ?? {}));
 }
 
 function describe(outcome: StepOutcome): string {

@@ -22,6 +22,12 @@ export interface HistorySelection {
    * what changed since the last audit. Default false.
    */
   readonly unaudited?: boolean;
+  /**
+   * Which history rows' stored snapshots to read. `all` (default). `rebase-points`: only those a replay through the
+   * entity's own version starts from or checks (migrations, overrides, rows of another machine version, the latest
+   * row): parsing every row's snapshot is most of the reading's cost, and an audit needs few.
+   */
+  readonly stepSnapshots?: 'all' | 'rebase-points';
 }
 
 /**
@@ -140,9 +146,17 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
   const args = [selection.machine, ids];
   const [transitions, effects, timers, rejections] = await Promise.all([
     client.query<TransitionRecord>(
-      `SELECT id, entity_id, seq, event_type, event, from_state, to_state, snapshot, machine_version, idempotency_key, actor, created_at
-       FROM ${s}.transitions WHERE ${inBatch} ORDER BY entity_id, seq`,
-      args,
+      selection.stepSnapshots === 'rebase-points'
+        ? `SELECT t.id, t.entity_id, t.seq, t.event_type, t.event, t.from_state, t.to_state, t.machine_version, t.idempotency_key, t.actor, t.created_at,
+             CASE WHEN t.event_type IN ('${migratedEventType}', '${overrideEventType}') OR t.seq = b.version OR t.machine_version <> b.machine_version
+               THEN t.snapshot END AS snapshot
+           FROM ${s}.transitions t JOIN jsonb_to_recordset($3::text::jsonb) AS b(id text, version int, machine_version int) ON b.id = t.entity_id
+           WHERE t.machine = $1::text AND t.entity_id IN (SELECT jsonb_array_elements_text($2::text::jsonb)) ORDER BY t.entity_id, t.seq`
+        : `SELECT id, entity_id, seq, event_type, event, from_state, to_state, snapshot, machine_version, idempotency_key, actor, created_at
+           FROM ${s}.transitions WHERE ${inBatch} ORDER BY entity_id, seq`,
+      selection.stepSnapshots === 'rebase-points'
+        ? [...args, JSON.stringify(entities.map((e) => ({ id: e.id, version: e.version, machine_version: e.machine_version })))]
+        : args,
     ),
     client.query<EffectRecord>(`SELECT transition_id, type, params FROM ${s}.effects WHERE ${inBatch} ORDER BY entity_id, seq, idx`, args),
     client.query<TimerRecord>(
@@ -189,7 +203,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
         at,
         machineVersion: row.machine_version,
         fromState: row.from_state,
-        snapshot: row.snapshot,
+        ...(row.snapshot !== null ? { snapshot: row.snapshot } : {}),
         outcome: {
           accepted: true,
           state: row.to_state,

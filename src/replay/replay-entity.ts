@@ -41,6 +41,8 @@ export interface ReplayResult {
   readonly steps: readonly ReplayedStep[];
   /** The live snapshot after the last step (undefined if there was no creation to start from). */
   readonly snapshot: AnyMachineSnapshot | undefined;
+  /** The persisted form of `snapshot`, when the last step computed it (an accepted event); else compute it. */
+  readonly persisted?: unknown;
   readonly state: string | undefined;
   readonly pendingTimers: readonly PendingTimer[];
   /** Transitions evaluated (for throughput). */
@@ -85,6 +87,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
   const steps: ReplayedStep[] = [];
   const pending = new Map<string, PendingTimer>();
   let snapshot: AnyMachineSnapshot | undefined;
+  let persisted: unknown;
   let evaluated = 0;
   const result = (stopped?: ReplayResult['stopped']): ReplayResult => ({
     machine: recorded.machine,
@@ -92,6 +95,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
     machineVersion: definition.version,
     steps,
     snapshot,
+    ...(persisted !== undefined ? { persisted } : {}),
     state: snapshot ? stateToString(snapshot.value) : undefined,
     pendingTimers: [...pending.values()],
     evaluated,
@@ -108,6 +112,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
     if (!base?.snapshot) return result({ index: options.fromIndex, code: 'TG_SNAPSHOT_INCOMPATIBLE', message: `step ${options.fromIndex} has no stored snapshot to start from` });
     try {
       snapshot = rebase(definition, recorded, base, pending);
+      persisted = undefined;
     } catch (error) {
       return result(stopOf(options.fromIndex, error));
     }
@@ -124,6 +129,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
         evaluated++;
         pending.clear();
         snapshot = decision.snapshot;
+        persisted = decision.persisted;
         arm(decision, step.at);
         steps.push({ ...base, outcome: outcomeOf(decision) });
         continue;
@@ -132,7 +138,10 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
       if (step.kind === 'migration' || step.kind === 'override') {
         // An override is a person's repair that no event explains: the replay goes on from the snapshot it stored,
         // with the pending timers of the states it is in (a timer of a state it left can no longer fire).
-        if (step.kind === 'override' || options.onMigration === 'rebase') snapshot = rebase(definition, recorded, step, pending);
+        if (step.kind === 'override' || options.onMigration === 'rebase') {
+          snapshot = rebase(definition, recorded, step, pending);
+          persisted = undefined;
+        }
         if (step.kind === 'override') dropLeftTimers(definition, snapshot, pending);
         steps.push({ ...base, outcome: { accepted: true, state: stateToString(snapshot.value), effects: [], timers: [] } });
         continue;
@@ -146,6 +155,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
           evaluated++;
           if (decision.kind === 'accepted') {
             snapshot = decision.snapshot;
+            persisted = decision.persisted;
             arm(decision, step.at);
           }
           steps.push({ ...base, outcome: outcomeOf(decision) });
@@ -153,6 +163,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
         }
         const fired = fireDue(definition, snapshot, pending, step.at, target);
         evaluated += fired.evaluated;
+        if (fired.snapshot !== snapshot) persisted = fired.persisted;
         snapshot = fired.snapshot;
         steps.push({ ...base, outcome: fired.outcome, firedInstead: fired.sendIds });
         continue;
@@ -161,6 +172,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
       evaluated++;
       if (decision.kind === 'accepted') {
         snapshot = decision.snapshot;
+        persisted = decision.persisted;
         arm(decision, step.at);
       }
       steps.push({ ...base, outcome: outcomeOf(decision) });
@@ -185,6 +197,7 @@ export function outcomeOf(decision: Decision): StepOutcome {
 /** Fires the pending timers due by `until`, earliest first, each at its due time; sums what they did. */
 function fireDue(definition: AnyMachineDefinition, start: AnyMachineSnapshot, pending: Map<string, PendingTimer>, until: number, target: { machine: string; entityId: string }) {
   let snapshot = start;
+  let persisted: unknown;
   let evaluated = 0;
   const sendIds: string[] = [];
   const effects: StepOutcome['effects'][number][] = [];
@@ -199,6 +212,7 @@ function fireDue(definition: AnyMachineDefinition, start: AnyMachineSnapshot, pe
     if (decision.kind === 'refused') continue;
     sendIds.push(next.sendId);
     snapshot = decision.snapshot;
+    persisted = decision.persisted;
     effects.push(...decision.effects.map((e) => ({ type: e.type, params: e.params })));
     for (const sendId of decision.cancels) pending.delete(sendId);
     for (const t of decision.timers) {
@@ -211,7 +225,7 @@ function fireDue(definition: AnyMachineDefinition, start: AnyMachineSnapshot, pe
   const left = timers.filter((t) => pending.has(t.sendId));
   const outcome: StepOutcome =
     sendIds.length > 0 ? { accepted: true, state, effects, timers: left } : { accepted: false, state, code: 'TG_TIMER_SETTLED', effects: [], timers: [] };
-  return { snapshot, outcome, sendIds, evaluated };
+  return { snapshot, persisted, outcome, sendIds, evaluated };
 }
 
 /** The snapshot stored at `step` (migrated to this version when older) and the timers pending right after it. */

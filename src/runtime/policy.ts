@@ -21,9 +21,13 @@ export interface Policy {
   check(request: PolicyRequest): PolicyDecision | Promise<PolicyDecision>;
 }
 
+/** What a policy's `check` is asked about: one event for one entity, before the gate commits it. */
 export interface PolicyRequest {
+  /** The machine's registered name. */
   readonly machine: string;
+  /** The entity as it is now (before the event). */
   readonly entity: EntityView;
+  /** The event, as sent (validated against the machine's event schema). */
   readonly event: EventObject;
   /** Milliseconds since the epoch, from the runtime's clock. */
   readonly now: number;

@@ -5,7 +5,7 @@
  * one install per run; the install reads the npm cache first (--prefer-offline).
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/http/auth.ts';
 import { testDatabaseUrl } from '../support/databases.ts';
+import { pgliteBaseFileName } from '../../src/store/drivers/pglite-base.ts';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,7 +81,7 @@ describe('the packed package in a fresh app', () => {
     expect(installLog).not.toContain('EBADENGINE');
     expect(existsSync(join(app, 'node_modules/tsx'))).toBe(false);
     const pkg = join(app, 'node_modules/tollgate');
-    for (const shipped of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.d.ts.map', 'dist/workers/index.js', 'dist/src/http/index.js', 'dist/drizzle/meta/_journal.json', 'bin/tollgate', 'LICENSE', 'README.md', 'docs/cli.md']) {
+    for (const shipped of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.d.ts.map', 'dist/workers/index.js', 'dist/src/http/index.js', 'dist/drizzle/meta/_journal.json', `dist/${pgliteBaseFileName()}`, 'bin/tollgate', 'LICENSE', 'README.md', 'docs/cli.md']) {
       expect(existsSync(join(pkg, shipped)), shipped).toBe(true);
     }
     for (const absent of ['src', 'test', 'bench', '.ci', 'machines', 'tsconfig.json', 'dist/machines']) expect(existsSync(join(pkg, absent)), absent).toBe(false);
@@ -124,7 +125,10 @@ describe('the packed package in a fresh app', () => {
     expect(machines.stdout).not.toContain('subscription');
 
     // As `npx tollgate dev`, on a free port (3000 may be taken on a shared machine).
-    const dev = await listen(app, 'node_modules/tollgate/bin/tollgate', {}, ['dev', '--port', '0']);
+    // Its fresh embedded database starts from the image the package ships (pglite-base.ts): nothing is initialised,
+    // so nothing is dumped into the (empty) cache.
+    const cache = mkdtempSync(join(root, 'cache-'));
+    const dev = await listen(app, 'node_modules/tollgate/bin/tollgate', { TOLLGATE_CACHE_DIR: cache }, ['dev', '--port', '0']);
     try {
       expect(dev.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
       const served = await (await fetch(`${dev.origin}/v1/machines`)).json();
@@ -133,6 +137,7 @@ describe('the packed package in a fresh app', () => {
     } finally {
       await dev.stop();
     }
+    expect(readdirSync(cache)).toEqual([]);
     const tested = await sh(process.execPath, ['--test'], app);
     expect(tested.stdout).toMatch(/# pass 1/);
   }, 400_000);

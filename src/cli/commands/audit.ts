@@ -78,7 +78,7 @@ export function summary(report: AuditReport, accepted: ReadonlySet<string> = new
   const lines: string[] = [];
   const rate = report.durationMs > 0 && report.audited > 0 ? `, ${n(Math.round((report.audited * 1000) / report.durationMs))} entities/s` : '';
   lines.push(
-    `audited ${n(report.audited)} entities (${n(report.evaluated)} transitions replayed) in ${(report.durationMs / 1000).toFixed(1)} s${rate}; ` +
+    `audited ${n(report.audited)} ${report.audited === 1 ? 'entity' : 'entities'} (${n(report.evaluated)} transitions replayed) in ${(report.durationMs / 1000).toFixed(1)} s${rate}; ` +
       `${n(report.unchanged)} unchanged since their checkpoint` +
       (report.notReplayed > 0 ? `; ${n(report.notReplayed)} of another machine version (checked, not replayed)` : ''),
   );

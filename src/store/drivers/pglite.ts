@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlTransaction } from '../sql-client.ts';
 import { lockDataDir } from '../data-dir-lock.ts';
+import { pgliteBaseImage } from './pglite-base.ts';
 
 /** Options of the embedded driver. */
 export interface PgliteDriverOptions {
@@ -19,12 +20,13 @@ export async function pgliteClient(options: PgliteDriverOptions): Promise<SqlCli
   let release: () => void = () => {};
   let db: PGlite;
   if (inMemory) {
-    db = await PGlite.create();
+    db = await openFresh(undefined);
   } else {
     mkdirSync(options.dataDir, { recursive: true });
     release = lockDataDir(options.dataDir);
     try {
-      db = await PGlite.create({ dataDir: join(options.dataDir, 'pgdata') });
+      const pgdata = join(options.dataDir, 'pgdata');
+      db = existsSync(join(pgdata, 'PG_VERSION')) ? await PGlite.create({ dataDir: pgdata }) : await openFresh(pgdata);
     } catch (error) {
       release();
       throw error;
@@ -54,4 +56,25 @@ export async function pgliteClient(options: PgliteDriverOptions): Promise<SqlCli
       }
     },
   };
+}
+
+/**
+ * A database with no cluster yet (in memory, or a directory never started): loaded from the base image of an empty
+ * cluster when there is one (pglite-base.ts: skips initdb), else initialised, and its dump kept as the image.
+ */
+async function openFresh(pgdata: string | undefined): Promise<PGlite> {
+  const image = pgliteBaseImage();
+  const base = image.read();
+  if (base) {
+    try {
+      return await PGlite.create({ ...(pgdata ? { dataDir: pgdata } : {}), loadDataDir: base });
+    } catch {
+      // A damaged image: drop it and start the slow way (a half-extracted directory held no data yet).
+      image.discard();
+      if (pgdata) rmSync(pgdata, { recursive: true, force: true });
+    }
+  }
+  const db = await PGlite.create(pgdata ? { dataDir: pgdata } : {});
+  await image.save(db);
+  return db;
 }
