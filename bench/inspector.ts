@@ -4,11 +4,13 @@
  * machine (order) with 10,000, then times, alternating, medians of three:
  * - state counts (`tg.stateCounts`: the counts the triggers of migration 0011 maintain, store/state-counts.ts),
  *   the target being < 100 ms, beside the grouped scan of entities they replaced (what a count cost before);
- * - the inspector's whole stats read (`tg.machineStats`: counts, stuck over maxDwell, refusals, open effects).
+ * - the inspector's whole stats read (`tg.machineStats`: counts, stuck over maxDwell, refusals, open effects);
+ * - the entity list's first page (25) for a state, and for an id prefix (what the page reads on a click, a keystroke).
  * Prints CPU busy of the whole machine beside the timings: on a shared machine they are noisy.
  */
 import { readFileSync } from 'node:fs';
 import { machines } from '../machines/index.ts';
+import { listEntities } from '../src/http/entity-list.ts';
 import { createTollgate } from '../src/index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { printTable, scratchDatabase } from './support.ts';
@@ -30,7 +32,7 @@ try {
     const t0 = performance.now();
     await tg.internals.client.query(
       `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
-       SELECT $1::text, 'e-' || g, 1, '{}'::jsonb, (ARRAY(SELECT jsonb_array_elements_text($3::text::jsonb)))[1 + ((g::bigint * 7919) % $4::int)::int], 1,
+       SELECT $1::text, 'e-' || g, 1, (SELECT snapshot FROM ${s}.entities WHERE machine = $1::text AND id = 'template'), (ARRAY(SELECT jsonb_array_elements_text($3::text::jsonb)))[1 + ((g::bigint * 7919) % $4::int)::int], 1,
               now() - make_interval(secs => (g % 100000)::float8), now(), now()
        -- Written as the gate writes (the legality trigger lets only the gate's statements touch lifecycle state).
        FROM generate_series(1, $2::int) AS g, (SELECT set_config('tollgate.gate', 'on', true)) AS gate`,
@@ -38,6 +40,9 @@ try {
     );
     return performance.now() - t0;
   };
+  // Every row gets a real snapshot (the list shows it): one the gate made for its machine.
+  await tg.create('subscription', 'template', { customerId: 'c', plan: 'pro' });
+  await tg.create('order', 'template', { orderId: 'o', customerId: 'c', amountCents: 100 });
   const subscriptionStates = ['trial', 'trial', 'trial', 'active', 'active', 'active', 'active', 'paused.idle', 'paused.resuming', 'grace', 'canceled'];
   const filled = await fill('subscription', big, subscriptionStates);
   await fill('order', small, ['pending', 'paid.invoicing.draft,paid.shipment.awaiting', 'completed', 'canceled']);
@@ -59,6 +64,11 @@ try {
     { name: `scan of entities, ${small.toLocaleString('en')} (baseline)`, op: () => scan('order') },
     { name: `inspector stats, ${big.toLocaleString('en')} entities`, op: () => tg.machineStats('subscription') },
     { name: `inspector stats, ${small.toLocaleString('en')} (baseline)`, op: () => tg.machineStats('order') },
+    // What clicking a state and typing in the filter read: the first page of 25.
+    { name: `entities in a state, ${big.toLocaleString('en')} entities`, op: () => listEntities(tg, 'subscription', { state: 'grace', limit: 25 }) },
+    { name: `entities in a state, ${small.toLocaleString('en')} (baseline)`, op: () => listEntities(tg, 'order', { state: 'completed', limit: 25 }) },
+    { name: `entities by id prefix, ${big.toLocaleString('en')} entities`, op: () => listEntities(tg, 'subscription', { limit: 25, idPrefix: 'e-99999' }) },
+    { name: `entities by id prefix, ${small.toLocaleString('en')} (baseline)`, op: () => listEntities(tg, 'order', { limit: 25, idPrefix: 'e-9999' }) },
   ];
   for (const c of cases) await c.op(); // warm the cache and the plans
   const runs = new Map<string, number[]>(cases.map((c) => [c.name, []]));

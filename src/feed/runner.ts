@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { settlesWithin } from '../outbox/deadline.ts';
@@ -150,6 +151,9 @@ function take(state: FeedState, row: ConsumerRow): void {
   const token = row.lease_token as string;
   const stopped = new AbortController();
   const leaving = new AbortController();
+  // Each entity worker waiting out a backoff listens on `stopped` (and the loop's idle signal once): more than
+  // Node's default of 10 at once is expected, not a leak.
+  setMaxListeners(state.options.entityConcurrency + 2, stopped.signal);
   const done = runConsumer(state, row, token, stopped.signal, leaving.signal).catch((error: unknown) => {
     if (!stopped.signal.aborted) state.options.logger.error({ err: error, consumer: row.name }, 'feed consumer stopped on an error; it is taken again at the next lease round');
   });

@@ -2,10 +2,11 @@ import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
 import { stateToString } from '../engine/state-value.ts';
 import { TollgateError } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
+import { pathsOfState } from '../runtime/machine-stats.ts';
 import { checkIdentifier } from '../runtime/runtime-context.ts';
 import { toEntityView, type EntityView } from '../runtime/views.ts';
 import type { EntityRow } from '../store/rows.ts';
-import { quoteIdent } from '../store/sql-client.ts';
+import { quoteIdent, textArray } from '../store/sql-client.ts';
 
 /** One page of a machine's entities. */
 export interface EntityPage {
@@ -23,30 +24,34 @@ export interface ListOptions {
   readonly idPrefix?: string;
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
-
 /**
  * The entities of `machine`, ordered by id, keyset-paginated (the cursor is the last id of the page, encoded).
  * `entities.state` holds sorted leaf paths joined by commas (`a.x,b.y` for parallel states), so a state matches
- * when one of its leaf paths equals the prefix or starts with `prefix.`.
+ * when one of its leaf paths equals it or is inside it (`pathsOfState`).
  */
 export async function listEntities(tg: Tollgate, machine: string, options: ListOptions): Promise<EntityPage> {
   const definition = tg.internals.definition(machine);
   const after = options.cursor === undefined ? null : decodeCursor(options.cursor, machine);
-  const prefix = options.state === undefined ? null : escapeLike(options.state);
   const s = quoteIdent(tg.internals.schema);
+  let states: string[] | null = null;
+  if (options.state !== undefined) {
+    // The stored state strings in that state, from the kept counts (store/state-counts.ts): a state nobody is in
+    // answers without reading entities, and the others are an index condition, not a pattern tried on every row
+    // (measured at 1,000,000 entities: an empty state took 1.6 s).
+    const wanted = options.state;
+    states = Object.keys(await tg.stateCounts(machine)).filter((stored) => pathsOfState(stored).has(wanted));
+    if (states.length === 0) return { items: [], nextCursor: null };
+  }
   const rows = await tg.internals.client.query<EntityRow>(
     `SELECT machine, id, machine_version, snapshot, state, version, state_entered_at
        FROM ${s}.entities
       WHERE machine = $1::text
-        AND ($2::text IS NULL
-             OR (',' || state || ',') LIKE ('%,' || $2::text || ',%')
-             OR (',' || state) LIKE ('%,' || $2::text || '.%'))
+        ${states === null ? 'AND $2::text IS NULL' : 'AND state = ANY ($2::text[])'}
         AND ($3::text IS NULL OR id > $3::text)
         AND ($5::text IS NULL OR starts_with(id, $5::text))
       ORDER BY id
       LIMIT $4::int`,
-    [machine, prefix, after, options.limit + 1, options.idPrefix ?? null],
+    [machine, states === null ? null : textArray(states), after, options.limit + 1, options.idPrefix ?? null],
   );
   const page = rows.slice(0, options.limit);
   const items = page.map((row) => {

@@ -203,6 +203,19 @@ export const machineStatsView = z.object({
   states: z.record(z.string(), stateStats).describe('Every state path of the machine'),
   conflictRetries: z.array(z.object({ from: z.string(), to: z.string(), count: z.number() })).describe('Version-conflict retries per edge, counted by the answering process since it started'),
   refusalWindowMinutes: z.number().int(),
+  freezes: z
+    .array(
+      z.object({
+        id: z.string(),
+        machine: z.string(),
+        events: z.array(z.string()).nullable(),
+        states: z.array(z.string()).nullable(),
+        except: z.array(z.string()).nullable(),
+        reason: z.string(),
+        until: isoTime.nullable(),
+      }),
+    )
+    .describe('Freezes of the machine in force now (docs/governance.md)'),
   byVersion: versionStatsView.optional().describe('With `byVersion=true`: the canary comparison between machine versions'),
 });
 

@@ -1,5 +1,6 @@
 import type { AnyStateNode } from 'xstate';
 import { dwellLimits } from '../observe/entity-gauges.ts';
+import { activeFreezes, type FreezeScope } from '../policy/freezes.ts';
 import type { MachineStatsRows, StatsQueries } from '../store/stats.ts';
 import { machineOf, type RuntimeContext } from './runtime-context.ts';
 
@@ -33,6 +34,8 @@ export interface MachineStats {
   /** Conflict retries per (from, to) state pair: counted by this process since it started (metrics). */
   readonly conflictRetries: ReadonlyArray<{ readonly from: string; readonly to: string; readonly count: number }>;
   readonly refusalWindowMinutes: number;
+  /** The freezes of the machine in force now (docs/governance.md), as every process applies them. */
+  readonly freezes: ReadonlyArray<FreezeScope & { readonly until: string | null }>;
 }
 
 /** The stats of `machine`, read now. */
@@ -53,6 +56,7 @@ export async function machineStats(ctx: RuntimeContext, stats: StatsQueries, mac
     states: perState(statePaths(definition.machine.root), rows, new Set(limits.map((l) => l.state))),
     conflictRetries,
     refusalWindowMinutes: refusalWindowMs / 60_000,
+    freezes: activeFreezes((await ctx.governance.current()).freezes, now, machine).map((f) => ({ ...f, until: f.until === null ? null : new Date(f.until).toISOString() })),
   };
 }
 

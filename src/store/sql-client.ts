@@ -54,3 +54,11 @@ export function quoteIdent(name: string): string {
   }
   return `"${name}"`;
 }
+
+/**
+ * `values` as a Postgres array literal, to send as text and cast (`$1::text[]`): both drivers pass it alike, and the
+ * planner reads the array (a list unpacked from JSON it cannot, and guesses).
+ */
+export function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+}

@@ -1,4 +1,4 @@
-import { quoteIdent, type SqlClient } from './sql-client.ts';
+import { quoteIdent, textArray, type SqlClient } from './sql-client.ts';
 import type { MachineStateCount } from './state-counts.ts';
 
 /** A state's dwell limit: `state` is a leaf-path prefix as stored in `entities.state`, e.g. `paused.resuming`. */
@@ -50,14 +50,10 @@ export async function stuckEntities(
          FROM ${s}.entities
          WHERE machine = $2::text AND state = ANY ($3::text[])
            AND state_entered_at < $1::timestamptz - make_interval(secs => $4::float8 / 1000)`,
-        [at, l.machine, arrayLiteral(states), l.maxDwellMs],
+        [at, l.machine, textArray(states), l.maxDwellMs],
       );
       return { machine: l.machine, state: l.state, n: row?.n ?? 0, over_ms: row?.over_ms ?? null };
     }),
   );
 }
 
-/** A Postgres array literal of `values` (sent as text and cast, so both drivers pass it alike). */
-function arrayLiteral(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
-}

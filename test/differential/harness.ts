@@ -271,18 +271,59 @@ async function fireRow(tg: Tollgate, machine: string, id: string, t0: number, ti
 }
 
 /**
- * Runs the property with fast-check; a failure names the seed and path to replay it with `FC_SEED=<seed>
- * FC_PATH=<path>` and the smallest sequence fast-check shrank it to (`shrink: false` reports the first failure as is).
+ * Runs the property: the scenarios, then `numRuns` random sequences drawn by fast-check. With several runtimes
+ * (lanes, each on its own ManualClock) the sequences are shared out among them, so that one lane's database round
+ * trips overlap another's work; a failure then names the seed, and `FC_SEED=<seed>` replays the same sequences one
+ * at a time on the first lane, where fast-check shrinks the failure to its smallest sequence (`FC_PATH` replays
+ * that one). `shrink: false` reports the first failure as is.
  */
-export async function checkFidelity(tg: Tollgate, spec: DifferentialSpec, numRuns: number, options: { shrink?: boolean } = {}): Promise<FidelityStats> {
+export async function checkFidelity(
+  lanes: Tollgate | readonly Tollgate[],
+  spec: DifferentialSpec,
+  numRuns: number,
+  options: { shrink?: boolean } = {},
+): Promise<FidelityStats> {
+  const runtimes = Array.isArray(lanes) ? (lanes as readonly Tollgate[]) : [lanes as Tollgate];
+  const first = runtimes[0];
+  if (!first) throw new Error('checkFidelity needs a runtime');
   const stats: FidelityStats = { states: new Set(), outcomes: new Set() };
-  const property = fc.asyncProperty(fc.constantFrom(...spec.inputs), commandsArbitrary(spec), (input, commands) =>
-    runDifferential(tg, spec, input, commands, stats),
-  );
-  const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
+  const cases = fc.tuple(fc.constantFrom(...spec.inputs), commandsArbitrary(spec));
   const examples = (spec.scenarios ?? []).map((s): [unknown, Command[]] => [spec.inputs[s.input], scenarioCommands(spec, s.commands)]);
+  const replay = process.env.FC_SEED !== undefined;
+  const seed = replay ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fffffff);
+
+  if (runtimes.length > 1 && !replay && options.shrink !== false) {
+    const queue = [...examples, ...fc.sample(cases, { seed, numRuns })];
+    let next = 0;
+    let failure: unknown;
+    await Promise.all(
+      runtimes.map(async (tg) => {
+        while (failure === undefined && next < queue.length) {
+          const [input, commands] = queue[next++] as [unknown, Command[]];
+          await runDifferential(tg, spec, input, commands, stats).catch((error: unknown) => {
+            failure ??= error;
+          });
+        }
+      }),
+    );
+    if (failure !== undefined) {
+      throw new Divergence(
+        `${spec.name}: differential fidelity failed. Replay with FC_SEED=${seed} (one lane, shrunk)\n` +
+          (failure instanceof Error ? failure.message : String(failure)),
+      );
+    }
+    return stats;
+  }
+
+  const property = fc.asyncProperty(cases, ([input, commands]) => runDifferential(first, spec, input, commands, stats));
   // fast-check counts examples among numRuns: the random runs come on top of the scenarios.
-  const details = await fc.check(property, { numRuns: examples.length + numRuns, seed, path: process.env.FC_PATH, examples, endOnFailure: options.shrink === false });
+  const details = await fc.check(property, {
+    numRuns: examples.length + numRuns,
+    seed,
+    path: process.env.FC_PATH,
+    examples: examples.map((example): [[unknown, Command[]]] => [example]),
+    endOnFailure: options.shrink === false,
+  });
   if (details.failed) {
     const message = `${spec.name}: differential fidelity failed. Replay with FC_SEED=${details.seed} FC_PATH=${details.counterexamplePath ?? ''}\n` +
       `counterexample: ${JSON.stringify(details.counterexample)}\n${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`;

@@ -61,6 +61,12 @@ describe('the HTTP the inspector needs (Postgres)', () => {
     expect(response.statusCode).toBe(200);
     const stats = response.json();
     expect(stats).toMatchObject({ machine: 'subscription', entities: 3, stateCounts: { trial: 1, active: 1, 'paused.resuming': 1 }, refusalWindowMinutes: 15 });
+    // Freezes in force are part of the stats (the inspector shows them above the machine).
+    expect(stats.freezes).toEqual([]);
+    const freeze = await tg.governance.freeze({ machine: 'subscription', states: ['paused'], except: ['CANCEL'], reason: 'incident 7', actor: 'ops' });
+    const frozen = (await app.inject({ url: '/v1/machines/subscription/stats', headers: read })).json();
+    expect(frozen.freezes).toEqual([{ id: freeze.id, machine: 'subscription', events: null, states: ['paused'], except: ['CANCEL'], reason: 'incident 7', until: null }]);
+    await tg.governance.unfreeze(freeze.id, { actor: 'ops', reason: 'incident over' });
     expect(stats.states.paused.count).toBe(1);
     expect(stats.states['paused.resuming'].count).toBe(1);
     expect(stats.states['paused.idle'].count).toBe(0);

@@ -55,6 +55,7 @@ export interface MachineStats {
   stateCounts: Record<string, number>;
   states: Record<string, StateStats>;
   conflictRetries: Array<{ from: string; to: string; count: number }>;
+  freezes: Array<{ id: string; events: string[] | null; states: string[] | null; except: string[] | null; reason: string; until: string | null }>;
 }
 export interface MachineSummary {
   name: string;

@@ -181,6 +181,13 @@ function MachineView({ route, stats }: { route: Extract<Route, { view: 'machine'
         </h2>
         <OverlayToggles overlays={overlays} set={setOverlays} />
       </header>
+      {stats?.freezes.map((f) => (
+        <p class="frozen" data-freeze={f.id} key={f.id}>
+          Frozen ({f.id}): {f.events ? f.events.join(', ') : 'every event'}
+          {f.states ? ` in ${f.states.join(', ')}` : ''}
+          {f.except ? `, except ${f.except.join(', ')}` : ''} until {f.until ?? 'lifted'}: {f.reason}
+        </p>
+      ))}
       <div class="panes">
         <div class="canvas">
           {layout === null && <p class="muted">laying out…</p>}
