@@ -48,6 +48,10 @@ export const errorRegistry = {
   TG_EFFECT_NOT_FOUND: { status: 404, retryable: false, title: 'Effect not found' },
   TG_EFFECT_NOT_FAILED: { status: 409, retryable: false, title: 'Effect not failed' },
   TG_WAIT_TIMEOUT: { status: 408, retryable: true, title: 'Entity did not reach the state in time' },
+  TG_IMPORT_INVALID_RECORD: { status: 400, retryable: false, title: 'Import record invalid' },
+  TG_IMPORT_INVALID_STATE: { status: 422, retryable: false, title: 'Imported state invalid' },
+  TG_IMPORT_INVALID_CONTEXT: { status: 422, retryable: false, title: 'Imported context invalid' },
+  TG_IMPORT_CONFLICT: { status: 409, retryable: false, title: 'Imported entity differs from the stored one' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

@@ -6,6 +6,8 @@ export type { Tollgate, HistoryOptions } from './runtime/create-tollgate.ts';
 export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
 export type { SendOptions, SendResult } from './runtime/gate.ts';
 export type { CreateResult } from './runtime/create-entity.ts';
+export type { ImportOptions, ImportReport, ImportSource } from './runtime/import-entities.ts';
+export type { ImportRecord, ImportLineError } from './runtime/import-record.ts';
 export type { EntityView, TransitionView, EffectView, TimerView, RejectionView } from './runtime/views.ts';
 export type { EffectFollowUpOutcome } from './store/rows.ts';
 export type { Policy, PolicyDecision, PolicyRequest } from './runtime/policy.ts';

@@ -65,3 +65,17 @@ function resolveDelay(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, de
   const resolved = typeof configured === 'function' ? (configured as (args: unknown) => unknown)({ context: snapshot.context, event: { type: '$migrated' } }) : configured;
   return typeof resolved === 'number' ? resolved : undefined;
 }
+
+/**
+ * The `after` timers of the states the snapshot is in whose delay does not resolve to a number for its context (a
+ * delay read from a context field that is missing): a state entered with such a context would never time out.
+ */
+export function unresolvedAfterTimers(machine: AnyStateMachine, snapshot: AnyMachineSnapshot): string[] {
+  const unresolved = new Set<string>();
+  for (const node of activeNodes(machine, snapshot)) {
+    for (const transition of node.after) {
+      if (resolveDelay(machine, snapshot, (transition as { delay?: unknown }).delay) === undefined) unresolved.add(transition.eventType);
+    }
+  }
+  return [...unresolved];
+}

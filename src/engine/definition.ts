@@ -30,6 +30,13 @@ export interface MachineDefinition<
   /** Schema of `create`'s input (what the machine's `context` factory receives as `input`). */
   readonly input: TInput;
   /**
+   * Schema of the machine's context. Optional: `create` builds the context from the input, so only entities that
+   * arrive with a context of their own need it: `tollgate import` checks each imported context against it (and
+   * stores what it parses to, defaults applied). Default: none (an imported context must be a JSON object whose
+   * fields the machine's delays can read).
+   */
+  readonly context?: z.ZodType;
+  /**
    * Schema of each event type a caller may send, keyed by event type, describing the payload *without* `type`.
    * Event types not listed here are refused with `TG_INVALID_EVENT`. Delayed events (`after`) are internal and
    * never listed.

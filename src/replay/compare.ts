@@ -50,7 +50,7 @@ export function compareOutcomes(definition: AnyMachineDefinition, recorded: Reco
   let compared = 0;
   for (const replayed of replay.steps) {
     const step = recorded.steps[replayed.index]!;
-    if (!step.outcome || step.kind === 'migration' || step.kind === 'override') continue;
+    if (!step.outcome || step.kind === 'migration' || step.kind === 'override' || step.kind === 'import') continue;
     compared++;
     const before = step.outcome;
     const after = replayed.outcome;

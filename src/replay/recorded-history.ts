@@ -2,6 +2,7 @@ import type { EventObject } from 'xstate';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { migratedEventType } from '../runtime/migration.ts';
 import { overrideEventType } from '../store/legality-sql.ts';
+import { importedEventType } from '../store/import-statement.ts';
 import { type RecordedEntity, type RecordedStep, type RecordedTimer, type StepKind } from './recorded.ts';
 
 /** Which entities' histories to read. */
@@ -184,7 +185,9 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
       const timerSendId = row.idempotency_key === null ? undefined : fired.get(row.idempotency_key);
       const kind: StepKind =
         row.seq === 1
-          ? 'create'
+          ? row.event_type === importedEventType
+            ? 'import'
+            : 'create'
           : row.event_type === migratedEventType
             ? 'migration'
             : row.event_type === overrideEventType

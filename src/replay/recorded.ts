@@ -15,8 +15,11 @@ export interface RecordedEntity {
   readonly current?: { readonly version: number; readonly machineVersion: number; readonly state: string; readonly snapshot: unknown };
 }
 
-/** What a step is, from its recorded event. `override`: a person's repair outside the gate (a `$override` row). */
-export type StepKind = 'create' | 'event' | 'timer' | 'migration' | 'override';
+/**
+ * What a step is, from its recorded event. `override`: a person's repair outside the gate (a `$override` row).
+ * `import`: the entity's first row when it was imported in a state (`$imported`, docs/adoption.md) instead of created.
+ */
+export type StepKind = 'create' | 'import' | 'event' | 'timer' | 'migration' | 'override';
 
 /** One recorded step: a committed transition, or a refused attempt (seq null). */
 export interface RecordedStep {

@@ -134,6 +134,13 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
         steps.push({ ...base, outcome: outcomeOf(decision) });
         continue;
       }
+      if (step.kind === 'import') {
+        // An imported entity's life before tollgate is not recorded: the replay starts from the snapshot it was
+        // imported with, and the timers that import armed.
+        snapshot = rebase(definition, recorded, step, pending);
+        steps.push({ ...base, outcome: { accepted: true, state: stateToString(snapshot.value), effects: [], timers: [] } });
+        continue;
+      }
       if (!snapshot) return result({ index, code: 'TG_ENTITY_NOT_FOUND', message: 'the history does not start with the creation' });
       if (step.kind === 'migration' || step.kind === 'override') {
         // An override is a person's repair that no event explains: the replay goes on from the snapshot it stored,

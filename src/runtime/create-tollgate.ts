@@ -33,6 +33,7 @@ import { governanceStore } from '../store/governance-store.ts';
 import { writeLegalPairs, type LegalPairs } from '../store/legality.ts';
 import { legalPairs } from '../engine/legal-pairs.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
+import { importEntities, type ImportOptions, type ImportReport, type ImportSource } from './import-entities.ts';
 import { governance, type Governance } from './governance.ts';
 import type { Policy } from './policy.ts';
 import { CommitFeed } from './commit-feed.ts';
@@ -80,6 +81,16 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   migrate(): Promise<string[]>;
   /** Creates an entity in its machine's initial state. */
   create<M extends Name<R>>(machine: M, id: string, input: InputOf<R[M]>, options?: SendOptions): Promise<CreateResult>;
+  /**
+   * Imports entities that live in another system today, each in the state it is in there: checked against the
+   * machine, written with a `$imported` history row and the timers of its state counted from `stateEnteredAt`, in
+   * batches. Idempotent (identical records skipped, differing ones reported); refused records are reported with
+   * their number and do not stop the run up to `maxErrors`. See docs/adoption.md.
+   *
+   * @example
+   * const report = await tg.import('subscription', [{ id: 's1', state: 'grace', context, stateEnteredAt: '2026-11-28T09:00:00Z' }]);
+   */
+  import(machine: Name<R>, source: ImportSource, options?: ImportOptions): Promise<ImportReport>;
   /** Sends one event through the gate. */
   send<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: SendOptions): Promise<SendResult>;
   /** The entity now. */
@@ -268,6 +279,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     }),
     create: open((machine, id, input, opts) => createEntity(ctx, machine, id, input, opts)),
     send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
+    import: open((machine, source, opts) => importEntities(ctx, machine, source, opts)),
     get: open(async (machine, id) => {
       entityArgs(machine, id);
       const definition = machineOf(ctx, machine);
@@ -384,7 +396,13 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
 
 function createHistoryTailPorts(client: SqlClient, schema: string) {
   const tail = createHistoryTail(client, schema);
-  return { tail, horizon: async () => (await tail([], '0', 1)).horizon };
+  return {
+    tail,
+    horizon: async () => {
+      const { horizon, snapshot } = await tail([], '0', 1);
+      return { xid: horizon, snapshot };
+    },
+  };
 }
 
 /** What the inspector shows of a persisted snapshot: its state value, status and context. */

@@ -175,15 +175,16 @@ const specs: Spec[] = [
     inputs: [{ owner: 'ada' }, { owner: 'bob', autosaveMs: 1303 }],
     scenarios: [
       // Deep history over both regions brings back editing.bold and offline; shallow history in the document only
-      // editing (at its initial plain); a plain UNLOCK starts over; autosave is refused offline, taken online.
+      // editing (at its initial plain), deep history in the document editing.bold (the network region starts over);
+      // a plain UNLOCK starts over; autosave is refused offline, taken online.
       {
         input: 0,
-        commands: ['EDIT#2', 'BOLD', 'GO_OFFLINE', 'LOCK', 'UNLOCK_DEEP', 'GO_ONLINE', 'tick', 'BOLD', 'GO_ONLINE', 'LOCK', 'UNLOCK_DOC', 'BOLD',
+        commands: ['EDIT#2', 'BOLD', 'GO_OFFLINE', 'LOCK', 'UNLOCK_DEEP', 'GO_ONLINE', 'tick', 'BOLD', 'GO_ONLINE', 'LOCK', 'UNLOCK_DOC', 'BOLD', 'GO_OFFLINE', 'LOCK', 'UNLOCK_DOC_DEEP',
           'LOCK', 'UNLOCK', 'EDIT', 'SAVE', 'EDIT', 'tick', 'tick', 'LOCK', 'PUBLISH', 'UNLOCK', 'EDIT#2', 'SAVE', 'LOCK', 'PUBLISH', 'EDIT'],
       },
       { input: 1, commands: ['EDIT', 'GO_OFFLINE', 'SAVE', 'EDIT#2', 'EDIT#2', 'SAVE', 'tick', 'tick', 'EDIT', 'tick', 'LOCK', 'PUBLISH'] },
     ],
-    events: [{ type: 'EDIT', chars: 5 }, { type: 'EDIT', chars: 70 }, ...plain('BOLD', 'SAVE', 'SAVED', 'GO_OFFLINE', 'GO_ONLINE', 'LOCK', 'UNLOCK', 'UNLOCK_DOC', 'UNLOCK_DEEP', 'PUBLISH')],
+    events: [{ type: 'EDIT', chars: 5 }, { type: 'EDIT', chars: 70 }, ...plain('BOLD', 'SAVE', 'SAVED', 'GO_OFFLINE', 'GO_ONLINE', 'LOCK', 'UNLOCK', 'UNLOCK_DOC', 'UNLOCK_DOC_DEEP', 'UNLOCK_DEEP', 'PUBLISH')],
     maxLength: 12,
   },
   {
