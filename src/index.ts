@@ -39,3 +39,4 @@ export type { FreezeScope } from './policy/freezes.ts';
 export type { OverrideRequest, OverrideResult } from './runtime/override.ts';
 export type { AuditOptions, AuditReport, AuditProgress, DriftCount } from './audit/run-audit.ts';
 export type { DriftKind, DriftFinding, EntityDrift } from './audit/drift.ts';
+export type { VersionStats, VersionStatsOptions, VersionShare, TransitionShares, StateShares } from './runtime/version-stats.ts';

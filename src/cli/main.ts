@@ -39,6 +39,7 @@ const commands: Readonly<Record<string, string>> = {
   import: 'import live entities from NDJSON, each in its state, with its timers (resumable, idempotent)',
   'deploy-check': "before a deploy: check every live entity has a path into a release's machines",
   replay: "replay recorded histories through a release's machines and report changed business outcomes",
+  stats: "a machine's fleet per state; --by-version compares machine versions (canary)",
 };
 
 // `.ts` from the sources (the repository, tests), `.js` from the package's build.

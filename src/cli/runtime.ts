@@ -1,9 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MachineRegistry } from '../engine/definition.ts';
+import { isTollgateError } from '../errors.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
 import { createTollgate, type Tollgate } from '../runtime/create-tollgate.ts';
 import type { DatabaseOptions } from '../runtime/options.ts';
 import { UsageError } from './args.ts';
 import { appConfig, machinesOfModule, noMachinesHelp } from './config-file.ts';
+import { isUnreachable } from './exit.ts';
 
 /** Flags every command that opens the database shares. */
 export const databaseFlags = {
@@ -18,6 +21,10 @@ export const databaseFlagsHelp = `  --database-url URL  Postgres (default: $DATA
   --schema NAME       Postgres schema of tollgate's tables (default: $TOLLGATE_SCHEMA, the config's, or tollgate)
   --machines MODULE   module exporting \`machines\` (and, optionally, \`policies\`; default: the config's)
   --config FILE       the app's config (default: ./tollgate.config.ts, .mts, .js, .mjs or .json)`;
+
+/** The start-up wait of serve, worker and relay, for their help. */
+export const startWaitHelp = `At start, a database that cannot be reached is tried again for up to $TOLLGATE_START_WAIT_SECONDS
+(default 120; 0 fails at once, exit 3).`;
 
 export interface DatabaseFlags {
   readonly 'database-url'?: string;
@@ -70,6 +77,46 @@ export async function loadMachineModule(modulePath?: string): Promise<{ machines
   const { machines, policies } = loaded.config;
   const found = typeof machines === 'string' ? await machinesOfModule(machines, loaded.dir) : { machines };
   return { ...found, ...(policies ? { policies } : {}) };
+}
+
+/** How long a long-running command (serve, worker, relay) waits for Postgres at start: $TOLLGATE_START_WAIT_SECONDS. */
+export function startWaitMs(): number {
+  const raw = process.env.TOLLGATE_START_WAIT_SECONDS;
+  if (raw === undefined || raw === '') return 120_000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`TOLLGATE_START_WAIT_SECONDS must be a number of seconds >= 0, not '${raw}'.`);
+  return seconds * 1000;
+}
+
+/**
+ * openRuntime for a long-running process: while Postgres cannot be reached (down, restarting, in crash recovery),
+ * it tries again every 1 s to 5 s for up to `waitMs`, saying so once, instead of exiting at once; a process started
+ * beside a database that is still coming up (a deploy, a restart of both, a failover) then simply starts. After
+ * `waitMs`, or on any other error, it fails as openRuntime does (exit 3 when unreachable).
+ */
+export async function openRuntimeWaiting(
+  flags: DatabaseFlags,
+  name: string,
+  waitMs: number,
+  say: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<{ tg: Tollgate; database: DatabaseOptions }> {
+  const until = Date.now() + waitMs;
+  let pause = 1000;
+  let said = false;
+  for (;;) {
+    try {
+      const opened = await openRuntime(flags);
+      if (said) say(`tollgate ${name}: the database answers; starting`);
+      return opened;
+    } catch (error) {
+      const unavailable = isTollgateError(error, 'TG_DATABASE_UNAVAILABLE') || isUnreachable(error);
+      if (!unavailable || Date.now() + pause > until) throw error;
+      if (!said) say(`tollgate ${name}: the database cannot be reached (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); trying again for up to ${Math.round(waitMs / 1000)} s`);
+      said = true;
+      await sleep(pause);
+      pause = Math.min(pause * 2, 5000);
+    }
+  }
 }
 
 /** Opens a runtime over the database the flags name and checks the database answers (exit 3 if not). */

@@ -183,6 +183,17 @@ const stateStats = z.object({
   refusals: z.array(z.object({ event: z.string(), code: z.string(), count: z.number().int() })).describe('Refused attempts in the window, per event and code'),
   effects: z.object({ pending: z.number().int(), dispatched: z.number().int(), failed: z.number().int() }).describe('Effects emitted entering this state, not completed'),
 });
+const versionShare = z.object({ version: z.number().int(), count: z.number().int(), share: z.number().describe('count / the version\'s total, 0 to 1') });
+const versionStatsView = z.object({
+  machine: z.string(),
+  versions: z.array(z.object({ version: z.number().int(), transitions: z.number().int(), entities: z.number().int() })).describe('Versions compared, oldest first'),
+  threshold: z.number(),
+  since: isoTime.nullable().describe('Transitions counted since; null: all'),
+  transitions: z
+    .array(z.object({ state: z.string(), event: z.string(), shares: z.array(versionShare), difference: z.number(), flagged: z.boolean() }))
+    .describe("Per (state left, event): each version's share of its transitions; flagged when the difference is over the threshold"),
+  states: z.array(z.object({ state: z.string(), shares: z.array(versionShare), difference: z.number(), flagged: z.boolean() })).describe("Per stored state: each version's share of its entities"),
+});
 export const machineStatsView = z.object({
   machine: z.string(),
   version: z.number().int(),
@@ -205,6 +216,13 @@ export const machineStatsView = z.object({
       }),
     )
     .describe('Freezes of the machine in force now (docs/governance.md)'),
+  byVersion: versionStatsView.optional().describe('With `byVersion=true`: the canary comparison between machine versions'),
+});
+
+export const machineStatsQuery = z.strictObject({
+  byVersion: z.enum(['true', 'false']).optional().describe('Add `byVersion`: per machine version, transitions per (state, event) and entities per state, shares compared'),
+  threshold: z.coerce.number().min(0).max(1).optional().describe('With byVersion: flag shares that differ between versions by more than this, 0 to 1. Default 0.05'),
+  since: isoTime.optional().describe('With byVersion: count transitions committed since this time only. Default: all'),
 });
 
 const graphNode: z.ZodType = z.lazy(() =>

@@ -40,6 +40,7 @@ import { CommitFeed } from './commit-feed.ts';
 import { attachInspector } from './inspection.ts';
 import { LiveHub, type WatchFilter } from './live-hub.ts';
 import { machineStats, type MachineStats } from './machine-stats.ts';
+import { versionStats, type VersionStats, type VersionStatsOptions } from './version-stats.ts';
 import { waitForState } from './wait-for.ts';
 import { sendEvent, type InternalSendOptions, type SendOptions, type SendResult } from './gate.ts';
 import { loadEntity } from './load.ts';
@@ -126,6 +127,11 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   machineStats(machine: Name<R>): Promise<MachineStats>;
   /** Calls `listener` with the machine's stats now and whenever they change (read at most once a second per process, shared). */
   watchStats(machine: Name<R>, listener: (stats: MachineStats) => void): () => void;
+  /**
+   * The canary comparison: per machine version, the share of transitions per (state, event) and the entities per
+   * state, flagging shares that differ between versions by more than `threshold` (default 0.05).
+   */
+  versionStats(machine: Name<R>, options?: VersionStatsOptions): Promise<VersionStats>;
   /** Resolves with the entity once it is in `state` (or inside it); TG_WAIT_TIMEOUT after `timeoutMs` (default 30,000). */
   waitFor(machine: Name<R>, id: string, state: string, options?: { readonly timeoutMs?: number }): Promise<EntityView>;
   /**
@@ -314,6 +320,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     },
     watch: (filter, listener) => hub.watch(filter, listener),
     machineStats: open(async (machine) => machineStats(ctx, statsQueries, machine)),
+    versionStats: open(async (machine, options) => versionStats(ctx, machine, options)),
     watchStats: (machine, listener) => {
       machineOf(ctx, machine);
       return hub.watchStats(machine, listener);
@@ -389,7 +396,13 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
 
 function createHistoryTailPorts(client: SqlClient, schema: string) {
   const tail = createHistoryTail(client, schema);
-  return { tail, horizon: async () => (await tail([], '0', 1)).horizon };
+  return {
+    tail,
+    horizon: async () => {
+      const { horizon, snapshot } = await tail([], '0', 1);
+      return { xid: horizon, snapshot };
+    },
+  };
 }
 
 /** What the inspector shows of a persisted snapshot: its state value, status and context. */

@@ -1,4 +1,4 @@
-import type { TailPage } from '../store/history-tail.ts';
+import { snapshotXmax, type TailPage } from '../store/history-tail.ts';
 import type { CommitFeed } from './commit-feed.ts';
 import type { MachineStats } from './machine-stats.ts';
 import { toTransitionView, type TransitionView } from './views.ts';
@@ -12,10 +12,16 @@ export interface WatchFilter {
 /** What the hub needs from the runtime. */
 export interface LiveHubPorts {
   readonly feed: CommitFeed;
-  /** The history tail: transitions of these machines written by transactions `sinceXid` or later. */
-  tail(machines: readonly string[], sinceXid: string, limit: number): Promise<TailPage>;
-  /** The oldest transaction running now: where tailing starts (history written before is not replayed). */
-  horizon(): Promise<string>;
+  /**
+   * The history tail: transitions of these machines written by transactions `sinceXid` or later, but none of a
+   * transaction that had committed in snapshot `committedIn`.
+   */
+  tail(machines: readonly string[], sinceXid: string, limit: number, committedIn?: string | null): Promise<TailPage>;
+  /**
+   * Where tailing starts: the oldest transaction running now, and the snapshot of what had committed (history
+   * written before is not replayed, even when an old transaction elsewhere keeps the horizon far back).
+   */
+  horizon(): Promise<{ readonly xid: string; readonly snapshot: string }>;
   readMachineStats(machine: string): Promise<MachineStats>;
   readonly machines: readonly string[];
   now(): number;
@@ -67,6 +73,8 @@ export class LiveHub {
   readonly #delivered = new Map<string, { xid: bigint | undefined; at: number }>();
   /** The next tail reads transactions from this one on; undefined until the first horizon is read. */
   #sinceXid: string | undefined;
+  /** What had committed when tailing started; dropped once the horizon has passed all it can see. */
+  #startSnapshot: string | null = null;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribeFeed: (() => void) | undefined;
   #ticking = false;
@@ -122,11 +130,17 @@ export class LiveHub {
     // replayed). Read at once, so a commit made right after the first watch is not taken for an old one.
     this.#sinceXid = undefined;
     this.#starting = this.#ports.horizon().then(
-      (xid) => void (this.#sinceXid ??= xid),
+      (start) => this.#startAt(start),
       (error: unknown) => this.#ports.onError(error),
     );    this.#unsubscribeFeed = this.#ports.feed.subscribe(({ transition }) => this.#deliver(transition));
     this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
     this.#timer.unref();
+  }
+
+  #startAt(start: { readonly xid: string; readonly snapshot: string }): void {
+    if (this.#sinceXid !== undefined) return;
+    this.#sinceXid = start.xid;
+    this.#startSnapshot = start.snapshot;
   }
 
   #stopIfIdle(): void {
@@ -181,16 +195,17 @@ export class LiveHub {
     if (machines.length === 0) return;
     await this.#starting;
     if (this.#sinceXid === undefined) {
-      this.#sinceXid = await this.#ports.horizon();
+      this.#startAt(await this.#ports.horizon());
       return;
     }
     for (let page = 0; page < maxPagesPerTick; page++) {
-      const { rows, horizon } = await this.#ports.tail(machines, this.#sinceXid, tailPage);
+      const { rows, horizon } = await this.#ports.tail(machines, this.#sinceXid, tailPage, this.#startSnapshot);
       for (const row of rows) this.#deliver(toTransitionView({ ...row, snapshot: null, fingerprint: '', state_entered_at: row.created_at }), BigInt(row.xid));
       const last = rows.at(-1);
       if (rows.length < tailPage || !last) {
         // Every transaction older than the horizon had committed: all its rows were in this read.
         if (BigInt(horizon) > BigInt(this.#sinceXid)) this.#sinceXid = horizon;
+        if (this.#startSnapshot !== null && BigInt(this.#sinceXid) >= snapshotXmax(this.#startSnapshot)) this.#startSnapshot = null;
         break;
       }
       this.#sinceXid = last.xid; // a full page: read on from its last transaction (repeats are dropped)

@@ -55,7 +55,8 @@ describe('tollgate command', () => {
     const [api, db, worker] = await Promise.all([
       runCli(['get', 'subscription', 's1', '--url', `http://127.0.0.1:${port}`]),
       runCli(['migrate', '--database-url', `postgres://postgres@127.0.0.1:${port}/none`]),
-      runCli(['worker', '--database-url', `postgres://postgres@127.0.0.1:${port}/none`, '--redis-url', `redis://127.0.0.1:${port}`]),
+      // Waiting for the database at start is off (0 s): it fails at once (start-wait.test.ts has the wait).
+      runCli(['worker', '--database-url', `postgres://postgres@127.0.0.1:${port}/none`, '--redis-url', `redis://127.0.0.1:${port}`], { env: { TOLLGATE_START_WAIT_SECONDS: '0' } }),
     ]);
     expect(api).toMatchObject({ code: 3, stderr: expect.stringContaining(`tollgate: cannot reach a service: the tollgate API at http://127.0.0.1:${port}`) });
     expect(db).toMatchObject({ code: 3, stderr: expect.stringContaining('ECONNREFUSED') });

@@ -54,7 +54,11 @@ afterAll(() => {
   for (const child of daemons) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-export function startDaemon(args: string[], ready: RegExp, options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<Daemon> {
+export function startDaemon(
+  args: string[],
+  ready: RegExp,
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; onStderr?: (stderr: string) => void } = {},
+): Promise<Daemon> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, env: cliEnv(options.env) });
     daemons.push(child);
@@ -78,7 +82,10 @@ export function startDaemon(args: string[], ready: RegExp, options: { env?: Reco
         });
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr);
+    });
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`tollgate ${args.join(' ')} exited with ${code} before it was ready; stderr: ${stderr}`));

@@ -6,7 +6,7 @@ import { runCli } from '../cli/support.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 
 describe.runIf(postgresAvailable())('tollgate audit (the command)', () => {
-  it('exits 0 on clean data, 1 naming the entity and the kind after a planted effect row; --json for tools; progress on stderr', async () => {
+  it('exits 0 on clean data, 1 naming the entity and the kind after a planted effect row or an illegal override; --json for tools; progress on stderr', async () => {
     const tg = await testRuntime('postgres', { machines });
     const url = await testDatabaseUrl();
     const flags = ['--database-url', url, '--schema', tg.internals.schema, '--machines', 'machines/index.ts'];
@@ -34,6 +34,13 @@ describe.runIf(postgresAvailable())('tollgate audit (the command)', () => {
     const json = await runCli(['audit', ...flags, '--json', '--full']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ audited: 2, drift: [{ machine: 'subscription', kind: 'orphan-effect', entities: 1, examples: ['s2'] }] });
+
+    // An override to a state no event reaches: exit 1, the entity named with the kind, listed with who and why.
+    await tg.governance.override({ machine: 'subscription', id: 's1', state: 'trial', reason: 'undo an import', illegal: true });
+    const illegal = await runCli(['audit', ...flags]);
+    expect(illegal.code).toBe(1);
+    expect(illegal.stdout).toMatch(/^ {2}subscription {2}illegal-override +1 {2}e\.g\. s1$/m);
+    expect(illegal.stdout).toMatch(/^ {2}subscription\/s1 {2}ILLEGAL seq 3: active -> trial by \S+: undo an import$/m);
 
     expect(await runCli(['audit', ...flags, '--since', 'yesterday'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--since must be an ISO time') });
     expect(await runCli(['audit', ...flags, '--machine', 'nope'])).toMatchObject({ code: 1, stderr: expect.stringContaining('TG_UNKNOWN_MACHINE') });

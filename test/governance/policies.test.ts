@@ -94,6 +94,21 @@ describe.runIf(postgresAvailable())('versioned policies shared by every process 
     // Activating a version this process does not register is refused.
     await expect(old.governance.activatePolicy('subscription', 'p9', { actor: 'x', reason: 'y' })).rejects.toMatchObject({ code: 'TG_INVALID_ARGUMENT' });
   });
+
+  it('survive a restart: a runtime started after the switch and the freeze applies both', async () => {
+    const schema = sharedSchema();
+    const before = await testRuntime('postgres', { machines, schema, policies: { subscription: [p1, p2] } });
+    await active(before, 'r1');
+    await active(before, 'r2');
+    await before.governance.activatePolicy('subscription', 'p1', { actor: 'alice', reason: 'incident 43' });
+    const freeze = await before.governance.freeze({ machine: 'subscription', events: ['CANCEL'], reason: 'incident 43', actor: 'alice' });
+    await before.close();
+
+    const after = await testRuntime('postgres', { machines, schema, policies: { subscription: [p1, p2] } });
+    await expect(after.send('subscription', 'r1', { type: 'PAUSE' })).rejects.toMatchObject({ code: 'TG_POLICY_DENIED' });
+    await expect(after.send('subscription', 'r2', { type: 'CANCEL' })).rejects.toMatchObject({ code: 'TG_FROZEN', details: { freezeId: freeze.id } });
+    expect(await after.governance.policies('subscription')).toMatchObject([{ active: 'p1', reason: 'incident 43' }]);
+  });
 });
 
 describe.each(backends())('policy checks on %s', (backend) => {

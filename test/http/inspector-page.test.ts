@@ -91,13 +91,24 @@ describe.runIf(chromiumAvailable())('the inspector page, in chromium, against a 
       inspector.stop();
     }
   }, 90_000);
-  it("draws the transitions declared on the machine's root: into their target from the machine's box, or around it", async () => {
+  it("draws the transitions declared on the machine's root, and history, final and parallel states, initial dots, guards and effects", async () => {
     const lamp = createMachine({
       id: 'lamp',
       initial: 'off',
       // Handled in every state: RESET goes back to off, PING stays where it is.
       on: { RESET: '.off', PING: { actions: 'ping' } },
-      states: { off: { on: { TOGGLE: 'on' } }, on: { on: { TOGGLE: 'off' } } },
+      states: {
+        off: { on: { TOGGLE: 'on', BREAK: 'broken' } },
+        on: {
+          type: 'parallel',
+          on: { TOGGLE: 'off', RESUME: { target: 'on.hist', guard: 'warm', actions: 'log' } },
+          states: {
+            colour: { initial: 'white', states: { white: {}, red: {} } },
+            hist: { type: 'history', history: 'deep' },
+          },
+        },
+        broken: { type: 'final' },
+      },
     });
     const inspector = createWebSocketInspector({ url: `${base.replace('http', 'ws')}/inspector/ws` });
     const actor = createActor(lamp, { inspect: inspector.inspect }).start();
@@ -116,6 +127,14 @@ describe.runIf(chromiumAvailable())('the inspector page, in chromium, against a 
       expect(await ping.locator('.edge-label').textContent()).toBe('PING / ping');
       // Drawn, not just listed: each has a path with at least two points.
       for (const edge of [reset, ping]) expect((await edge.locator('path').getAttribute('d'))?.split('L').length).toBeGreaterThan(1);
+      // The rest of a statechart's notation.
+      expect(await view.locator('[data-state="broken"].type-final .final-inner').count()).toBe(1);
+      expect(await view.locator('[data-state="on.hist"].type-history circle').count()).toBe(1);
+      expect(await view.locator('[data-state="on.hist"] text').textContent()).toBe('H*');
+      expect(await view.locator('[data-state="on"].type-parallel').count()).toBe(1);
+      expect(await view.locator('[data-state="on.colour"].region').count()).toBe(1);
+      expect(await view.locator('.initial-dot').count()).toBe(2); // the machine's (off) and colour's (white)
+      expect(await view.locator('[data-edge="on->on.hist"] .edge-label').textContent()).toBe('RESUME [warm] / log');
       await page.close();
     } finally {
       actor.stop();

@@ -1,6 +1,6 @@
 import { parse } from '../args.ts';
 import { processFlags, processFlagsHelp } from '../processes.ts';
-import { databaseFlags, databaseFlagsHelp } from '../runtime.ts';
+import { databaseFlags, databaseFlagsHelp, startWaitHelp } from '../runtime.ts';
 import { runProcesses } from './worker.ts';
 
 const usage = 'tollgate relay [options]';
@@ -9,6 +9,7 @@ export const help = `${usage}
 
 The outbox relay and the timers (scheduler, timer worker, sweepers) without effect workers: hands committed
 effects and due timers to BullMQ. Several may run at once (rows are claimed with SKIP LOCKED). SIGTERM stops it.
+${startWaitHelp}
   --shutdown-ms N     time running jobs get to finish on SIGTERM (default 10000)
 ${processFlagsHelp.split('\n').filter((line) => !line.includes('--handlers')).join('\n')}
 ${databaseFlagsHelp}`;

@@ -2,7 +2,7 @@ import { buildServer } from '../../http/server.ts';
 import { parse, UsageError } from '../args.ts';
 import { untilSignal } from '../lifecycle.ts';
 import { loadStartProcesses, queuePrefixOf, redisUrlOf, type RunningProcesses } from '../processes.ts';
-import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
+import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntimeWaiting, startWaitMs, startWaitHelp } from '../runtime.ts';
 import { listenOf, loadKeys, redisCheck, serverFlags, serverFlagsHelp, serverOptionsOf } from '../server-config.ts';
 
 const usage = 'tollgate serve [--port 3000] [--host 0.0.0.0] [--keys-file FILE] [--relay] [options]';
@@ -13,6 +13,7 @@ The HTTP API for production: any number of these behind a load balancer, with \`
 Needs API keys (--keys-file or TOLLGATE_API_KEYS) and a database (DATABASE_URL). Run \`tollgate migrate\` first.
 /readyz checks Postgres, and Redis when REDIS_URL is set. SIGTERM stops taking requests and finishes the
 running ones.
+${startWaitHelp}
 ${serverFlagsHelp('0.0.0.0', 'info')}
 ${databaseFlagsHelp}
   --redis-url URL     Redis checked by /readyz, and the relay's with --relay (default: $REDIS_URL)
@@ -34,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const listen = await listenOf(flags, '0.0.0.0');
   const options = serverOptionsOf(flags, 'info');
-  const { tg, database } = await openRuntime(flags);
+  const { tg, database } = await openRuntimeWaiting(flags, 'serve', startWaitMs());
   let relay: RunningProcesses | undefined;
   const app = await buildServer(tg, { ...options, auth: { mode: 'keys', keys }, ...(redisUrl ? { readiness: { redis: redisCheck(redisUrl) } } : {}) });
   try {

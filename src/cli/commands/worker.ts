@@ -2,7 +2,7 @@ import { intFlag, parse, UsageError } from '../args.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics-server.ts';
 import { untilSignal } from '../lifecycle.ts';
 import { loadStartProcesses, processFlags, processFlagsHelp, queuePrefixOf, redisUrlOf, registerHandlers, allowedMissingHandlers, type ProcessesOptions } from '../processes.ts';
-import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntime } from '../runtime.ts';
+import { databaseFlags, databaseFlagsHelp, describeDatabase, openRuntimeWaiting, startWaitMs, type DatabaseFlags, startWaitHelp } from '../runtime.ts';
 
 const usage = 'tollgate worker [--concurrency 16] [--no-relay] [--no-timers] [--no-feed] [options]';
 
@@ -12,6 +12,7 @@ The background processes over BullMQ: effect workers (run the effect handlers), 
 and by default the outbox relay, the timers and the lifecycle feed (docs/events.md) too, so \`serve\` + \`worker\`
 is a complete deployment. Run any number; they share the work through Postgres and Redis. SIGTERM stops taking
 jobs and lets running handlers finish (--shutdown-ms).
+${startWaitHelp}
   --no-relay          do not run the outbox relay here (run \`tollgate relay\` elsewhere)
   --no-timers         do not run the timer scheduler, timer worker and sweepers here
   --no-feed           do not deliver the lifecycle feed's consumers here (\`tollgate consumers\`)
@@ -31,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
 /** Shared by `worker` and `relay`: open the runtime, start the chosen processes over BullMQ, stop on SIGTERM. */
 export async function runProcesses(
   name: string,
-  flags: Parameters<typeof openRuntime>[0] & {
+  flags: DatabaseFlags & {
     'redis-url'?: string;
     concurrency?: string;
     'queue-prefix'?: string;
@@ -49,7 +50,7 @@ export async function runProcesses(
   const metricsPortFlag = flags['metrics-port'] ?? process.env.TOLLGATE_METRICS_PORT;
   const metricsPort = metricsPortFlag === undefined || metricsPortFlag === '' ? undefined : intFlag(metricsPortFlag, 'metrics-port', 0, 0, 65_535);
   const startProcesses = await loadStartProcesses();
-  const { tg, database } = await openRuntime(flags);
+  const { tg, database } = await openRuntimeWaiting(flags, name, startWaitMs());
   let processes;
   let metrics: MetricsServer | undefined;
   try {

@@ -4,7 +4,7 @@ import { describeMachine, describeMachineInDetail } from '../machine-info.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import { mermaidDiagram } from '../mermaid.ts';
 import { machineGraph } from '../machine-graph.ts';
-import { machineDetail, machineDiagram, machineGraphView, machineList, machineParams, machineStatsView } from '../schemas.ts';
+import { machineDetail, machineDiagram, machineGraphView, machineList, machineParams, machineStatsQuery, machineStatsView } from '../schemas.ts';
 
 const tag = 'machines';
 
@@ -68,13 +68,21 @@ export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
       description:
         'Counts per state path (an entity counts in its state and every state around it); stuck: over the state\'s ' +
         '`meta.maxDwell`; refusals of the last 15 minutes per event and code; effects not completed, per state their ' +
-        'transition entered; conflict retries per edge as counted by the answering process since it started.',
+        'transition entered; conflict retries per edge as counted by the answering process since it started. ' +
+        'With `byVersion=true`, the canary comparison: per machine version, the share of transitions per (state, event) ' +
+        'and of entities per state, flagging shares that differ between versions by more than `threshold`.',
       tag,
       access: 'read',
       params: machineParams,
+      query: machineStatsQuery,
       success: { status: 200, description: 'The stats', schema: machineStatsView },
-      errors: ['TG_UNKNOWN_MACHINE'],
-      handler: ({ params }) => tg.machineStats(params.machine),
+      errors: ['TG_UNKNOWN_MACHINE', 'TG_INVALID_ARGUMENT'],
+      handler: async ({ params, query }) => {
+        const stats = await tg.machineStats(params.machine);
+        if (query.byVersion !== 'true') return stats;
+        const options = { ...(query.threshold !== undefined ? { threshold: query.threshold } : {}), ...(query.since ? { since: new Date(query.since) } : {}) };
+        return { ...stats, byVersion: await tg.versionStats(params.machine, options) };
+      },
     }),
     defineRoute({
       method: 'GET',
