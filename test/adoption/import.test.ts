@@ -44,6 +44,7 @@ describe.each(backends())('tollgate import on %s', (backend) => {
         const entity = await tg.get(machine, record.id);
         expect(entity.version).toBe(1);
         expect(entity.stateEnteredAt).toBe(record.stateEnteredAt);
+        expect(entity.context).toEqual(record.context);
         const history = await tg.history(machine, record.id);
         expect(history).toMatchObject([{ seq: 1, eventType: '$imported', fromState: null, toState: entity.state, actor: 'tollgate import' }]);
       }
