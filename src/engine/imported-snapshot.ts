@@ -1,4 +1,4 @@
-import type { AnyActorScope, AnyMachineSnapshot, AnyStateNode, Snapshot, StateValue } from 'xstate';
+import type { AnyActorScope, AnyMachineSnapshot, AnyStateMachine, AnyStateNode, Snapshot, StateValue } from 'xstate';
 import { TollgateError, entityRef } from '../errors.ts';
 import { afterTimersOf, unresolvedAfterTimers, type AfterTimer } from './after-timers.ts';
 import type { AnyMachineDefinition, PersistedSnapshot } from './definition.ts';
@@ -22,7 +22,6 @@ export interface ImportedEntity {
 
 /** An imported entity made into what the gate stores. */
 export interface ImportedSnapshot {
-  readonly snapshot: AnyMachineSnapshot;
   /** What is stored (the gate's persisted form). */
   readonly persisted: unknown;
   /** Leaf paths, as `entities.state` holds them. */
@@ -61,10 +60,6 @@ export function importedSnapshot(definition: AnyMachineDefinition, entity: Impor
     value = migrated.value;
     context = migrated.context;
   }
-  for (const path of stateLeafPaths(value)) {
-    const problem = pathProblem(machine.root, path);
-    if (problem) throw invalidState(problem);
-  }
   if (definition.context) {
     const parsed = definition.context.safeParse(context);
     if (!parsed.success) {
@@ -73,10 +68,44 @@ export function importedSnapshot(definition: AnyMachineDefinition, entity: Impor
     }
     context = parsed.data as Record<string, unknown>;
   }
+  const shape = restingShape(definition, value, invalidState);
+  // Delays read the context: resolved per entity, against the restored shape with this entity's context.
+  const snapshot = { ...shape.snapshot, context } as AnyMachineSnapshot;
+  const unresolved = unresolvedAfterTimers(machine, snapshot);
+  if (unresolved.length > 0) {
+    throw invalidContext(entity, `the delay of timer '${unresolved[0]}' does not resolve to a number for this context (a field its delay reads is missing)`);
+  }
+  const timers = afterTimersOf(machine, snapshot);
+  for (const timer of timers) checkTimerDelay(timer.delayMs, { machine: entity.machine, entityId: entity.id, state: shape.state, timer: timer.sendId });
+  return { persisted: { ...shape.persisted, context }, state: shape.state, timers };
+}
+
+/** What a state value restores to, whatever the context: checked once per machine and state value. */
+interface RestingShape {
+  readonly snapshot: AnyMachineSnapshot;
+  readonly persisted: Record<string, unknown>;
+  readonly state: string;
+}
+
+// Restoring a snapshot (XState resolves the state node set) was most of an import's cost per entity (measured,
+// bench/import.ts); its outcome depends on the state value alone, so it is checked once per value and machine.
+const shapes = new WeakMap<AnyStateMachine, Map<string, RestingShape>>();
+
+function restingShape(definition: AnyMachineDefinition, value: StateValue, invalidState: (reason: string) => TollgateError): RestingShape {
+  const machine = definition.machine;
+  let known = shapes.get(machine);
+  if (!known) shapes.set(machine, (known = new Map()));
+  const key = JSON.stringify(value);
+  const cached = known.get(key);
+  if (cached) return cached;
+  for (const path of stateLeafPaths(value)) {
+    const problem = pathProblem(machine.root, path);
+    if (problem) throw invalidState(problem);
+  }
   const topKey = typeof value === 'string' ? value : Object.keys(value)[0];
   const done = topKey !== undefined && machine.root.states[topKey]?.type === 'final';
   let snapshot: AnyMachineSnapshot;
-  const persistedIn = { status: done ? 'done' : 'active', value, context, historyValue: {}, children: {} };
+  const persistedIn = { status: done ? 'done' : 'active', value, context: {}, historyValue: {}, children: {} };
   try {
     snapshot = machine.restoreSnapshot(persistedIn as unknown as Snapshot<unknown>, undefined as unknown as AnyActorScope) as AnyMachineSnapshot;
   } catch (cause) {
@@ -87,14 +116,9 @@ export function importedSnapshot(definition: AnyMachineDefinition, entity: Impor
   }
   const resting = restingProblem(snapshot);
   if (resting) throw invalidState(resting);
-  const unresolved = unresolvedAfterTimers(machine, snapshot);
-  if (unresolved.length > 0) {
-    throw invalidContext(entity, `the delay of timer '${unresolved[0]}' does not resolve to a number for this context (a field its delay reads is missing)`);
-  }
-  const state = stateToString(snapshot.value);
-  const timers = afterTimersOf(machine, snapshot);
-  for (const timer of timers) checkTimerDelay(timer.delayMs, { machine: entity.machine, entityId: entity.id, state, timer: timer.sendId });
-  return { snapshot, persisted: machine.getPersistedSnapshot(snapshot), state, timers };
+  const shape = { snapshot, persisted: machine.getPersistedSnapshot(snapshot) as Record<string, unknown>, state: stateToString(snapshot.value) };
+  if (known.size < 10_000) known.set(key, shape);
+  return shape;
 }
 
 /** A state as a line may give it, as an XState state value; undefined when it is not one. */

@@ -42,13 +42,15 @@ export async function listEntities(tg: Tollgate, machine: string, options: ListO
     states = Object.keys(await tg.stateCounts(machine)).filter((stored) => pathsOfState(stored).has(wanted));
     if (states.length === 0) return { items: [], nextCursor: null };
   }
+  // An id prefix is also a lower bound (an id that extends the prefix sorts at or after it, in every collation), so
+  // the scan of the (machine, id) index starts there instead of at the machine's first id.
   const rows = await tg.internals.client.query<EntityRow>(
     `SELECT machine, id, machine_version, snapshot, state, version, state_entered_at
        FROM ${s}.entities
       WHERE machine = $1::text
         ${states === null ? 'AND $2::text IS NULL' : 'AND state = ANY ($2::text[])'}
         AND ($3::text IS NULL OR id > $3::text)
-        AND ($5::text IS NULL OR starts_with(id, $5::text))
+        AND ($5::text IS NULL OR (starts_with(id, $5::text) AND id >= $5::text))
       ORDER BY id
       LIMIT $4::int`,
     [machine, states === null ? null : textArray(states), after, options.limit + 1, options.idPrefix ?? null],

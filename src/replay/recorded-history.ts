@@ -25,8 +25,8 @@ export interface HistorySelection {
   readonly unaudited?: boolean;
   /**
    * Which history rows' stored snapshots to read. `all` (default). `rebase-points`: only those a replay through the
-   * entity's own version starts from or checks (migrations, overrides, rows of another machine version, the latest
-   * row): parsing every row's snapshot is most of the reading's cost, and an audit needs few.
+   * entity's own version starts from or checks (imports, migrations, overrides, rows of another machine version, the
+   * latest row): parsing every row's snapshot is most of the reading's cost, and an audit needs few.
    */
   readonly stepSnapshots?: 'all' | 'rebase-points';
 }
@@ -149,7 +149,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
     client.query<TransitionRecord>(
       selection.stepSnapshots === 'rebase-points'
         ? `SELECT t.id, t.entity_id, t.seq, t.event_type, t.event, t.from_state, t.to_state, t.machine_version, t.idempotency_key, t.actor, t.created_at,
-             CASE WHEN t.event_type IN ('${migratedEventType}', '${overrideEventType}') OR t.seq = b.version OR t.machine_version <> b.machine_version
+             CASE WHEN t.event_type IN ('${migratedEventType}', '${overrideEventType}', '${importedEventType}') OR t.seq = b.version OR t.machine_version <> b.machine_version
                THEN t.snapshot END AS snapshot
            FROM ${s}.transitions t JOIN jsonb_to_recordset($3::text::jsonb) AS b(id text, version int, machine_version int) ON b.id = t.entity_id
            WHERE t.machine = $1::text AND t.entity_id IN (SELECT jsonb_array_elements_text($2::text::jsonb)) ORDER BY t.entity_id, t.seq`

@@ -138,6 +138,7 @@ export function replayEntity(definition: AnyMachineDefinition, recorded: Recorde
         // An imported entity's life before tollgate is not recorded: the replay starts from the snapshot it was
         // imported with, and the timers that import armed.
         snapshot = rebase(definition, recorded, step, pending);
+        persisted = undefined;
         steps.push({ ...base, outcome: { accepted: true, state: stateToString(snapshot.value), effects: [], timers: [] } });
         continue;
       }

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
 import { z } from 'zod';
 import { machines } from '../../machines/index.ts';
 import { ManualClock } from '../../src/clock.ts';
-import type { AnyMachineDefinition } from '../../src/engine/definition.ts';
+import { defineMachine, type AnyMachineDefinition } from '../../src/engine/definition.ts';
 import { restoreSnapshot } from '../../src/engine/restore.ts';
 import { stateToString } from '../../src/engine/state-value.ts';
 import type { ImportRecord } from '../../src/runtime/import-record.ts';
@@ -44,6 +45,7 @@ describe.each(backends())('tollgate import on %s', (backend) => {
         const entity = await tg.get(machine, record.id);
         expect(entity.version).toBe(1);
         expect(entity.stateEnteredAt).toBe(record.stateEnteredAt);
+        expect(entity.context).toEqual(record.context);
         const history = await tg.history(machine, record.id);
         expect(history).toMatchObject([{ seq: 1, eventType: '$imported', fromState: null, toState: entity.state, actor: 'tollgate import' }]);
       }
@@ -160,5 +162,31 @@ describe.each(backends())('tollgate import on %s', (backend) => {
     const stopping = await tg.import('subscription', ['nope', 'nope', 'nope', good('g3'), good('g4')], { maxErrors: 1 });
     expect(stopping).toMatchObject({ lines: 2, imported: 0, failed: 2, stopped: true });
     expect(await count(`SELECT count(*) AS n FROM $s.entities`)).toBe(2);
+  });
+});
+
+describe.each(backends().slice(0, 1))('tollgate import of records written for an older machine version (%s)', (backend) => {
+  it("carries them through the definition's migrations before checking them", async () => {
+    const widget = defineMachine({
+      machine: setup({}).createMachine({ id: 'widget', initial: 'fresh', states: { fresh: { on: { GO: 'finished' } }, finished: { type: 'final' } } }),
+      version: 2,
+      input: z.object({}),
+      events: { GO: z.strictObject({}) },
+      // Release 1 called the first state 'new'.
+      migrations: { 1: (s) => (s.value === 'new' ? { ...s, value: 'fresh' } : s) },
+    });
+    const tg = await testRuntime(backend, { machines: { widget } });
+    const report = await tg.import('widget', [
+      { id: 'w1', state: 'new', context: {}, machineVersion: 1 },
+      { id: 'w2', state: 'fresh', context: {} },
+      { id: 'w3', state: 'new', context: {} },
+      { id: 'w4', state: 'fresh', context: {}, machineVersion: 3 },
+    ]);
+    expect(report.errors.map((e) => [e.line, e.code])).toEqual([
+      [3, 'TG_IMPORT_INVALID_STATE'],
+      [4, 'TG_IMPORT_INVALID_RECORD'],
+    ]);
+    expect(await tg.get('widget', 'w1')).toMatchObject({ state: 'fresh', machineVersion: 2 });
+    expect((await tg.send('widget', 'w1', { type: 'GO' })).entity.state).toBe('finished');
   });
 });

@@ -22,16 +22,20 @@ describe.each(backends())('tollgate audit on %s', (backend) => {
     await tg.send('subscription', 'a', { type: 'RESUME' });
     await expect(tg.send('subscription', 'b', { type: 'RESUME' })).rejects.toMatchObject({ code: 'TG_ILLEGAL_TRANSITION' });
 
+    // An entity adopted from another system starts its history with `$imported`, not a creation: no drift.
+    await tg.import('subscription', [{ id: 'imported', state: 'active', context: { customerId: 'c-i', plan: 'pro', paymentMethodId: 'pm_1', trialPeriodMs: 1, gracePeriodMs: 1 } }]);
+    await tg.send('subscription', 'imported', { type: 'PAUSE' });
+
     const first = await tg.governance.audit();
-    expect(first).toMatchObject({ audited: 3, unchanged: 0, notReplayed: 0, drift: [], entities: [] });
-    expect(first.evaluated).toBe(8); // 3 creations, 3 upgrades, a pause and a resume
+    expect(first).toMatchObject({ audited: 4, unchanged: 0, notReplayed: 0, drift: [], entities: [] });
+    expect(first.evaluated).toBe(9); // 3 creations, 3 upgrades, 2 pauses and a resume
 
     const second = await tg.governance.audit({ machine: 'subscription' });
-    expect(second).toMatchObject({ audited: 0, unchanged: 3, drift: [] });
+    expect(second).toMatchObject({ audited: 0, unchanged: 4, drift: [] });
 
     await tg.send('subscription', 'c', { type: 'CANCEL' });
     const third = await tg.governance.audit({ machine: 'subscription' });
-    expect(third).toMatchObject({ audited: 1, unchanged: 2, drift: [] });
+    expect(third).toMatchObject({ audited: 1, unchanged: 3, drift: [] });
     expect(await tg.metricsText()).toMatch(/tollgate_audit_drift_entities\{machine="subscription",kind="snapshot"\} 0/);
   }, 60_000);
 

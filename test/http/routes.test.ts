@@ -138,6 +138,13 @@ describe.each(backends())('HTTP routes on %s', (backend) => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // An id prefix: a literal prefix (not a pattern), bounded below by itself, combined with a state.
+    for (const id of ['ab', 'abc', 'b%']) await tg.create('subscription', id, sub);
+    expect((await list('?idPrefix=a')).items.map((e) => e.id)).toEqual(['a', 'ab', 'abc']);
+    expect((await list('?idPrefix=ab')).items.map((e) => e.id)).toEqual(['ab', 'abc']);
+    expect((await list('?idPrefix=b%25')).items.map((e) => e.id)).toEqual(['b%']);
+    expect((await list('?idPrefix=b&state=paused')).items.map((e) => e.id)).toEqual(['b']);
+    expect((await list('?idPrefix=zz')).items).toEqual([]);
     expectProblem(await app.inject({ url: '/v1/entities/subscription?cursor=!!', headers: admin }), 'TG_INVALID_ARGUMENT');
     expectProblem(await app.inject({ url: '/v1/entities/subscription?limit=501', headers: admin }), 'TG_INVALID_ARGUMENT');
     expectProblem(await app.inject({ url: '/v1/entities/subscription?bogus=1', headers: admin }), 'TG_INVALID_ARGUMENT');

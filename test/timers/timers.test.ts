@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
-import { registerDemoHandlers } from '../../machines/demo-handlers.ts';
+import { createDemoTables, registerDemoHandlers } from '../../machines/demo-handlers.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
 import { effectMetrics } from '../../src/outbox/metrics.ts';
 import type { Transport } from '../../src/outbox/transport.ts';
@@ -25,6 +25,8 @@ async function setup(kind: 'in-process' | 'bullmq', except: string[] = []) {
   const clock = new ManualClock(start);
   const tg = await testRuntime('postgres', { machines, clock, maxConnections: 4 });
   registerDemoHandlers(tg, { except });
+  // The demo handlers make their tables on first use; the test reads them before an email may have gone out.
+  await createDemoTables(tg);
   const processes = await testProcesses(tg, kind, process.env.DBG ? { logger: { error: (o: object, m: string) => console.log('ERR', m, o), warn: (o: object, m: string) => console.log('WARN', m, o), info() {} } } : {});
   const emails = (id: string) =>
     tg.internals.client.query<{ template: string }>(

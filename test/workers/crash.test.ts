@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
-import { registerDemoHandlers } from '../../machines/demo-handlers.ts';
+import { createDemoTables, registerDemoHandlers } from '../../machines/demo-handlers.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses, transportKinds, type TransportKind } from '../support/processes.ts';
@@ -35,6 +35,7 @@ async function child(env: Record<string, string>, killedEarly = false): Promise<
 async function world(kind: TransportKind, redisUrl = sharedRedisUrl(), except: string[] = []) {
   const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
   registerDemoHandlers(tg, { except });
+  await createDemoTables(tg); // made on first use by the handlers; read here before any may have run
   const s = quoteIdent(tg.internals.schema);
   const prefix = kind === 'bullmq' ? uniquePrefix(redisUrl) : '';
   const env = { DATABASE_URL: await testDatabaseUrl(), SCHEMA: tg.internals.schema, TRANSPORT: kind, REDIS_URL: kind === 'bullmq' ? redisUrl : '', PREFIX: prefix };
