@@ -80,4 +80,16 @@ describe('tollgate command', () => {
     expect(diagram.stdout).toMatch(/^stateDiagram-v2\n/);
     expect(diagram.stdout).toContain('state paid {');
   });
+
+  it('prints one machine, and with --json its compact definition (under 50 KB, as the HTTP route)', async () => {
+    const [order, text, unknown] = await Promise.all([runCli(['machines', 'order', '--json']), runCli(['machines', 'payout']), runCli(['machines', 'nope'])]);
+    expect(order.stdout.length).toBeLessThan(50_000);
+    const detail = JSON.parse(order.stdout) as { name: string; definition: { id: string; states: Record<string, unknown> }; eventSchemas: Record<string, unknown> };
+    expect(detail).toMatchObject({ name: 'order', definition: { id: 'order' } });
+    expect(Object.keys(detail.definition.states)).toContain('paid');
+    expect(Object.keys(detail.eventSchemas)).toContain('PAY');
+    expect(text.stdout).toMatch(/^payout v1/);
+    expect(text.stdout).not.toContain('subscription');
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining("no machine 'nope'. Machines: subscription, order, payout.") });
+  });
 });
