@@ -37,6 +37,7 @@ const commands: Readonly<Record<string, string>> = {
   audit: 'find drift: replay histories and check snapshots, effects and timers (exit 1 on drift)',
   entities: 'migrate the entities of older machine versions (entities migrate <machine>)',
   import: 'import live entities from NDJSON, each in its state, with its timers (resumable, idempotent)',
+  discover: "draft a machine and a report from a legacy system's transition log",
   'deploy-check': "before a deploy: check every live entity has a path into a release's machines",
   replay: "replay recorded histories through a release's machines and report changed business outcomes",
   stats: "a machine's fleet per state; --by-version compares machine versions (canary)",

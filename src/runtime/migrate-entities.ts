@@ -157,7 +157,9 @@ export async function migrateEntities(ctx: RuntimeContext, machine: string, opti
     dryRun: options.dryRun ?? false,
     total,
     migrated,
-    alreadyMigrated,
+    // An entity its own event migrated before a page reached it never shows up in a page: when the run went through,
+    // every older entity counted at the start that it did not migrate or fail was migrated by its own event.
+    alreadyMigrated: stopped ? alreadyMigrated : Math.max(alreadyMigrated, total - migrated - failures.length),
     failed: failures.length,
     stopped,
     conflictRetries,
