@@ -4,6 +4,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
+import { freePort } from './free-port.ts';
 
 /** The shared test Redis URL, or '' when it is not reachable (then Redis suites are skipped; CI fails instead). */
 export function sharedRedisUrl(): string {
@@ -39,17 +40,7 @@ afterAll(async () => {
   }
 });
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './free-port.ts';
 
 /**
  * A redis-server of this test's own (never the shared one), without persistence, so `restart()` is a Redis that
