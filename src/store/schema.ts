@@ -67,7 +67,7 @@ export function createTables(name: string) {
       /**
        * The id of the transaction that committed the row (`pg_current_xact_id()` as a number), set by the column's
        * default: the commit statement does not name it. The lifecycle feed reads history in this order, only below
-       * the oldest transaction still running, so a row that commits late is never passed over (src/feed/consumer-store.ts, `read`).
+       * the oldest transaction still running, so a row that commits late is never passed over (src/store/consumer-store.ts, `read`).
        */
       xid: bigint('xid', { mode: 'bigint' }).notNull().default(sql`(pg_current_xact_id()::text)::bigint`),
     },
