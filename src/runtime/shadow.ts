@@ -15,7 +15,7 @@ import { commitInput, refusal } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
 import { modeStatus } from './machine-mode.ts';
-import type { CachedEntity } from './snapshot-cache.ts';
+import type { LoadedEntity } from './snapshot-cache.ts';
 
 /** A transition the legacy system made, as it reports it to `tg.observe`. */
 export interface Observation {
@@ -305,7 +305,7 @@ type EventDecision =
   | { readonly kind: 'refused'; readonly error: TollgateError };
 
 /** What the gate would have decided for `event` on the mirror (without policies and freezes). */
-function judgeEvent(definition: AnyMachineDefinition, machine: string, id: string, loaded: CachedEntity, event: EventObject): EventDecision {
+function judgeEvent(definition: AnyMachineDefinition, machine: string, id: string, loaded: LoadedEntity, event: EventObject): EventDecision {
   try {
     const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
     if (decision.kind === 'refused') return { kind: 'refused', error: refusal(machine, id, event, decision, true) };
@@ -323,7 +323,7 @@ function followMachine(
   definition: AnyMachineDefinition,
   machine: string,
   id: string,
-  loaded: CachedEntity,
+  loaded: LoadedEntity,
   accepted: Accepted,
   event: EventObject,
   o: Parsed,
@@ -353,7 +353,7 @@ async function followLegacy(
   definition: AnyMachineDefinition,
   machine: string,
   id: string,
-  loaded: CachedEntity,
+  loaded: LoadedEntity,
   o: Parsed,
   print: string,
   verdict: { verdict: Verdict; code: string | null; reason: string | null },
