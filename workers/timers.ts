@@ -71,7 +71,9 @@ export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<Tim
       metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
       return {};
     }
-    if (isTollgateError(error, 'TG_FROZEN')) {
+    if (isTollgateError(error, 'TG_FROZEN') || isTollgateError(error, 'TG_MACHINE_SHADOWED')) {
+      // A machine in shadow mode waits like a frozen one: the legacy system moves its entities, and a move cancels
+      // the timer; one still scheduled when the machine is switched to enforce fires then.
       // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
       return { retryInMs: frozenRetryMs };
     }

@@ -12,6 +12,7 @@ import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
 import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { admit } from './admission.ts';
+import { refuseIfShadowed } from './machine-mode.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
 import { migrationCommit, planMigration } from './migration.ts';
@@ -77,6 +78,8 @@ export async function sendEvent(
     }
     throw error;
   }
+  // A machine in shadow mode is written by a legacy system: every send is refused, the system's own timers and follow-ups too.
+  await refuseIfShadowed(ctx, machine, id, event.type);
   const print = fingerprint(event);
 
   let fresh = false; // true once this attempt's snapshot came from the database, not the cache
