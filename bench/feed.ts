@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { createTollgate, defineMachine } from '../src/index.ts';
-import { consumerStore, type ConsumerSpec } from '../src/feed/consumer-store.ts';
+import { consumerStore, type ConsumerSpec } from '../src/store/consumer-store.ts';
 import { toLifecycleEvent, type FeedRow, type LifecycleEvent } from '../src/feed/event.ts';
 import { signatureHeader, signWebhook } from '../src/feed/signature.ts';
 import { natsSubject } from '../src/feed/sinks/nats.ts';

@@ -1,14 +1,14 @@
 import type { Clock } from '../src/clock.ts';
 import { describeError, TerminalError, RetryableError } from '../src/effects/errors.ts';
-import { effectStore, type EffectRecord } from '../src/effects/effect-store.ts';
+import { effectStore, type EffectRecord } from '../src/store/effect-store.ts';
 import { effectHandler, type EffectContext, type RegisteredHandler } from '../src/effects/registry.ts';
 import { isTollgateError } from '../src/errors.ts';
 import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
-import { faultPoint } from '../src/outbox/faults.ts';
-import type { ProcessLogger } from '../src/outbox/logger.ts';
-import { effectMetrics } from '../src/outbox/metrics.ts';
+import { faultPoint } from '../src/jobs/faults.ts';
+import type { ProcessLogger } from '../src/jobs/logger.ts';
+import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import type { EffectJobData } from '../src/outbox/effect-job.ts';
-import type { Consumer, JobResult, RunningJob, Transport } from '../src/outbox/transport.ts';
+import type { Consumer, JobResult, RunningJob, Transport } from '../src/jobs/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
 import type { EffectFollowUpOutcome } from '../src/store/rows.ts';
 
@@ -38,7 +38,7 @@ const noHandlerRetryMs = 30_000;
 export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): Consumer {
   const { client, schema, context } = tg.internals;
   const store = effectStore(client, schema);
-  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const metrics = jobMetrics(tg.internals.metrics.registry);
   const { clock, logger } = options;
 
   async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<JobResult> {

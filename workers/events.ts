@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EnqueuedEvent, EventEnqueuer, EventOutcome } from '../src/effects/registry.ts';
 import { isTollgateError, TollgateError, entityRef } from '../src/errors.ts';
-import type { ProcessLogger } from '../src/outbox/logger.ts';
-import { effectMetrics } from '../src/outbox/metrics.ts';
-import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/outbox/transport.ts';
+import type { ProcessLogger } from '../src/jobs/logger.ts';
+import { jobMetrics } from '../src/jobs/job-metrics.ts';
+import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/jobs/transport.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
 import { deploySkewRetryMs, isDeploySkew, refusesVersion, versionAhead } from '../src/runtime/deploy-skew.ts';
 import { canonicalJson } from '../src/runtime/fingerprint.ts';
@@ -69,7 +69,7 @@ export function eventEnqueuer(transport: Transport, machineVersion: (machine: st
  * transport with backoff.
  */
 export function startEventWorker(tg: Tollgate, options: { transport: Transport; concurrency?: number; logger: ProcessLogger }): Consumer {
-  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const metrics = jobMetrics(tg.internals.metrics.registry);
   return options.transport.consume<EventJobData>(
     'events',
     async ({ data }) => {

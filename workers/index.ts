@@ -2,17 +2,17 @@ import type { Clock } from '../src/clock.ts';
 import { attachEnqueuer, registeredEffectTypes } from '../src/effects/registry.ts';
 import { TollgateError } from '../src/errors.ts';
 import { startFeed, type Feed, type FeedOptions } from '../src/feed/runner.ts';
-import { settlesWithin } from '../src/outbox/deadline.ts';
-import { startLoop, type Loop } from '../src/outbox/loop.ts';
-import { defaultLogger, type ProcessLogger } from '../src/outbox/logger.ts';
-import { effectMetrics } from '../src/outbox/metrics.ts';
+import { settlesWithin } from '../src/jobs/deadline.ts';
+import { startLoop, type Loop } from '../src/jobs/loop.ts';
+import { defaultLogger, type ProcessLogger } from '../src/jobs/logger.ts';
+import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import { startRelay, type Relay } from '../src/outbox/relay.ts';
 import { sweepEffects } from '../src/outbox/sweeper.ts';
-import type { Consumer, Transport } from '../src/outbox/transport.ts';
-import { bullmqTransport } from '../src/outbox/transports/bullmq.ts';
-import { inProcessTransport } from '../src/outbox/transports/in-process.ts';
+import type { Consumer, Transport } from '../src/jobs/transport.ts';
+import { bullmqTransport } from '../src/jobs/transports/bullmq.ts';
+import { inProcessTransport } from '../src/jobs/transports/in-process.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
-import { startTimerWorker } from '../src/timers/fire.ts';
+import { startTimerWorker } from './timers.ts';
 import { startTimerScheduler, sweepTimers, type TimerScheduler } from '../src/timers/scheduler.ts';
 import { startEffectWorker } from './effects.ts';
 import { eventEnqueuer, startEventWorker } from './events.ts';
@@ -127,7 +127,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
   const logger = options.logger ?? defaultLogger();
   const tuning = options.tuning ?? {};
   const concurrency = options.concurrency ?? 16;
-  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const metrics = jobMetrics(tg.internals.metrics.registry);
   const transport =
     options.transport === 'bullmq'
       ? bullmqTransport({

@@ -4,7 +4,7 @@ import { __unsafe_getAllOwnEventDescriptors, type AnyMachineSnapshot } from 'xst
  * The event descriptors the snapshot's active state configuration has a transition for (guarded or not),
  * including delayed `xstate.after.*` events and wildcard patterns (`'*'`, `'foo.*'`). Wraps XState's internal
  * `__unsafe_getAllOwnEventDescriptors` so that the one use of an unstable API sits behind a name of ours with its
- * own test (test/engine/accepted-events.test.ts): if an XState upgrade changes it, that test fails first.
+ * own test (test/engine/engine.test.ts, 'acceptedEventTypes'): if an XState upgrade changes it, that test fails first.
  */
 export function acceptedEventTypes(snapshot: AnyMachineSnapshot): string[] {
   if (snapshot.status !== 'active') return [];

@@ -1,6 +1,6 @@
 import { TollgateError } from '../errors.ts';
 import { checkConsumerName } from '../runtime/transition-handlers.ts';
-import type { ConsumerSpec, ConsumerStatus, RewindTarget } from './consumer-store.ts';
+import type { ConsumerSpec, ConsumerStatus, RewindTarget } from '../store/consumer-store.ts';
 import { natsTarget } from './sinks/nats.ts';
 
 /** What `consumers add` and `POST /v1/consumers` take. */

@@ -9,4 +9,4 @@ export type { ServerOptions } from './server.ts';
 export { parseApiKeys, hashApiKey, generateApiKey, scopes } from './auth.ts';
 export type { ApiKeyEntry, AuthOptions, Scope } from './auth.ts';
 export type { RateLimitOptions } from './rate-limit.ts';
-export type { ReadinessCheck } from './plugins/health.ts';
+export type { ReadinessCheck } from './routes/health.ts';

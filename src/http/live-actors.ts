@@ -1,4 +1,4 @@
-import { graphOfConfig, type MachineGraph } from './machine-graph.ts';
+import { graphOfConfig, type MachineGraph } from '../introspect/machine-graph.ts';
 
 /** One event an inspected actor received. */
 export interface LiveActorEvent {

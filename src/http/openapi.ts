@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorRegistry, type TollgateErrorCode } from '../errors.ts';
-import { jsonSchemaOf } from './machine-info.ts';
+import { jsonSchemaOf } from '../introspect/machine-info.ts';
 import type { AnyRouteSpec } from './route.ts';
 import { problem } from './schemas.ts';
 

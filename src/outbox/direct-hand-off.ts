@@ -1,9 +1,9 @@
 import type { CommittedEffect, EffectHandOff } from '../store/commit.ts';
-import { faultPoint } from './faults.ts';
-import type { ProcessLogger } from './logger.ts';
-import type { EffectMetrics } from './metrics.ts';
+import { faultPoint } from '../jobs/faults.ts';
+import type { ProcessLogger } from '../jobs/logger.ts';
+import type { JobMetrics } from '../jobs/job-metrics.ts';
 import { effectJob } from './effect-job.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../jobs/transport.ts';
 
 /** The hand-off a relay attached to a runtime (keyed by `tg.internals.context`). */
 const attached = new WeakMap<object, EffectHandOff>();
@@ -28,7 +28,7 @@ export interface DirectHandOff extends EffectHandOff {
 /** What the direct hand-off needs. */
 export interface DirectHandOffOptions {
   readonly transport: Transport;
-  readonly metrics: EffectMetrics;
+  readonly metrics: JobMetrics;
   readonly logger: ProcessLogger;
   /** Jobs per add. Default 500. */
   readonly batchSize?: number;

@@ -1,5 +1,5 @@
 import type { CommittedEffect } from '../store/commit.ts';
-import type { NewJob } from './transport.ts';
+import type { NewJob } from '../jobs/transport.ts';
 
 /** The job of one effect; the worker reads everything else from the effect row. */
 export interface EffectJobData {

@@ -1,14 +1,14 @@
 import type { Clock } from '../clock.ts';
-import { settlesWithin } from './deadline.ts';
+import { settlesWithin } from '../jobs/deadline.ts';
 import { attachHandOff, directHandOff, handOffOf } from './direct-hand-off.ts';
 import { effectJobOfRow } from './effect-job.ts';
 import { outboxChannel } from '../store/commit.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
-import { faultPoint } from './faults.ts';
-import { startLoop, type Loop } from './loop.ts';
-import { defaultLogger, type ProcessLogger } from './logger.ts';
-import { effectMetrics } from './metrics.ts';
-import type { Transport } from './transport.ts';
+import { faultPoint } from '../jobs/faults.ts';
+import { startLoop, type Loop } from '../jobs/loop.ts';
+import { defaultLogger, type ProcessLogger } from '../jobs/logger.ts';
+import { jobMetrics } from '../jobs/job-metrics.ts';
+import type { Transport } from '../jobs/transport.ts';
 import type { Registry } from 'prom-client';
 
 /** What the relay needs of a runtime (`tg.internals` has it). */
@@ -74,7 +74,7 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
   const s = quoteIdent(host.schema);
   const batchSize = options.batchSize ?? 500;
   const logger = options.logger ?? defaultLogger();
-  const metrics = effectMetrics(host.metrics.registry);
+  const metrics = jobMetrics(host.metrics.registry);
   // ANY(ARRAY(...)): the claimed ids become one parameter matched on the primary key (see ids.ts).
   // The claim commits without waiting for its WAL flush (set_config(..., true): this transaction only). Losing it
   // in a database crash only returns the rows to pending: the WAL is written in order, so every later commit that

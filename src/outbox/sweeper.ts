@@ -1,9 +1,9 @@
 import type { SqlClient } from '../store/sql-client.ts';
 import { planEachRun, quoteIdent } from '../store/sql-client.ts';
-import { idsOf } from './ids.ts';
-import type { EffectMetrics } from './metrics.ts';
+import { idsOf } from '../store/ids.ts';
+import type { JobMetrics } from '../jobs/job-metrics.ts';
 import { effectJobOfRow } from './effect-job.ts';
-import type { NewJob, QueueKind, Transport } from './transport.ts';
+import type { NewJob, QueueKind, Transport } from '../jobs/transport.ts';
 
 /** One sweep: rows that should have a live job, checked against the transport, re-added where the job is gone. */
 export interface Resweep<R extends { id: string }> {
@@ -16,7 +16,7 @@ export interface Resweep<R extends { id: string }> {
   /** Re-checks and touches the rows whose job is gone; `$1` is the JSON array of ids; returns the ids to re-add. */
   readonly touchSql: string;
   readonly toJob: (row: R) => NewJob;
-  readonly metrics: EffectMetrics;
+  readonly metrics: JobMetrics;
 }
 
 /** Runs one sweep; returns the ids re-added. */
@@ -53,7 +53,7 @@ export async function sweepEffects(
   client: SqlClient,
   schema: string,
   transport: Transport,
-  metrics: EffectMetrics,
+  metrics: JobMetrics,
   options: EffectSweepOptions = {},
 ): Promise<string[]> {
   const s = quoteIdent(schema);

@@ -3,7 +3,7 @@ import { TollgateError, entityRef } from '../errors.ts';
 import { matchingFreeze } from '../policy/freezes.ts';
 import { resolvePolicy, runPolicyCheck } from '../policy/policies.ts';
 import { machineOf, type RuntimeContext } from './runtime-context.ts';
-import type { CachedEntity } from './snapshot-cache.ts';
+import type { LoadedEntity } from './snapshot-cache.ts';
 import { toEntityView } from './views.ts';
 
 /** The gate's step 3 (DESIGN.md): what freezes and the active policy say about an event now. */
@@ -16,7 +16,7 @@ export type Admission =
 export interface AdmissionRequest {
   readonly machine: string;
   readonly id: string;
-  readonly loaded: CachedEntity;
+  readonly loaded: LoadedEntity;
   readonly event: EventObject;
   readonly dryRun?: boolean;
 }

@@ -12,11 +12,12 @@ import type { TransitionRow } from '../store/rows.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
 import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { admit } from './admission.ts';
+import { refuseIfShadowed } from './machine-mode.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity } from './load.ts';
 import { migrationCommit, planMigration } from './migration.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
-import type { CachedEntity } from './snapshot-cache.ts';
+import type { LoadedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
 
 /** Options of one send. */
@@ -54,8 +55,9 @@ export interface InternalSendOptions extends SendOptions {
 }
 
 /**
- * The gate (DESIGN.md): idempotency, load, policy, pure evaluation, one-statement commit under the version
- * check, retried with jitter when a concurrent writer won. Nothing here runs an effect.
+ * The gate (docs/architecture.md, "One event, from HTTP to effect"): idempotency, load, policy, pure evaluation,
+ * one-statement commit under the version check, retried with jitter when a concurrent writer won. Nothing here runs
+ * an effect.
  */
 export async function sendEvent(
   ctx: RuntimeContext,
@@ -76,11 +78,13 @@ export async function sendEvent(
     }
     throw error;
   }
+  // A machine in shadow mode is written by a legacy system: every send is refused, the system's own timers and follow-ups too.
+  await refuseIfShadowed(ctx, machine, id, event.type);
   const print = fingerprint(event);
 
   let fresh = false; // true once this attempt's snapshot came from the database, not the cache
   for (let attempt = 0; ; ) {
-    let loaded: CachedEntity | undefined = fresh ? undefined : ctx.cache.get(machine, id);
+    let loaded: LoadedEntity | undefined = fresh ? undefined : ctx.cache.get(machine, id);
     if (!loaded) {
       if (key) {
         const prior = await ctx.queries.transitionByKey(machine, id, key);
@@ -183,7 +187,7 @@ export async function sendEvent(
 }
 
 /** Loads the entity for a write; a failed snapshot migration is recorded as a rejection of the event, then thrown. */
-async function loadMigrating(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, event: EventObject, key: string | null, actor: string | null): Promise<CachedEntity> {
+async function loadMigrating(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, event: EventObject, key: string | null, actor: string | null): Promise<LoadedEntity> {
   try {
     return await loadEntity(ctx, definition, machine, id, { forWrite: true });
   } catch (error) {
@@ -199,7 +203,7 @@ async function lazyMigration(
   definition: AnyMachineDefinition,
   machine: string,
   id: string,
-  loaded: CachedEntity,
+  loaded: LoadedEntity,
   now: Date,
   actor: string | null,
   policyVersion: string | null,
@@ -248,8 +252,10 @@ function parseEvent(definition: AnyMachineDefinition, machine: string, id: strin
   return { ...(parsed.data as object), type: type as string };
 }
 
-/** Counted, not recorded: the entity may not exist and the payload is whatever a caller sent. */
-/** The refusal of an event that fails its schema (counted by the caller, once it is not a newer release's event). */
+/**
+ * The refusal of an event that fails its schema. Counted by the caller (once it is not a newer release's event), not
+ * recorded: the entity may not exist and the payload is whatever a caller sent.
+ */
 function invalidEvent(machine: string, id: string, message: string, eventType = '(invalid)'): TollgateError {
   return new TollgateError('TG_INVALID_EVENT', message, { machine, entityId: id, event: eventType });
 }
@@ -371,7 +377,7 @@ export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow
 interface CommitParts {
   readonly machine: string;
   readonly id: string;
-  readonly loaded: CachedEntity;
+  readonly loaded: LoadedEntity;
   readonly accepted: Accepted;
   readonly definition: AnyMachineDefinition;
   readonly transitionId: string;
@@ -449,7 +455,7 @@ export function transitionViewOf(input: CommitInput, accepted: Accepted): Transi
   };
 }
 
-function recordCommit(ctx: RuntimeContext, machine: string, loaded: CachedEntity, accepted: Accepted, event: EventObject, now: Date): void {
+function recordCommit(ctx: RuntimeContext, machine: string, loaded: LoadedEntity, accepted: Accepted, event: EventObject, now: Date): void {
   ctx.metrics.transitions.inc({ machine, from: loaded.state, to: accepted.state, event: event.type });
   if (accepted.state !== loaded.state) {
     ctx.metrics.timeInState.observe({ machine, state: loaded.state }, Math.max(0, now.getTime() - loaded.stateEnteredAt.getTime()) / 1000);

@@ -4,7 +4,7 @@ import { TollgateError, entityRef } from '../errors.ts';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { RuntimeContext } from './runtime-context.ts';
 import { refusesVersion, versionAhead } from './deploy-skew.ts';
-import type { CachedEntity } from './snapshot-cache.ts';
+import type { LoadedEntity } from './snapshot-cache.ts';
 
 /**
  * Reads an entity and restores its snapshot, migrated in memory when an older machine version wrote it and the
@@ -19,7 +19,7 @@ export async function loadEntity(
   machine: string,
   id: string,
   options: { forWrite?: boolean } = {},
-): Promise<CachedEntity> {
+): Promise<LoadedEntity> {
   const row = await ctx.queries.loadEntity(machine, id);
   if (!row) {
     throw new TollgateError(
@@ -33,7 +33,7 @@ export async function loadEntity(
   }
   // An older version's snapshot is migrated here, in memory: reads show it migrated, a send commits it (gate.ts).
   const migrated = migrateSnapshot(definition, row.snapshot, { machine, entityId: id, machineVersion: row.machine_version });
-  const loaded: CachedEntity = migrated.hops.length === 0
+  const loaded: LoadedEntity = migrated.hops.length === 0
     ? { version: row.version, machineVersion: row.machine_version, snapshot: migrated.snapshot, state: row.state, stateEnteredAt: new Date(row.state_entered_at) }
     : {
         version: row.version,

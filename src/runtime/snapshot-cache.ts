@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 
 /** A resolved snapshot as of one version of an entity. */
-export interface CachedEntity {
+export interface LoadedEntity {
   readonly version: number;
   readonly machineVersion: number;
   readonly snapshot: AnyMachineSnapshot;
@@ -21,14 +21,14 @@ export interface CachedEntity {
  * entity; this cache does not need to hear about it.
  */
 export class SnapshotCache {
-  readonly #entries = new Map<string, CachedEntity>();
+  readonly #entries = new Map<string, LoadedEntity>();
   readonly #capacity: number;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
   }
 
-  get(machine: string, id: string): CachedEntity | undefined {
+  get(machine: string, id: string): LoadedEntity | undefined {
     const key = cacheKey(machine, id);
     const entry = this.#entries.get(key);
     if (entry) {
@@ -39,7 +39,7 @@ export class SnapshotCache {
     return entry;
   }
 
-  set(machine: string, id: string, entry: CachedEntity): void {
+  set(machine: string, id: string, entry: LoadedEntity): void {
     if (this.#capacity <= 0) return;
     const key = cacheKey(machine, id);
     const current = this.#entries.get(key);

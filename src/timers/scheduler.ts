@@ -1,10 +1,10 @@
 import { systemClock, type Clock } from '../clock.ts';
-import { startLoop } from '../outbox/loop.ts';
-import { idsOf } from '../outbox/ids.ts';
-import type { ProcessLogger } from '../outbox/logger.ts';
-import type { EffectMetrics } from '../outbox/metrics.ts';
+import { startLoop } from '../jobs/loop.ts';
+import { idsOf } from '../store/ids.ts';
+import type { ProcessLogger } from '../jobs/logger.ts';
+import type { JobMetrics } from '../jobs/job-metrics.ts';
 import { resweep } from '../outbox/sweeper.ts';
-import type { Transport } from '../outbox/transport.ts';
+import type { Transport } from '../jobs/transport.ts';
 import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 
 /** The job of one timer. */
@@ -97,7 +97,7 @@ export async function sweepTimers(
   client: SqlClient,
   schema: string,
   transport: Transport,
-  metrics: EffectMetrics,
+  metrics: JobMetrics,
   options: { minAgeMs?: number; limit?: number } = {},
 ): Promise<string[]> {
   const s = quoteIdent(schema);

@@ -24,7 +24,7 @@ import { createActor, type AnyActorRef, type AnyMachineSnapshot, type EventObjec
 import { ManualClock, isTollgateError, type AnyMachineDefinition, type Tollgate } from '../../src/index.ts';
 import { restoreSnapshot } from '../../src/engine/restore.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
-import { fireTimer } from '../../src/timers/fire.ts';
+import { fireTimer } from '../../workers/timers.ts';
 import { customActions, jsonOf, oracleStep, type ExpectedEffect } from '../../src/testing/oracle.ts';
 
 /** An event with its payload. */

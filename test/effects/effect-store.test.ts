@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
-import { effectStore } from '../../src/effects/effect-store.ts';
+import { effectStore } from '../../src/store/effect-store.ts';
 import { testRuntime } from '../support/databases.ts';
 
 describe('effect store', () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { help as consumersHelp } from '../../src/cli/commands/consumers.ts';
 import { help as workerHelp } from '../../src/cli/commands/worker.ts';
-import { consumerStore } from '../../src/feed/consumer-store.ts';
+import { consumerStore } from '../../src/store/consumer-store.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { signWebhook, verifyWebhookSignature } from '../../src/feed/signature.ts';
 import { machines } from '../../machines/index.ts';

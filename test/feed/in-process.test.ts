@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
-import { consumerStore } from '../../src/feed/consumer-store.ts';
+import { consumerStore } from '../../src/store/consumer-store.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { feedMachines, stopFeeds, testFeed } from './support.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { consumerStore } from '../../src/feed/consumer-store.ts';
+import { consumerStore } from '../../src/store/consumer-store.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { postgresAvailable, testRuntime } from '../support/databases.ts';

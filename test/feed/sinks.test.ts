@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { consumerStore } from '../../src/feed/consumer-store.ts';
+import { consumerStore } from '../../src/store/consumer-store.ts';
 import { verifyWebhookSignature } from '../../src/feed/signature.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../src/clock.ts';
 import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { startFeed, type Feed, type FeedOptions } from '../../src/feed/runner.ts';
-import type { ConsumerSpec } from '../../src/feed/consumer-store.ts';
+import type { ConsumerSpec } from '../../src/store/consumer-store.ts';
 import type { Tollgate } from '../../src/index.ts';
 import { quietLogger } from '../support/processes.ts';
 

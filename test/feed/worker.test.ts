@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { consumerStore } from '../../src/feed/consumer-store.ts';
+import { consumerStore } from '../../src/store/consumer-store.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { startDaemon, type Daemon } from '../cli/support.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';

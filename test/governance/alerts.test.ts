@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { feedMetrics } from '../../src/feed/metrics.ts';
-import { effectMetrics } from '../../src/outbox/metrics.ts';
+import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 
 const rulesPath = fileURLToPath(new URL('../../ops/prometheus-alerts.yml', import.meta.url));
@@ -19,7 +19,7 @@ const namesIn = (expr: string) => [...expr.matchAll(/\b(tollgate_[a-z0-9_]+)/g)]
 describe('alert rules and dashboard', () => {
   it('cover the five journey signals, freezes and audit drift, and name only metrics tollgate exports', async () => {
     const tg = await testRuntime(backends()[0] ?? 'pglite', { machines });
-    effectMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
+    jobMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
     feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
     const exprs = [...rules.matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+(?:for|labels):/g)].map((m) => m[1] as string);

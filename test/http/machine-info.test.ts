@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
-import { describeMachineInDetail } from '../../src/http/machine-info.ts';
+import { describeMachineInDetail } from '../../src/introspect/machine-info.ts';
 
 describe('GET /v1/machines/{machine} body (describeMachineInDetail)', () => {
   for (const [name, definition] of Object.entries(machines)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { machines } from '../../machines/index.ts';
-import { mermaidDiagram } from '../../src/http/mermaid.ts';
+import { mermaidDiagram } from '../../src/introspect/mermaid.ts';
 
 describe('mermaidDiagram', () => {
   it('nests compound states with their own initial marker and labels transitions EVENT [guard] / effects', () => {

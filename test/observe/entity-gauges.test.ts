@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dwellLimits } from '../../src/observe/entity-gauges.ts';
 import { backends } from '../support/databases.ts';
-import { effectMetrics } from '../../src/outbox/metrics.ts';
+import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { feedMetrics } from '../../src/feed/metrics.ts';
 import { DAY, HOUR, activeSubscription, subscriptionRuntime } from '../support/subscriptions.ts';
 
@@ -45,7 +45,7 @@ describe('alert rules', () => {
   it('name only metrics tollgate exports', async () => {
     const rules = readFileSync(new URL('../../ops/prometheus-alerts.yml', import.meta.url), 'utf8');
     const { tg } = await subscriptionRuntime(backends()[0] ?? 'pglite');
-    effectMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
+    jobMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
     feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
     const named = [...rules.matchAll(/\b(tollgate_[a-z0-9_]+)/g)].map((m) => m[1]);

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { systemClock } from '../../src/clock.ts';
-import { effectMetrics } from '../../src/outbox/metrics.ts';
+import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { startRelay } from '../../src/outbox/relay.ts';
 import { sweepEffects } from '../../src/outbox/sweeper.ts';
-import type { NewJob, QueueKind, Transport } from '../../src/outbox/transport.ts';
-import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
+import type { NewJob, QueueKind, Transport } from '../../src/jobs/transport.ts';
+import { inProcessTransport } from '../../src/jobs/transports/in-process.ts';
 import { outboxChannel } from '../../src/store/commit.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
@@ -111,7 +111,7 @@ describe('direct hand-off (a relay in the committing process)', () => {
     expect(t.ids()).toEqual([]);
     expect(await statuses()).toEqual(['dispatched']);
     t.state.failing = false;
-    const metrics = effectMetrics(tg.internals.metrics.registry);
+    const metrics = jobMetrics(tg.internals.metrics.registry);
     expect(await sweepEffects(tg.internals.client, tg.internals.schema, t.transport, metrics, { minAgeMs: 0 })).toHaveLength(1);
     const [row] = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s}.effects`);
     expect(t.readded).toEqual([row?.id]);

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock, type Clock } from '../../src/clock.ts';
-import { JobFailedError, type RunningJob, type Transport } from '../../src/outbox/transport.ts';
-import { bullmqTransport } from '../../src/outbox/transports/bullmq.ts';
-import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
+import { JobFailedError, type RunningJob, type Transport } from '../../src/jobs/transport.ts';
+import { bullmqTransport } from '../../src/jobs/transports/bullmq.ts';
+import { inProcessTransport } from '../../src/jobs/transports/in-process.ts';
 import { eventually, transportKinds, type TransportKind } from '../support/processes.ts';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
 

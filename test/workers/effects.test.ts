@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
 import { RetryableError, TerminalError } from '../../src/effects/errors.ts';
 import { effectJob } from '../../src/outbox/effect-job.ts';
-import { effectMetrics } from '../../src/outbox/metrics.ts';
+import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { sweepEffects } from '../../src/outbox/sweeper.ts';
-import { inProcessTransport } from '../../src/outbox/transports/in-process.ts';
+import { inProcessTransport } from '../../src/jobs/transports/in-process.ts';
 import type { EffectContext } from '../../src/effects/registry.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
@@ -308,7 +308,7 @@ describe('effects the relay never claimed (in-process)', () => {
     expect((await effectRows(tg, 'p1'))[0]?.status).toBe('dispatched');
     // The queue then loses the delayed job (Redis restarted without persistence): the sweeper must find the effect.
     const emptyQueue = inProcessTransport();
-    const readded = await sweepEffects(tg.internals.client, tg.internals.schema, emptyQueue, effectMetrics(tg.internals.metrics.registry), { minAgeMs: 0 });
+    const readded = await sweepEffects(tg.internals.client, tg.internals.schema, emptyQueue, jobMetrics(tg.internals.metrics.registry), { minAgeMs: 0 });
     await emptyQueue.close();
     expect(readded).toEqual([effect!.id]);
   });

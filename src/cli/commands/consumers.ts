@@ -1,5 +1,5 @@
 import { consumerSpecOf, rewindTargetOf, toConsumerView, type ConsumerView } from '../../feed/consumer-spec.ts';
-import { consumerStore } from '../../feed/consumer-store.ts';
+import { consumerStore } from '../../store/consumer-store.ts';
 import { intFlag, parse, UsageError } from '../args.ts';
 import { databaseFlags, databaseFlagsHelp, openRuntime } from '../runtime.ts';
 

@@ -1,6 +1,6 @@
 import { parse, UsageError } from '../args.ts';
 import { apiClient, clientFlags } from '../client.ts';
-import { mermaidDiagram } from '../../http/mermaid.ts';
+import { mermaidDiagram } from '../../introspect/mermaid.ts';
 import { loadMachines } from '../runtime.ts';
 
 const usage = 'tollgate diagram <machine> [--machines MODULE] [--url URL [--key KEY]]';

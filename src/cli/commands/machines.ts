@@ -1,4 +1,4 @@
-import { describeMachine, describeMachineInDetail } from '../../http/machine-info.ts';
+import { describeMachine, describeMachineInDetail } from '../../introspect/machine-info.ts';
 import { parse, UsageError } from '../args.ts';
 import { loadMachines } from '../runtime.ts';
 

@@ -1,7 +1,7 @@
-import type { EffectFollowUpOutcome, EffectRow } from '../store/rows.ts';
-import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
-import { idsOf } from '../outbox/ids.ts';
-import { batcher } from './batcher.ts';
+import type { EffectFollowUpOutcome, EffectRow } from './rows.ts';
+import { planEachRun, quoteIdent, type SqlClient } from './sql-client.ts';
+import { idsOf } from './ids.ts';
+import { batcher } from '../effects/batcher.ts';
 
 /** The effect row as the worker reads it. */
 export type EffectRecord = Pick<

@@ -1,9 +1,9 @@
 import type { Tollgate } from '../../runtime/create-tollgate.ts';
 import { canAccessMachine } from '../auth.ts';
-import { describeMachine, describeMachineInDetail } from '../machine-info.ts';
+import { describeMachine, describeMachineInDetail } from '../../introspect/machine-info.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
-import { mermaidDiagram } from '../mermaid.ts';
-import { machineGraph } from '../machine-graph.ts';
+import { mermaidDiagram } from '../../introspect/mermaid.ts';
+import { machineGraph } from '../../introspect/machine-graph.ts';
 import { machineDetail, machineDiagram, machineGraphView, machineList, machineParams, machineStatsQuery, machineStatsView } from '../schemas.ts';
 
 const tag = 'machines';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { consumerSpecOf, rewindTargetOf, toConsumerView } from '../../feed/consumer-spec.ts';
-import { consumerStore } from '../../feed/consumer-store.ts';
+import { consumerStore } from '../../store/consumer-store.ts';
 import type { Tollgate } from '../../runtime/create-tollgate.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 

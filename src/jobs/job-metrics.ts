@@ -9,7 +9,7 @@ interface OutboxSources {
  * The effect, outbox and timer metrics, registered on the runtime's registry (`tg.internals.metrics.registry`)
  * once: relay, workers and timers in one process share them.
  */
-export function effectMetrics(registry: Registry): EffectMetrics {
+export function jobMetrics(registry: Registry): JobMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const metrics = buildMetrics(registry);
@@ -126,9 +126,9 @@ function buildMetrics(registry: Registry) {
   return metrics;
 }
 
-export type EffectMetrics = ReturnType<typeof buildMetrics>;
+export type JobMetrics = ReturnType<typeof buildMetrics>;
 
-const cache = new WeakMap<Registry, EffectMetrics>();
+const cache = new WeakMap<Registry, JobMetrics>();
 
 async function sumOf(metric: Counter): Promise<number> {
   return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);

@@ -1,12 +1,12 @@
-import type { Clock } from '../clock.ts';
-import { isTollgateError } from '../errors.ts';
-import type { ProcessLogger } from '../outbox/logger.ts';
-import { effectMetrics } from '../outbox/metrics.ts';
-import type { Consumer, JobResult, Transport } from '../outbox/transport.ts';
-import type { Tollgate } from '../runtime/create-tollgate.ts';
-import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../runtime/deploy-skew.ts';
-import { quoteIdent } from '../store/sql-client.ts';
-import type { TimerJobData } from './scheduler.ts';
+import type { Clock } from '../src/clock.ts';
+import { isTollgateError } from '../src/errors.ts';
+import type { ProcessLogger } from '../src/jobs/logger.ts';
+import { jobMetrics } from '../src/jobs/job-metrics.ts';
+import type { Consumer, JobResult, Transport } from '../src/jobs/transport.ts';
+import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
+import { quoteIdent } from '../src/store/sql-client.ts';
+import type { TimerJobData } from '../src/timers/scheduler.ts';
 
 /** Options of the timer worker. */
 export interface TimerWorkerOptions {
@@ -48,7 +48,7 @@ export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Con
 export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<TimerWorkerOptions, 'clock' | 'logger'>): Promise<JobResult> {
   const s = quoteIdent(tg.internals.schema);
   const client = tg.internals.client;
-  const metrics = effectMetrics(tg.internals.metrics.registry);
+  const metrics = jobMetrics(tg.internals.metrics.registry);
   const { clock } = options;
   const [timer] = await client.query<TimerRecord>(
     `SELECT id, machine, entity_id, event, due_at, status FROM ${s}.timers WHERE id = $1::text`,
@@ -71,7 +71,9 @@ export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<Tim
       metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
       return {};
     }
-    if (isTollgateError(error, 'TG_FROZEN')) {
+    if (isTollgateError(error, 'TG_FROZEN') || isTollgateError(error, 'TG_MACHINE_SHADOWED')) {
+      // A machine in shadow mode waits like a frozen one: the legacy system moves its entities, and a move cancels
+      // the timer; one still scheduled when the machine is switched to enforce fires then.
       // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
       return { retryInMs: frozenRetryMs };
     }
