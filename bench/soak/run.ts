@@ -165,7 +165,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
 }
 
 const processNames = ['serve', 'worker-1', 'worker-2', 'relay', 'postgres'] as const;
-const header = `| min | load | sent/s | 2xx/s | commits/s | p50 ms | p99 ms | outbox lag s | timer lag s | ${processNames.map((n) => `${n} MB / CPU%`).join(' | ')} | redis MB | ${tables.map((t) => `${t} MB`).join(' | ')} | 5xx+lost |`;
+const header = `| min | load | sent/s | 2xx/s | commits/s | p50 ms | p99 ms | outbox lag s | run lag s | timer lag s | ${processNames.map((n) => `${n} MB / CPU%`).join(' | ')} | redis MB | ${tables.map((t) => `${t} MB`).join(' | ')} | 5xx+lost |`;
 
 function format(row: Row): string {
   const mb = (b: number) => (b / MB).toFixed(0);
@@ -174,7 +174,7 @@ function format(row: Row): string {
     return p ? `${mb(p.rss)} / ${p.cpu.toFixed(0)}` : '-';
   };
   const size = (t: (typeof tables)[number]) => `${(row.database.sizes[t].table / MB).toFixed(0)}+${(row.database.sizes[t].index / MB).toFixed(0)}`;
-  return `| ${row.minute} | ${row.load.toFixed(1)} | ${row.sentPerSecond.toFixed(0)} | ${row.okPerSecond.toFixed(0)} | ${row.commitsPerSecond.toFixed(0)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(0)} | ${row.lags.outbox.toFixed(2)} | ${row.lags.timer.toFixed(2)} | ${processNames.map(proc).join(' | ')} | ${(row.redisUsed / MB).toFixed(1)} | ${tables.map(size).join(' | ')} | ${row.serverErrors + row.failed} |`;
+  return `| ${row.minute} | ${row.load.toFixed(1)} | ${row.sentPerSecond.toFixed(0)} | ${row.okPerSecond.toFixed(0)} | ${row.commitsPerSecond.toFixed(0)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(0)} | ${row.lags.outbox.toFixed(2)} | ${row.lags.running.toFixed(2)} | ${row.lags.timer.toFixed(2)} | ${processNames.map(proc).join(' | ')} | ${(row.redisUsed / MB).toFixed(1)} | ${tables.map(size).join(' | ')} | ${row.serverErrors + row.failed} |`;
 }
 
 /** The criterion, the verdict per series, and the exit code. */
