@@ -2,7 +2,7 @@
  * The peers bench (run by bench/peers.ts; see there): the same subscription lifecycle on tollgate, Restate and
  * DBOS Transact, same machine, same Postgres server, same client concurrency, systems alternating, medians.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
@@ -12,9 +12,10 @@ import { startDbos } from './dbos.ts';
 import { startRestate } from './restate.ts';
 import { startTollgate } from './tollgate.ts';
 
-const require = createRequire(import.meta.url);
-const RESTATE_VERSION = (require('@restatedev/restate-server/package.json') as { version: string }).version;
-const DBOS_VERSION = (require('@dbos-inc/dbos-sdk/package.json') as { version: string }).version;
+/** The peers' pinned versions, as bench/peers/package.json names them. */
+const pinned = (JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
+const RESTATE_VERSION = pinned['@restatedev/restate-server'];
+const DBOS_VERSION = pinned['@dbos-inc/dbos-sdk'];
 const quick = process.argv.includes('--quick');
 const levels = (process.env.BENCH_PEERS_LEVELS ?? (quick ? '1,32' : '1,8,32,64')).split(',').map(Number);
 const runSeconds = Number(process.env.BENCH_PEERS_SECONDS ?? (quick ? 3 : 8));
