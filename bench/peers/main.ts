@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       }
     }
     printTable(
-      ['concurrency', 'system', 'events/s', 'accepted p50 / p99 ms', 'accepted -> handler started p50 / p99 ms', 'accepted -> follow-up committed p50 / p99 ms', 'CPU s per 1,000 events', 'tollgate / peer: events/s, accepted p99', 'events/s each run', 'machine CPU busy', 'failed lifecycles'],
+      ['concurrency', 'system', 'events/s', 'accepted p50 / p99 ms', 'accepted -> handler started p50 / p99 ms', 'accepted -> follow-up committed p50 / p99 ms', 'CPU s per 1,000 events', 'tollgate / peer: events/s (above 1: tollgate ahead), accepted p99 (below 1: tollgate ahead)', 'events/s each run', 'machine CPU busy', 'failed lifecycles'],
       rows,
     );
     console.log('');
