@@ -10,10 +10,10 @@
  * runs (default 3) of BENCH_PEERS_SECONDS (default 8) per level; medians; machine CPU busy and load average.
  *
  * The peers' packages are large and only this bench needs them: they live in bench/peers/package.json with its own
- * lock file and are installed here on first use (`npm ci --prefix bench/peers`). Restate's SDK needs
+ * lock file and are installed here on first use (`npm ci --prefix bench/peers --ignore-scripts`: none of them needs an install script). Restate's SDK needs
  * `Promise.withResolvers` (Node 22): bench/peers/with-resolvers.mjs is loaded with `--import` on older Node.
  *
- * Run: `npm run bench:peers` (about 12 minutes; `-- --quick` for a short one). Needs Postgres
+ * Run: `npm run bench:peers` (about 8 minutes; `-- --quick` for a short one). Needs Postgres
  * (BENCH_DATABASE_URL) and redis-server on the path.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 const dir = fileURLToPath(new URL('./peers/', import.meta.url));
 if (!existsSync(`${dir}node_modules/@restatedev/restate-sdk/package.json`) || !existsSync(`${dir}node_modules/@dbos-inc/dbos-sdk/package.json`)) {
   console.error('bench/peers: installing Restate and DBOS (npm ci --prefix bench/peers)');
-  const installed = spawnSync('npm', ['ci', '--prefix', dir, '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  const installed = spawnSync('npm', ['ci', '--prefix', dir, '--no-audit', '--no-fund', '--ignore-scripts'], { stdio: 'inherit' });
   if (installed.status !== 0) process.exit(installed.status ?? 1);
 }
 const child = spawn(process.execPath, ['--import', `${dir}with-resolvers.mjs`, '--import', 'tsx', `${dir}main.ts`, ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -2,6 +2,7 @@
  * The peers bench (run by bench/peers.ts; see there): the same subscription lifecycle on tollgate, Restate and
  * DBOS Transact, same machine, same Postgres server, same client concurrency, systems alternating, medians.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
@@ -11,6 +12,10 @@ import { startDbos } from './dbos.ts';
 import { startRestate } from './restate.ts';
 import { startTollgate } from './tollgate.ts';
 
+/** The peers' pinned versions, as bench/peers/package.json names them. */
+const pinned = (JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
+const RESTATE_VERSION = pinned['@restatedev/restate-server'];
+const DBOS_VERSION = pinned['@dbos-inc/dbos-sdk'];
 const quick = process.argv.includes('--quick');
 const levels = (process.env.BENCH_PEERS_LEVELS ?? (quick ? '1,32' : '1,8,32,64')).split(',').map(Number);
 const runSeconds = Number(process.env.BENCH_PEERS_SECONDS ?? (quick ? 3 : 8));
@@ -89,7 +94,8 @@ async function main(): Promise<void> {
 
     console.log(`\n## tollgate against Restate and DBOS Transact: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${loadBefore} at start`);
     console.log(`lifecycle: create, UPGRADE (one charge effect; the handler records its key at the provider and answers PAYMENT_SUCCEEDED), CANCEL (one email effect); ${eventsPerLifecycle} events per lifecycle`);
-    console.log(`${runSeconds}s per run after ${warmSeconds}s of warm-up per level and system, ${runs} runs per level, systems rotating; medians\n`);
+    console.log(`${runSeconds}s per run after ${warmSeconds}s of warm-up per level and system, ${runs} runs per level, systems rotating; medians`);
+    console.log(`tollgate: gate + relay + effect worker (BullMQ, its own redis-server) in this process; Restate ${RESTATE_VERSION} (${process.env.BENCH_PEERS_RESTATE_PARTITIONS ?? 24} partitions), endpoint in this process; DBOS ${DBOS_VERSION} in this process\n`);
 
     // Correctness first: what an illegal event does, and every request delivered twice with one key.
     const checks = new Map<string, { illegal: string; duplicates: string }>();
@@ -152,7 +158,7 @@ async function main(): Promise<void> {
       }
     }
     printTable(
-      ['concurrency', 'system', 'events/s', 'accepted p50 / p99 ms', 'accepted -> handler started p50 / p99 ms', 'accepted -> follow-up committed p50 / p99 ms', 'CPU s per 1,000 events', 'tollgate / peer: events/s, accepted p99', 'events/s each run', 'machine CPU busy', 'failed lifecycles'],
+      ['concurrency', 'system', 'events/s', 'accepted p50 / p99 ms', 'accepted -> handler started p50 / p99 ms', 'accepted -> follow-up committed p50 / p99 ms', 'CPU s per 1,000 events', 'tollgate / peer: events/s (above 1: tollgate ahead), accepted p99 (below 1: tollgate ahead)', 'events/s each run', 'machine CPU busy', 'failed lifecycles'],
       rows,
     );
     console.log('');

@@ -17,12 +17,14 @@ import { processCpuSeconds, type Provider, type System } from './harness.ts';
 import { restateSubscriptionMachine } from './restate-machine.ts';
 
 const require = createRequire(import.meta.url);
+/** Partitions of the single node (fixed when it is provisioned). Restate's default is 24. */
+const partitions = Number(process.env.BENCH_PEERS_RESTATE_PARTITIONS ?? 24);
 
 export async function startRestate(provider: Provider): Promise<System> {
   const binary = require.resolve(`@restatedev/restate-server-${process.platform}-${process.arch}/bin/restate-server`);
   const dir = mkdtempSync(join(tmpdir(), 'tg-peers-restate-'));
   const [ingress, admin, node, endpointPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const server = spawn(binary, ['--base-dir', dir, '--listen-mode', 'tcp', '--no-logo', '--node-name', 'bench'], {
+  const server = spawn(binary, ['--base-dir', dir, '--listen-mode', 'tcp', '--no-logo', '--node-name', 'bench', '--default-num-partitions', String(partitions)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env,
