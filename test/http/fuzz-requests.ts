@@ -39,6 +39,7 @@ const hostileNumbers = [-1, 0, 1.5, 2 ** 31, 2 ** 53 - 1, 9007199254740991, 1e30
 const rawSegments = ['%00', '%2F', '%E0%A4%A', '%F0%9F%98%80', '%', '%ZZ', '%C0%AF', '%ED%A0%80', '.', ''];
 /** The entities the fuzz creates first: four of each shipped machine. */
 export const fixtures = ['s', 'o', 'p'].flatMap((m) => [0, 1, 2, 3].map((i) => [m === 's' ? 'subscription' : m === 'o' ? 'order' : 'payout', `fz-${m}${i}`] as const));
+const dictionary = ['subscription', 'order', 'payout', ...fixtures.map(([, id]) => id), 'fz-0', 'pm_fuzz', 'http://127.0.0.1:9/hook', 'fuzz-secret-1'];
 /** Every kind of key: each scope, one limited to a machine, an unknown one, an empty one, none. */
 const keyKinds = [keys.admin, keys.write, keys.read, keys.subscriptionOnly, 'wrong', undefined, ''];
 const hostileBodies = [
@@ -71,7 +72,12 @@ function validValuesOf(schema: Schema, doc: Document, depth: number): fc.Arbitra
   const max = typeof schema.maximum === 'number' ? schema.maximum : 1e9;
   switch (type) {
     case 'string':
-      return fc.string({ minLength: Number(schema.minLength ?? 0), maxLength: Math.min(Number(schema.maxLength ?? 24), 24) });
+      // A dictionary of names the server knows (machines, fixtures, the fixture consumer) beside random strings, as
+      // fuzzers do: a freeze or a consumer names a machine, and random letters would only ever meet a 404.
+      return fc.oneof(
+        { weight: 3, arbitrary: fc.string({ minLength: Number(schema.minLength ?? 0), maxLength: Math.min(Number(schema.maxLength ?? 24), 24) }) },
+        { weight: 1, arbitrary: fc.constantFrom(...dictionary) },
+      );
     case 'integer':
       return fc.oneof(fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.min(max, 2 ** 31 - 1) }), fc.constantFrom(min, max, min - 1, max + 1));
     case 'number':

@@ -51,6 +51,12 @@ describe('OpenAPI-driven fuzz of the HTTP API', () => {
       await tg.create('payout', `fz-p${i}`, { payoutId: 'p', customerId: 'c', amountCents: 100 + i * 1_000_000 });
     }
     expect(fixtures).toHaveLength(12);
+    // A feed consumer for the consumer routes to find (its webhook is never called: no feed runs here).
+    const consumer = await app.inject({
+      method: 'POST', url: '/v1/consumers', headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'fz-0', webhook: 'http://127.0.0.1:9/hook', secret: 'fuzz-secret-1' }),
+    });
+    expect(consumer.statusCode, consumer.body).toBe(201);
 
     const doc = (await app.inject({ url: '/openapi.json' })).json() as Document;
     const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, methods]) =>
@@ -88,17 +94,18 @@ describe('OpenAPI-driven fuzz of the HTTP API', () => {
     const client = tg.internals.client;
     const s = quoteIdent(tg.internals.schema);
     // What a lane's writes may change. An entity: its row, history, effects and timers (a refusal's own rejection
-    // record is expected, so rejections are left out). Global: consumers, policies, freezes, modes.
+    // record is expected, so rejections are left out), its shadow observations. Global: consumers, policies, freezes,
+    // modes.
     const rows = (table: string) => `(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM ${s}.${table} t)`;
     const laneDigest = async (lane: string): Promise<string> => {
       if (lane === 'global') {
-        return JSON.stringify(await client.query(`SELECT ${['feed_consumers', 'feed_dead_letters', 'active_policies', 'policy_switches', 'freezes', 'machine_modes'].map((t) => `${rows(t)} AS ${t}`).join(', ')}`));
+        return JSON.stringify(await client.query(`SELECT ${['feed_consumers', 'feed_dead_letters', 'active_policies', 'policy_switches', 'freezes', 'machine_modes', 'mode_switches'].map((t) => `${rows(t)} AS ${t}`).join(', ')}`));
       }
       const [machine, id] = JSON.parse(lane) as [string, string];
       // Postgres text cannot hold a NUL: no row has such a name, and the query could not even ask.
       if (`${machine}${id}`.includes('\u0000')) return 'no such rows';
       const of = (table: string, column = 'entity_id') => `(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM ${s}.${table} t WHERE machine = $1::text AND ${column} = $2::text)`;
-      return JSON.stringify(await client.query(`SELECT ${of('entities', 'id')} AS e, ${of('transitions')} AS t, ${of('effects')} AS f, ${of('timers')} AS m`, [machine, id]));
+      return JSON.stringify(await client.query(`SELECT ${of('entities', 'id')} AS e, ${of('transitions')} AS t, ${of('effects')} AS f, ${of('timers')} AS m, ${of('shadow_observations')} AS o`, [machine, id]));
     };
     const entityVersions = async () =>
       new Map((await client.query<{ machine: string; id: string; version: number }>(`SELECT machine, id, version FROM ${s}.entities`)).map((r) => [JSON.stringify([r.machine, r.id]), r.version]));
