@@ -47,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
     const queuedEvents = redisUrl
       ? // BullMQ is loaded only when there is a queue to read.
         (await import('../../jobs/queued-events.ts')).readQueuedEvents({ redisUrl, prefix: await queuePrefixOf(flags), namespace: schema, pageSize: batch })
-      : { unchecked: 'no Redis configured (REDIS_URL, --redis-url or the config\'s redis)' };
+      : { unchecked: "no Redis configured: set REDIS_URL, --redis-url or the config's redis" };
     const report = await deployCheck(tg.internals.client, schema, Object.fromEntries(tg.internals.context.machines), {
       ...(policies ? { policies } : {}),
       queuedEvents,
