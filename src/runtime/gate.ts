@@ -9,6 +9,7 @@ import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
+import { faultPoint } from '../jobs/faults.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
 import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { admit } from './admission.ts';
@@ -89,6 +90,7 @@ export async function sendEvent(
       if (key) {
         const prior = await ctx.queries.transitionByKey(machine, id, key);
         if (prior) return replay(ctx, definition, prior, print, event);
+        await faultPoint('gate.after-key-check');
       }
       // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
       // request that newer release committed still replays.
@@ -119,7 +121,12 @@ export async function sendEvent(
       fresh = true;
       continue;
     }
-    if (!admission.allowed) return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
+    if (!admission.allowed) {
+      // The key was checked before the load: an earlier attempt of this request may have committed in between.
+      const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
+      if (committed) return committed;
+      return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
+    }
 
     const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
     if (decision.kind === 'refused') {
@@ -131,6 +138,10 @@ export async function sendEvent(
       // A timer's event refused because a transition that got in first cancelled the timer (and left its state):
       // not an illegal attempt, just a stale timer.
       await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
+      // The state that refuses may be this very request's doing: an earlier attempt with the same key (its answer
+      // lost) committed between the key check and the load. Then the retry answers with that commit.
+      const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
+      if (committed) return committed;
       await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
     }
 
@@ -184,6 +195,21 @@ export async function sendEvent(
     attempt++;
     await sleep(Math.random() * 2 ** attempt * 2);
   }
+}
+
+/** The replay of an earlier attempt of this request that committed after its key was first checked, if any. */
+async function committedMeanwhile(
+  ctx: RuntimeContext,
+  definition: AnyMachineDefinition,
+  machine: string,
+  id: string,
+  key: string | null,
+  print: string,
+  event: EventObject,
+): Promise<SendResult | undefined> {
+  if (!key) return undefined;
+  const prior = await ctx.queries.transitionByKey(machine, id, key);
+  return prior ? replay(ctx, definition, prior, print, event) : undefined;
 }
 
 /** Loads the entity for a write; a failed snapshot migration is recorded as a rejection of the event, then thrown. */
