@@ -36,7 +36,7 @@ import { legalPairs } from '../engine/legal-pairs.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
 import { importEntities, type ImportOptions, type ImportReport, type ImportSource } from './import-entities.ts';
 import { governance, type Governance } from './governance.ts';
-import { entityObservations, observe, shadowReport, type Observation, type ObservationView, type ShadowReport } from './shadow.ts';
+import { entityObservations, observe, shadowReport, type Observation, type ObservationView, type ShadowReport, type ShadowReportOptions } from './shadow.ts';
 import type { Policy } from './policy.ts';
 import { CommitFeed } from './commit-feed.ts';
 import { attachInspector } from './inspection.ts';
@@ -111,7 +111,7 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
    * The drift shadow mode found: illegal and diverged transitions since `since` (default: 7 days ago) grouped by
    * (from, event, to) with counts and example ids, and the observations per verdict (`tollgate shadow-report`).
    */
-  shadowReport(machine: Name<R>, options?: { readonly since?: Date }): Promise<ShadowReport>;
+  shadowReport(machine: Name<R>, options?: ShadowReportOptions): Promise<ShadowReport>;
   /** Sends one event through the gate. */
   send<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: SendOptions): Promise<SendResult>;
   /** The entity now. */

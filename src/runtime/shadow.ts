@@ -179,16 +179,16 @@ interface Judged {
 export async function observe(ctx: RuntimeContext, machine: string, entityId: string, raw: unknown): Promise<ObservationView> {
   const definition = machineOf(ctx, machine);
   const id = checkIdentifier('entity id', entityId, machine);
-  const o = parseObservation(definition, machine, id, raw);
   const status = await modeStatus(ctx, machine);
   if (status.mode !== 'shadow') {
     throw new TollgateError(
       'TG_MACHINE_ENFORCED',
       `Machine '${machine}' is in enforce mode: tollgate's gate writes its entities, so there is no legacy transition to observe ` +
         `for ${entityRef(machine, id)}. Send the event instead, or switch the machine to shadow (\`tollgate mode ${machine} shadow --reason ...\`).`,
-      { machine, entityId: id, event: o.event },
+      { machine, entityId: id },
     );
   }
+  const o = parseObservation(definition, machine, id, raw);
   const print = fingerprint({ event: o.event, payload: o.payload, from: o.from, to: o.to, at: o.at.toISOString(), context: o.context ?? null });
   for (let attempt = 0; ; attempt++) {
     if (o.key !== null) {
@@ -512,11 +512,28 @@ function toObservationView(row: ObservationRow, replayed: boolean): ObservationV
   };
 }
 
+/** Options of `shadowReport`. */
+export interface ShadowReportOptions {
+  /** Window start: a time, or a duration back from now (`'7d'`, `'12h'`, `'30m'`, `'2w'`) or an ISO time as text. Default `'7d'`. */
+  readonly since?: Date | string;
+}
+
+const units: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** `since` as a time: a Date, an ISO time, or a duration back from `now`; TG_INVALID_ARGUMENT otherwise. */
+function sinceOf(machine: string, since: Date | string, now: number): Date {
+  const duration = typeof since === 'string' ? /^(\d+)([smhdw])$/.exec(since) : null;
+  const at = duration ? new Date(now - Number(duration[1]) * (units[duration[2] as string] as number)) : new Date(since);
+  if (Number.isNaN(at.getTime())) {
+    throw new TollgateError('TG_INVALID_ARGUMENT', `'since' must be a duration ('7d', '12h') or an ISO time; got '${String(since).slice(0, 60)}'.`, { machine, argument: 'since' });
+  }
+  return at;
+}
+
 /** Illegal and diverged moves of `machine` since `since` (default: the last 7 days), grouped, with the verdict counts. */
-export async function shadowReport(ctx: RuntimeContext, machine: string, options: { readonly since?: Date } = {}): Promise<ShadowReport> {
+export async function shadowReport(ctx: RuntimeContext, machine: string, options: ShadowReportOptions = {}): Promise<ShadowReport> {
   const status = await modeStatus(ctx, machine);
-  const since = options.since ?? new Date(ctx.clock.now() - 7 * 86_400_000);
-  if (Number.isNaN(since.getTime())) throw new TollgateError('TG_INVALID_ARGUMENT', "'since' must be a valid time.", { machine, argument: 'since' });
+  const since = sinceOf(machine, options.since ?? '7d', ctx.clock.now());
   const [rows, counts] = await Promise.all([ctx.shadowStore.report(machine, since, 5), ctx.shadowStore.verdictCounts(machine, since)]);
   const verdicts: Record<Verdict, number> = { legal: 0, illegal: 0, diverged: 0, 'unknown-entity': 0 };
   for (const c of counts) verdicts[c.verdict] = c.count;
