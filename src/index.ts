@@ -5,6 +5,7 @@ export { createTollgate } from './runtime/create-tollgate.ts';
 export type { Tollgate, HistoryOptions } from './runtime/create-tollgate.ts';
 export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
 export type { SendOptions, SendResult } from './runtime/gate.ts';
+export type { DryRunResult } from './runtime/dry-run.ts';
 export type { CreateResult } from './runtime/create-entity.ts';
 export type { ImportOptions, ImportReport, ImportSource } from './runtime/import-entities.ts';
 export type { ImportRecord, ImportLineError } from './runtime/import-record.ts';

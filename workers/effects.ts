@@ -1,15 +1,14 @@
 import type { Clock } from '../src/clock.ts';
 import { describeError, TerminalError, RetryableError } from '../src/effects/errors.ts';
-import { effectStore, type EffectRecord } from '../src/store/effect-store.ts';
-import { effectHandler, type EffectContext, type RegisteredHandler } from '../src/effects/registry.ts';
+import type { EffectRecord } from '../src/store/effect-store.ts';
+import type { EffectContext, RegisteredHandler } from '../src/effects/registry.ts';
 import { isTollgateError } from '../src/errors.ts';
 import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
 import { faultPoint } from '../src/jobs/faults.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
-import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import type { EffectJobData } from '../src/outbox/effect-job.ts';
 import type { Consumer, JobResult, RunningJob, Transport } from '../src/jobs/transport.ts';
-import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import type { RuntimePorts } from '../src/runtime/ports.ts';
 import type { EffectFollowUpOutcome } from '../src/store/rows.ts';
 
 /** Options of an effect worker. */
@@ -20,6 +19,9 @@ export interface EffectWorkerOptions {
   readonly clock: Clock;
   readonly logger: ProcessLogger;
 }
+
+/** What an effect worker needs of the runtime. */
+export type EffectWorkerPort = Pick<RuntimePorts, 'machines' | 'definition' | 'send' | 'get' | 'effectStore' | 'effectHandlers' | 'jobMetrics'>;
 
 /** How long a worker without a handler for an effect type leaves it before looking again (another worker may have one). */
 const noHandlerRetryMs = 30_000;
@@ -35,16 +37,15 @@ const noHandlerRetryMs = 30_000;
  * idempotency key: applied at most once, and one outcome event per effect (a success and a compensation for the
  * same effect cannot both commit).
  */
-export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): Consumer {
-  const { client, schema, context } = tg.internals;
-  const store = effectStore(client, schema);
-  const metrics = jobMetrics(tg.internals.metrics.registry);
+export function startEffectWorker(port: EffectWorkerPort, options: EffectWorkerOptions): Consumer {
+  const store = port.effectStore;
+  const metrics = port.jobMetrics();
   const { clock, logger } = options;
 
   async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<JobResult> {
     let outcome: EffectFollowUpOutcome;
     try {
-      const sent = await tg.internals.send(effect.machine, effect.entity_id, event, {
+      const sent = await port.send(effect.machine, effect.entity_id, event, {
         idempotencyKey: effect.id,
         actor: `effect/${effect.type}`,
         deferrable: true,
@@ -74,7 +75,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
   }
 
   async function fail(effect: EffectRecord, error: unknown): Promise<JobResult> {
-    const compensation = tg.internals.definition(effect.machine).compensations?.[effect.type];
+    const compensation = port.definition(effect.machine).compensations?.[effect.type];
     const followUp = compensation ? { type: compensation } : undefined;
     const recorded = await store.record({ id: effect.id, status: 'failed', error: describeError(error), followUp, at: new Date(clock.now()) });
     metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'failed' : 'duplicate' });
@@ -93,7 +94,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       transitionId: effect.transition_id,
       attempt,
       signal,
-      entity: () => tg.get(effect.machine, effect.entity_id),
+      entity: () => port.get(effect.machine, effect.entity_id),
     };
     if (attempt === 1) metrics.startLag.observe({ type: effect.type }, Math.max(0, clock.now() - new Date(effect.created_at).getTime()) / 1000);
     let outcome;
@@ -134,7 +135,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         if (effect.follow_up && effect.follow_up_outcome === null) return sendFollowUp(effect, effect.follow_up, effect.status === 'failed');
         return {};
       }
-      if (!Object.hasOwn(tg.machines, effect.machine)) {
+      if (!port.machines.has(effect.machine)) {
         // An older release's worker (a rolling deploy): its follow-up could not go through this runtime's gate, so
         // the handler does not run here; the effect is left for a worker that knows the machine.
         metrics.outcomes.inc({ type: effect.type, outcome: 'no_machine' });
@@ -142,7 +143,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         logger.warn({ effectId: effect.id, machine: effect.machine }, `effect '${effect.type}' left for a worker that knows machine '${effect.machine}'`);
         return { retryInMs: deploySkewRetryMs };
       }
-      const registered = effectHandler(context, effect.type);
+      const registered = port.effectHandlers.get(effect.type);
       if (!registered) {
         metrics.outcomes.inc({ type: effect.type, outcome: 'no_handler' });
         logger.error({ effectId: effect.id, type: effect.type }, `no handler registered for effect type '${effect.type}' in this worker (tg.effect)`);

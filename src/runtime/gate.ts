@@ -18,6 +18,7 @@ import { migrationCommit, planMigration } from './migration.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { LoadedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** Options of one send. */
 export interface SendOptions {
@@ -66,17 +67,7 @@ export async function sendEvent(
   options: InternalSendOptions = {},
 ): Promise<SendResult> {
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
-  let event: EventObject;
-  try {
-    event = options.internal ? (rawEvent as EventObject) : parseEvent(definition, machine, id, rawEvent);
-  } catch (error) {
-    // An event type or field only a newer release knows: if that release already wrote the entity, leave it to it.
-    await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
-    if (isTollgateError(error, 'TG_INVALID_EVENT')) {
-      ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: String(error.details.event), code: 'TG_INVALID_EVENT' });
-    }
-    throw error;
-  }
+  const event = options.internal ? (rawEvent as EventObject) : await checkedEvent(ctx, definition, machine, id, rawEvent, { count: true });
   const print = fingerprint(event);
 
   let fresh = false; // true once this attempt's snapshot came from the database, not the cache
@@ -231,6 +222,23 @@ async function throwIfTimerSettled(ctx: RuntimeContext, timerId: string | undefi
   );
 }
 
+/**
+ * A caller's event checked against the machine's event schemas (the send and the dry run). An event type or field
+ * only a newer release knows, for an entity that release already wrote, is left to it (TG_MACHINE_VERSION_AHEAD);
+ * otherwise TG_INVALID_EVENT, counted when `count` (a send; a dry run counts nothing).
+ */
+export async function checkedEvent(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, raw: unknown, o: { readonly count: boolean }): Promise<EventObject> {
+  try {
+    return parseEvent(definition, machine, id, raw);
+  } catch (error) {
+    await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
+    if (o.count && isTollgateError(error, 'TG_INVALID_EVENT')) {
+      ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: String(error.details.event), code: 'TG_INVALID_EVENT' });
+    }
+    throw error;
+  }
+}
+
 function parseEvent(definition: AnyMachineDefinition, machine: string, id: string, raw: unknown): EventObject {
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   const schema = typeof type === 'string' && Object.hasOwn(definition.events, type) ? definition.events[type] : undefined;
@@ -242,9 +250,8 @@ function parseEvent(definition: AnyMachineDefinition, machine: string, id: strin
   const { type: _type, ...payload } = raw as Record<string, unknown>;
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(payload)';
-    throw invalidEvent(machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${issue?.message ?? 'is invalid'}.`, String(type));
+    const { field, message } = firstIssue(parsed.error, '(payload)');
+    throw invalidEvent(machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${message}.`, String(type));
   }
   return { ...(parsed.data as object), type: type as string };
 }

@@ -5,6 +5,7 @@ import { TollgateError } from '../errors.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
 import type { InspectObserver } from './inspection.ts';
 import type { Policy } from './policy.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** Where the entities live. */
 export type DatabaseOptions =
@@ -85,9 +86,8 @@ const optionsSchema = z.object({
 export function validateOptions(options: TollgateOptions): void {
   const result = optionsSchema.safeParse(options);
   if (result.success) return;
-  const issue = result.error.issues[0];
-  const field = issue?.path.join('.') || '(options)';
-  throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: option '${field}' is invalid: ${issue?.message ?? 'invalid'}.`, {
+  const { field, message } = firstIssue(result.error, '(options)');
+  throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: option '${field}' is invalid: ${message}.`, {
     field,
   });
 }

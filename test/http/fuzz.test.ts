@@ -6,6 +6,7 @@ import { errorRegistry } from '../../src/errors.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { keys, testApi } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 // The fuzz reads the server's own OpenAPI document, generates requests for every operation from its documented
 // parameters and bodies (the machines' input and event schemas from GET /v1/machines/{machine}), with every kind
@@ -220,10 +221,10 @@ describe('OpenAPI-driven fuzz of the HTTP API', () => {
       return check(value) ? undefined : ajv.errorsText(check.errors);
     };
 
-    const s = quoteIdent(tg.internals.schema);
+    const s = quoteIdent(testAccess(tg).schema);
     const digest = async () =>
       JSON.stringify(
-        await tg.internals.client.query(
+        await testAccess(tg).client.query(
           `SELECT (SELECT md5(coalesce(string_agg(machine || '/' || id || '@' || version || ':' || state || ':' || snapshot::text, '|' ORDER BY machine, id), '')) FROM ${s}.entities) AS entities,
                   (SELECT count(*)::int FROM ${s}.transitions) AS transitions,
                   (SELECT count(*)::int FROM ${s}.effects) AS effects,

@@ -2,8 +2,8 @@ import { intFlag, parse } from '../args.ts';
 import { progressBar } from '../progress-bar.ts';
 import { registerHandlers } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, loadMachineModule, openRuntime } from '../runtime.ts';
-import { registeredEffectTypes } from '../../effects/registry.ts';
 import { deployCheck, type DeployCheckReport } from '../../evolution/deploy-check.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const usage = 'tollgate deploy-check --machines <new module> [--handlers MODULE] [--batch 500] [--json]';
 
@@ -34,8 +34,9 @@ export async function run(args: string[]): Promise<number> {
   const { tg } = await openRuntime(flags);
   const bar = progressBar(flags.json === true);
   try {
-    const handlers = flags.handlers === undefined ? undefined : (await registerHandlers(tg, flags.handlers), registeredEffectTypes(tg));
-    const report = await deployCheck(tg.internals.client, tg.internals.schema, Object.fromEntries(tg.internals.context.machines), {
+    const handlers = flags.handlers === undefined ? undefined : (await registerHandlers(tg, flags.handlers), [...portsOf(tg).effectHandlers.keys()]);
+    const { database, machines } = portsOf(tg);
+    const report = await deployCheck(database.client, database.schema, Object.fromEntries(machines), {
       ...(policies ? { policies } : {}),
       ...(handlers ? { handlerTypes: handlers } : {}),
       batch,

@@ -1,12 +1,9 @@
 import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
 import { stateToString } from '../engine/state-value.ts';
 import { TollgateError } from '../errors.ts';
-import type { Tollgate } from '../runtime/create-tollgate.ts';
-import { pathsOfState } from '../runtime/machine-stats.ts';
-import { checkIdentifier } from '../runtime/runtime-context.ts';
-import { toEntityView, type EntityView } from '../runtime/views.ts';
-import type { EntityRow } from '../store/rows.ts';
-import { quoteIdent, textArray } from '../store/sql-client.ts';
+import { pathsOfState } from './machine-stats.ts';
+import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { toEntityView, type EntityView } from './views.ts';
 
 /** One page of a machine's entities. */
 export interface EntityPage {
@@ -15,7 +12,7 @@ export interface EntityPage {
   readonly nextCursor: string | null;
 }
 
-export interface ListOptions {
+export interface EntityListOptions {
   /** A state path: matches entities in that state or inside it (`paused` matches `paused.idle`). */
   readonly state?: string;
   readonly limit: number;
@@ -29,32 +26,19 @@ export interface ListOptions {
  * `entities.state` holds sorted leaf paths joined by commas (`a.x,b.y` for parallel states), so a state matches
  * when one of its leaf paths equals it or is inside it (`pathsOfState`).
  */
-export async function listEntities(tg: Tollgate, machine: string, options: ListOptions): Promise<EntityPage> {
-  const definition = tg.internals.definition(machine);
+export async function listEntities(ctx: RuntimeContext, machine: string, options: EntityListOptions): Promise<EntityPage> {
+  const definition = machineOf(ctx, machine);
   const after = options.cursor === undefined ? null : decodeCursor(options.cursor, machine);
-  const s = quoteIdent(tg.internals.schema);
   let states: string[] | null = null;
   if (options.state !== undefined) {
     // The stored state strings in that state, from the kept counts (store/state-counts.ts): a state nobody is in
     // answers without reading entities, and the others are an index condition, not a pattern tried on every row
     // (measured at 1,000,000 entities: an empty state took 1.6 s).
     const wanted = options.state;
-    states = Object.keys(await tg.stateCounts(machine)).filter((stored) => pathsOfState(stored).has(wanted));
+    states = (await ctx.queries.stateCounts(machine)).map((r) => r.state).filter((stored) => pathsOfState(stored).has(wanted));
     if (states.length === 0) return { items: [], nextCursor: null };
   }
-  // An id prefix is also a lower bound (an id that extends the prefix sorts at or after it, in every collation), so
-  // the scan of the (machine, id) index starts there instead of at the machine's first id.
-  const rows = await tg.internals.client.query<EntityRow>(
-    `SELECT machine, id, machine_version, snapshot, state, version, state_entered_at
-       FROM ${s}.entities
-      WHERE machine = $1::text
-        ${states === null ? 'AND $2::text IS NULL' : 'AND state = ANY ($2::text[])'}
-        AND ($3::text IS NULL OR id > $3::text)
-        AND ($5::text IS NULL OR (starts_with(id, $5::text) AND id >= $5::text))
-      ORDER BY id
-      LIMIT $4::int`,
-    [machine, states === null ? null : textArray(states), after, options.limit + 1, options.idPrefix ?? null],
-  );
+  const rows = await ctx.queries.entityPage(machine, { states, afterId: after, limit: options.limit + 1, idPrefix: options.idPrefix ?? null });
   const page = rows.slice(0, options.limit);
   const items = page.map((row) => {
     // An older version's entity is shown migrated, as `get` shows it.
