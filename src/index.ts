@@ -36,7 +36,7 @@ export type { TransitionHandler, TransitionHandlerOptions } from './runtime/tran
 export { verifyWebhookSignature, signWebhook } from './feed/signature.ts';
 export type { VerifyWebhookOptions } from './feed/signature.ts';
 export type { Governance, PolicyStatus, PolicySwitchView, FreezeView, FreezeSpec, ChangeBy } from './runtime/governance.ts';
-export type { FreezeScope } from './policy/freezes.ts';
+export type { FreezeScope } from './store/rows.ts';
 export type { OverrideRequest, OverrideResult } from './runtime/override.ts';
 export type { AuditOptions, AuditReport, AuditProgress, DriftCount } from './audit/run-audit.ts';
 export type { DriftKind, DriftFinding, EntityDrift } from './audit/drift.ts';

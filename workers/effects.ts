@@ -2,14 +2,14 @@ import type { Clock } from '../src/clock.ts';
 import { describeError, TerminalError, RetryableError } from '../src/effects/errors.ts';
 import type { EffectRecord } from '../src/store/effect-store.ts';
 import type { EffectContext, RegisteredHandler } from '../src/effects/registry.ts';
-import { isTollgateError } from '../src/errors.ts';
-import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
+import { classifyGateError, deploySkewRetryMs, frozenRetryMs } from '../src/runtime/deploy-skew.ts';
 import { faultPoint } from '../src/jobs/faults.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
 import type { EffectJobData } from '../src/outbox/effect-job.ts';
 import type { Consumer, JobResult, RunningJob, Transport } from '../src/jobs/transport.ts';
 import type { RuntimePorts } from '../src/runtime/ports.ts';
 import type { EffectFollowUpOutcome } from '../src/store/rows.ts';
+import { backoffMs } from '../src/backoff.ts';
 
 /** Options of an effect worker. */
 export interface EffectWorkerOptions {
@@ -53,7 +53,8 @@ export function startEffectWorker(port: EffectWorkerPort, options: EffectWorkerO
       outcome = { status: sent.replayed ? 'replayed' : 'committed', transitionId: sent.transition.id, state: sent.entity.state };
       if (compensation && !sent.replayed) metrics.compensations.inc({ machine: effect.machine, type: effect.type, event: event.type });
     } catch (error) {
-      if (isTollgateError(error, 'TG_FROZEN')) {
+      const sorted = classifyGateError(error);
+      if (sorted.kind === 'frozen') {
         // A freeze holds the follow-up: its outcome stays unrecorded, and the job, run again, sends it again (the
         // settled-effect path below) until the freeze is lifted.
         return { retryInMs: frozenRetryMs };
@@ -61,14 +62,14 @@ export function startEffectWorker(port: EffectWorkerPort, options: EffectWorkerO
       // A coded, final refusal (illegal now, guard, policy, key already used by the other outcome): the gate
       // recorded it; store it and stop. Anything else (a conflict, the database, a worker that does not know the
       // machine or state: deploy-skew.ts) throws: the job is retried, and a re-run sends the follow-up again.
-      if (isDeploySkew(error)) {
-        metrics.skewDeferred.inc({ queue: 'effects', machine: effect.machine, code: (error as { code: string }).code });
+      if (sorted.kind === 'skew') {
+        metrics.skewDeferred.inc({ queue: 'effects', machine: effect.machine, code: sorted.error.code });
         logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id }, `effect follow-up '${event.type}' left for a worker that knows machine '${effect.machine}'`);
         throw error;
       }
-      if (!isTollgateError(error) || error.retryable) throw error;
-      outcome = { status: 'rejected', code: error.code, message: error.message };
-      logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: error.code }, `effect follow-up '${event.type}' refused`);
+      if (sorted.kind !== 'final') throw error;
+      outcome = { status: 'rejected', code: sorted.error.code, message: sorted.error.message };
+      logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: sorted.error.code }, `effect follow-up '${event.type}' refused`);
     }
     await store.recordFollowUp(effect.id, outcome, compensation && outcome.status !== 'rejected');
     return {};
@@ -112,7 +113,7 @@ export function startEffectWorker(port: EffectWorkerPort, options: EffectWorkerO
       const recorded = await store.record({ id: effect.id, status: 'dispatched', error: describeError(error), at: new Date(clock.now()) });
       metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'retried' : 'duplicate' });
       if (!recorded) return {};
-      const backoff = Math.min(registered.backoffMs * 2 ** (attempt - 1), registered.maxBackoffMs) * (0.75 + Math.random() / 4);
+      const backoff = backoffMs(attempt, { baseMs: registered.backoffMs, maxMs: registered.maxBackoffMs, jitter: [0.75, 1] });
       return { retryInMs: error instanceof RetryableError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoff };
     }
     await faultPoint('effect.before-record');

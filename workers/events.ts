@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EnqueuedEvent, EventEnqueuer, EventOutcome } from '../src/effects/registry.ts';
-import { isTollgateError, TollgateError, entityRef } from '../src/errors.ts';
+import { TollgateError, entityRef } from '../src/errors.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
 import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/jobs/transport.ts';
 import type { RuntimePorts } from '../src/runtime/ports.ts';
-import { deploySkewRetryMs, isDeploySkew, versionAhead } from '../src/runtime/deploy-skew.ts';
+import { classifyGateError, deploySkewRetryMs, versionAhead } from '../src/runtime/deploy-skew.ts';
 import { canonicalJson } from '../src/runtime/fingerprint.ts';
-import { checkIdentifier } from '../src/runtime/runtime-context.ts';
+import { checkIdentifier } from '../src/runtime/identifier.ts';
 
 /** The job of one queued event. */
 export interface EventJobData {
@@ -86,17 +86,18 @@ export function startEventWorker(port: EventWorkerPort, options: { transport: Tr
         const value: EventOutcome = { status: 'accepted', transitionId: sent.transition.id, state: sent.entity.state, replayed: sent.replayed };
         return { value };
       } catch (error) {
-        if (isDeploySkew(error)) {
+        const sorted = classifyGateError(error);
+        if (sorted.kind === 'skew') {
           // Not this worker's to judge (an older release's worker): left for one that knows the machine.
           metrics.events.inc({ machine: data.machine, outcome: 'retried' });
-          metrics.skewDeferred.inc({ queue: 'events', machine: data.machine, code: (error as { code: string }).code });
+          metrics.skewDeferred.inc({ queue: 'events', machine: data.machine, code: sorted.error.code });
           options.logger.warn({ machine: data.machine, entityId: data.entityId }, `queued event left for a worker that knows machine '${data.machine}' (version ${data.machineVersion ?? '?'})`);
           return { retryInMs: deploySkewRetryMs };
         }
         // A freeze answers a queued event at once (TG_FROZEN, retryable by whoever queued it), as it answers a send.
-        if (isTollgateError(error) && (!error.retryable || error.code === 'TG_FROZEN')) {
+        if (sorted.kind === 'final' || sorted.kind === 'frozen') {
           metrics.events.inc({ machine: data.machine, outcome: 'rejected' });
-          const value: EventOutcome = { status: 'rejected', code: error.code, message: error.message };
+          const value: EventOutcome = { status: 'rejected', code: sorted.error.code, message: sorted.error.message };
           return { value };
         }
         metrics.events.inc({ machine: data.machine, outcome: 'retried' });

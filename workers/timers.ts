@@ -3,7 +3,7 @@ import { isTollgateError } from '../src/errors.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
 import type { Consumer, JobResult, Transport } from '../src/jobs/transport.ts';
 import type { RuntimePorts } from '../src/runtime/ports.ts';
-import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
+import { classifyGateError, deploySkewRetryMs, frozenRetryMs } from '../src/runtime/deploy-skew.ts';
 import type { TimerJobData } from '../src/timers/scheduler.ts';
 
 /** Options of the timer worker. */
@@ -58,24 +58,26 @@ export async function fireTimer(port: TimerWorkerPort, timerId: string, options:
       metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
       return {};
     }
-    if (isTollgateError(error, 'TG_FROZEN')) {
+    const sorted = classifyGateError(error);
+    if (sorted.kind === 'frozen') {
       // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
       return { retryInMs: frozenRetryMs };
     }
-    if (isDeploySkew(error)) {
+    if (sorted.kind === 'skew') {
       // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.
-      const code = (error as { code: string }).code;
+      const code = sorted.error.code;
       metrics.skewDeferred.inc({ queue: 'timers', machine: timer.machine, code });
       options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
       return { retryInMs: deploySkewRetryMs };
     }
-    if (!isTollgateError(error) || error.retryable) throw error;
+    if (sorted.kind !== 'final') throw error;
+    const refused = sorted.error;
     await port.timerStore.markStale(timer.id, new Date(clock.now()));
     // A machine that throws on the timer's event throws again on every retry: stale for good, like a refusal.
-    const reason = error.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
+    const reason = refused.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
     metrics.staleTimers.inc({ machine: timer.machine, reason });
     options.logger.warn(
-      { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code, reason: error.message },
+      { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: refused.code, reason: refused.message },
       `timer event '${timer.event.type}' refused: marked stale`,
     );
   }

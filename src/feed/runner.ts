@@ -7,11 +7,13 @@ import type { ProcessLogger } from '../jobs/logger.ts';
 import { startLoop, type Loop } from '../jobs/loop.ts';
 import type { RuntimePorts } from '../runtime/ports.ts';
 import { cursorOf, entityKey, type ConsumerRow, type ConsumerStore, type Cursor } from '../store/consumer-store.ts';
-import { toLifecycleEvent, touchesStates, type FeedRow } from './event.ts';
+import { toLifecycleEvent, touchesStates } from './event.ts';
+import type { FeedRow } from '../store/rows.ts';
 import type { FeedMetrics } from '../observe/feed-metrics.ts';
 import type { FeedSink } from './sink.ts';
 import { natsSink } from './sinks/nats.ts';
 import { webhookSink } from './sinks/webhook.ts';
+import { backoffMs } from '../backoff.ts';
 
 /** Intervals and limits of the feed; the defaults suit production. */
 export interface FeedOptions {
@@ -295,8 +297,7 @@ async function deliverWithRetries(state: FeedState, row: ConsumerRow, sink: Feed
       counts.retried++;
       counts.lastError = message;
       state.metrics.retried.inc({ consumer: row.name });
-      const backoff = Math.min(state.options.retryBaseMs * 2 ** (attempt - 1), state.options.retryMaxMs);
-      await pause(backoff * (0.75 + Math.random() * 0.5), signal);
+      await pause(backoffMs(attempt, { baseMs: state.options.retryBaseMs, maxMs: state.options.retryMaxMs, jitter: [0.75, 1.25] }), signal);
     }
   }
 }

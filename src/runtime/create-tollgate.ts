@@ -55,7 +55,8 @@ import { dryRun, type DryRunResult } from './dry-run.ts';
 import { sendEvent, type SendOptions, type SendResult } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { registerTransitionHandler, type TransitionHandler, type TransitionHandlerOptions } from './transition-handlers.ts';
 import {

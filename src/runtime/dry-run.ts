@@ -4,7 +4,8 @@ import { evaluate } from '../engine/evaluate.ts';
 import { admit } from './admission.ts';
 import { checkedEvent, refusal } from './gate.ts';
 import { loadEntity } from './load.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 
 /** What an event would do to an entity now, computed without writing anything. */
 export interface DryRunResult {

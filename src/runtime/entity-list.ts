@@ -1,9 +1,9 @@
-import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
-import { stateToString } from '../engine/state-value.ts';
 import { TollgateError } from '../errors.ts';
 import { pathsOfState } from './machine-stats.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
-import { toEntityView, type EntityView } from './views.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
+import { storedEntityView } from './load.ts';
+import type { EntityView } from './views.ts';
 
 /** One page of a machine's entities. */
 export interface EntityPage {
@@ -40,19 +40,8 @@ export async function listEntities(ctx: RuntimeContext, machine: string, options
   }
   const rows = await ctx.queries.entityPage(machine, { states, afterId: after, limit: options.limit + 1, idPrefix: options.idPrefix ?? null });
   const page = rows.slice(0, options.limit);
-  const items = page.map((row) => {
-    // An older version's entity is shown migrated, as `get` shows it.
-    const { snapshot, hops } = migrateSnapshot(definition, row.snapshot, { machine, entityId: row.id, machineVersion: row.machine_version });
-    return toEntityView({
-      machine,
-      id: row.id,
-      snapshot,
-      state: hops.length > 0 ? stateToString(snapshot.value) : row.state,
-      version: row.version,
-      machineVersion: hops.length > 0 ? definition.version : row.machine_version,
-      stateEnteredAt: new Date(row.state_entered_at),
-    }, definition.events);
-  });
+  // An older version's entity is shown migrated, as `get` shows it.
+  const items = page.map((row) => storedEntityView(definition, machine, row.id, row));
   const last = page.at(-1);
   return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };
 }

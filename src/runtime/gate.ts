@@ -4,8 +4,6 @@ import type { EventObject } from 'xstate';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { Accepted, Refused } from '../engine/decision.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
-import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
@@ -13,12 +11,13 @@ import { pgErrorCode } from '../store/sql-client.ts';
 import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { admit } from './admission.ts';
 import { fingerprint } from './fingerprint.ts';
-import { loadEntity } from './load.ts';
+import { loadEntity, storedEntityView } from './load.ts';
 import { migrationCommit, planMigration } from './migration.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { LoadedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
 import { firstIssue } from '../zod-issue.ts';
+import { backoffMs } from '../backoff.ts';
 
 /** Options of one send. */
 export interface SendOptions {
@@ -170,7 +169,7 @@ export async function sendEvent(
     }
     ctx.metrics.conflictRetries.inc({ machine, from: loaded.state, to: accepted.state });
     attempt++;
-    await sleep(Math.random() * 2 ** attempt * 2);
+    await sleep(backoffMs(attempt, { baseMs: 4, jitter: [0, 1] }));
   }
 }
 
@@ -362,20 +361,7 @@ function replay(
 /** The entity as it was right after a stored transition: what a replay answers. */
 export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow): EntityView {
   // Written by an older version: shown migrated, as reads show the entity.
-  const { snapshot, hops } = migrateSnapshot(definition, row.snapshot, {
-    machine: row.machine,
-    entityId: row.entity_id,
-    machineVersion: row.machine_version,
-  });
-  return toEntityView({
-    machine: row.machine,
-    id: row.entity_id,
-    snapshot,
-    state: hops.length > 0 ? stateToString(snapshot.value) : row.to_state,
-    version: row.seq,
-    machineVersion: hops.length > 0 ? definition.version : row.machine_version,
-    stateEnteredAt: new Date(row.state_entered_at),
-  }, definition.events);
+  return storedEntityView(definition, row.machine, row.entity_id, { ...row, state: row.to_state, version: row.seq });
 }
 
 interface CommitParts {

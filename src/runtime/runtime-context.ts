@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
+import { checkIdentifier } from './identifier.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Committer, EffectHandOff } from '../store/commit.ts';
 import type { EffectHandlers, EventEnqueuer } from '../effects/registry.ts';
@@ -73,29 +74,6 @@ export function machineOf(ctx: RuntimeContext, name: string): AnyMachineDefiniti
     );
   }
   return definition;
-}
-
-const maxIdLength = 200;
-
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
-/** Entity ids and idempotency keys: non-empty strings of at most 200 characters, no control characters. */
-export function checkIdentifier(kind: 'entity id' | 'idempotency key' | 'actor', value: unknown, machine: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxIdLength || hasControlCharacter(value)) {
-    const shown = typeof value === 'string' ? `'${value.slice(0, 40)}${value.length > 40 ? '…' : ''}' (${value.length} characters)` : typeof value;
-    throw new TollgateError(
-      'TG_INVALID_ARGUMENT',
-      `The ${kind} for machine '${machine}' must be a string of 1 to ${maxIdLength} characters without control characters; got ${shown}.`,
-      { machine, argument: kind },
-    );
-  }
-  return value;
 }
 
 /** The checked arguments every write (create, send) starts from. */
