@@ -52,6 +52,9 @@ export const errorRegistry = {
   TG_IMPORT_INVALID_STATE: { status: 422, retryable: false, title: 'Imported state invalid' },
   TG_IMPORT_INVALID_CONTEXT: { status: 422, retryable: false, title: 'Imported context invalid' },
   TG_IMPORT_CONFLICT: { status: 409, retryable: false, title: 'Imported entity differs from the stored one' },
+  TG_MACHINE_SHADOWED: { status: 409, retryable: false, title: 'Machine in shadow mode' },
+  TG_MACHINE_ENFORCED: { status: 409, retryable: false, title: 'Machine in enforce mode' },
+  TG_INVALID_OBSERVATION: { status: 400, retryable: false, title: 'Invalid observation' },
 } as const satisfies Record<string, ErrorSpec>;
 
 interface ErrorSpec {

@@ -59,7 +59,9 @@ export async function fireTimer(port: TimerWorkerPort, timerId: string, options:
       return {};
     }
     const sorted = classifyGateError(error);
-    if (sorted.kind === 'frozen') {
+    if (sorted.kind === 'frozen' || isTollgateError(error, 'TG_MACHINE_SHADOWED')) {
+      // A machine in shadow mode waits like a frozen one: the legacy system moves its entities, and a move cancels
+      // the timer; one still scheduled when the machine is switched to enforce fires then.
       // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
       return { retryInMs: frozenRetryMs };
     }

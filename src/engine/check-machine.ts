@@ -53,6 +53,7 @@ export function checkMachine(name: string, definition: AnyMachineDefinition): vo
   const descriptors = new Set<string>();
   visit(name, machine, machine.root, definition, descriptors);
   checkCompensations(name, definition, descriptors);
+  checkShadow(name, definition);
 }
 
 function visit(name: string, machine: AnyStateMachine, node: AnyStateNode, definition: AnyMachineDefinition, descriptors: Set<string>): void {
@@ -166,6 +167,18 @@ function checkCompensations(name: string, definition: AnyMachineDefinition, desc
         `the compensation of '${effect}' is '${event}', which ${schema ? 'needs a payload' : 'has no schema in events'}; ` +
           `tollgate sends it as { type: '${event}' } alone: declare ${JSON.stringify(event)}: z.strictObject({}) (or make its fields optional)`,
       );
+    }
+  }
+}
+
+function checkShadow(name: string, definition: AnyMachineDefinition): void {
+  if (definition.mode !== undefined && definition.mode !== 'shadow' && definition.mode !== 'enforce') {
+    throw unsupported(name, `its mode is ${JSON.stringify(definition.mode)}: write 'shadow' or 'enforce' (the default)`);
+  }
+  const declared = Object.keys((definition.machine.implementations.actions ?? {}) as Record<string, unknown>);
+  for (const effect of definition.shadow?.effects ?? []) {
+    if (!declared.includes(effect)) {
+      throw unsupported(name, `shadow.effects names '${effect}', which is not an action of setup({ actions }) (declared: ${declared.join(', ') || 'none'})`);
     }
   }
 }

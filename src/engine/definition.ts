@@ -47,6 +47,21 @@ export interface MachineDefinition<
    * `{ chargePayment: 'PAYMENT_FAILED' }`. Default: none.
    */
   readonly compensations?: Readonly<Record<string, string>>;
+  /**
+   * How tollgate runs the machine until a switch is recorded (`tollgate mode`, `tg.setMode`): `enforce` (the gate
+   * decides every transition) or `shadow` (a legacy system still writes the entities: `send` and `create` are
+   * refused with TG_MACHINE_SHADOWED, `tg.observe` checks and mirrors what the legacy system reports). After the
+   * first switch the recorded mode applies to every process. See docs/adoption.md. Default: `enforce`.
+   */
+  readonly mode?: MachineMode;
+  /**
+   * Shadow mode's options. `effects`: the effect types still emitted when an observed transition is legal (the
+   * legacy system does the others' work itself). Default: none (no effect is emitted in shadow mode).
+   *
+   * @example
+   * shadow: { effects: ['sendEmail'] }
+   */
+  readonly shadow?: { readonly effects?: readonly string[] };
   /** One line shown in listings. Default: none. */
   readonly description?: string;
   /**
@@ -69,6 +84,9 @@ export interface MachineDefinition<
    */
   readonly pathTesting?: PathTestDefaults | readonly PathTestDefaults[];
 }
+
+/** Who writes a machine's entities: tollgate's gate (`enforce`) or a legacy system that tollgate observes (`shadow`). */
+export type MachineMode = 'shadow' | 'enforce';
 
 /** A payload without `type` (or with it: a `type` that disagrees with the key is an error). */
 export type SamplePayload = Readonly<Record<string, unknown>>;

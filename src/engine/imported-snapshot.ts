@@ -92,6 +92,18 @@ interface RestingShape {
 // bench/import.ts); its outcome depends on the state value alone, so it is checked once per value and machine.
 const shapes = new WeakMap<AnyStateMachine, Map<string, RestingShape>>();
 
+/**
+ * The state string (`entities.state`) of a state another system names, checked as `importedSnapshot` checks it
+ * (exists, a leaf, one the entity can rest in) without a context: TG_IMPORT_INVALID_STATE names what is wrong.
+ */
+export function restingStateOf(definition: AnyMachineDefinition, machine: string, id: string, state: unknown): string {
+  const invalidState = (reason: string) =>
+    new TollgateError('TG_IMPORT_INVALID_STATE', `Cannot place ${entityRef(machine, id)}: ${reason}.`, { machine, entityId: id, reason });
+  const value = toStateValue(state);
+  if (value === undefined) throw invalidState(`its state ${JSON.stringify(state)} is neither a dotted path nor a state value`);
+  return restingShape(definition, value, invalidState).state;
+}
+
 function restingShape(definition: AnyMachineDefinition, value: StateValue, invalidState: (reason: string) => TollgateError): RestingShape {
   const machine = definition.machine;
   let known = shapes.get(machine);

@@ -12,6 +12,7 @@ import { consumerRoutes } from './routes/consumers.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { eventRoutes } from './routes/events.ts';
 import { governanceRoutes } from './routes/governance.ts';
+import { shadowRoutes } from './routes/shadow.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { inspectorRoutes } from './routes/inspector.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -158,6 +159,7 @@ export async function registerApi(app: FastifyInstance, tg: Tollgate, options: A
     ['machines', machineRoutes(tg)],
     ['consumers', consumerRoutes(tg)],
     ['governance', governanceRoutes(tg)],
+    ['shadow', shadowRoutes(tg)],
     ['streams', streamRoutes(tg, streams)],
     ['inspector', inspectorRoutes(new LiveActors(() => (options.clock ?? systemClock).now()), streams)],
     [

@@ -7,6 +7,8 @@ export type FaultPoint =
   | 'relay.after-claim-before-enqueue'
   /** A commit wrote its effects dispatched and handed them to this process's relay, which has not added them yet. */
   | 'relay.after-commit-before-add'
+  /** The gate looked up a send's idempotency key, found no commit, and has not loaded the entity yet. */
+  | 'gate.after-key-check'
   /** An effect handler is running (the worker checked the row, ran nothing to completion yet). */
   | 'effect.mid-handler'
   /** The handler succeeded; the completion is not yet recorded in Postgres. */

@@ -56,7 +56,13 @@ export function createMetrics() {
     labelNames: ['machine', 'event'] as const,
     registers: [registry],
   });
-  return { registry, transitions, rejections, conflictRetries, conflicts, replays, timeInState, frozenRefusals, frozenDeferrals };
+  const shadowObservations = new Counter({
+    name: 'tollgate_shadow_observations_total',
+    help: "Legacy transitions reported in shadow mode, by machine, verdict, the mirror's state and event type (events the machine does not know: '(other)').",
+    labelNames: ['machine', 'verdict', 'from', 'event'] as const,
+    registers: [registry],
+  });
+  return { registry, shadowObservations, transitions, rejections, conflictRetries, conflicts, replays, timeInState, frozenRefusals, frozenDeferrals };
 }
 
 /** The metrics of one runtime. */

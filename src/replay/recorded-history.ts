@@ -2,6 +2,7 @@ import type { EventObject } from 'xstate';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { migratedEventType } from '../runtime/migration.ts';
 import { overrideEventType } from '../store/legality-sql.ts';
+import { observedEventType } from '../store/shadow-store.ts';
 import { importedEventType } from '../store/import-statement.ts';
 import { type RecordedEntity, type RecordedStep, type RecordedTimer, type StepKind } from './recorded.ts';
 
@@ -149,7 +150,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
     client.query<TransitionRecord>(
       selection.stepSnapshots === 'rebase-points'
         ? `SELECT t.id, t.entity_id, t.seq, t.event_type, t.event, t.from_state, t.to_state, t.machine_version, t.idempotency_key, t.actor, t.created_at,
-             CASE WHEN t.event_type IN ('${migratedEventType}', '${overrideEventType}', '${importedEventType}') OR t.seq = b.version OR t.machine_version <> b.machine_version
+             CASE WHEN t.event_type IN ('${migratedEventType}', '${overrideEventType}', '${importedEventType}', '${observedEventType}') OR t.seq = b.version OR t.machine_version <> b.machine_version
                THEN t.snapshot END AS snapshot
            FROM ${s}.transitions t JOIN jsonb_to_recordset($3::text::jsonb) AS b(id text, version int, machine_version int) ON b.id = t.entity_id
            WHERE t.machine = $1::text AND t.entity_id IN (SELECT jsonb_array_elements_text($2::text::jsonb)) ORDER BY t.entity_id, t.seq`
@@ -190,7 +191,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
             : 'create'
           : row.event_type === migratedEventType
             ? 'migration'
-            : row.event_type === overrideEventType
+            : row.event_type === overrideEventType || row.event_type === observedEventType
               ? 'override'
               : timerSendId !== undefined || row.event_type.startsWith('xstate.after.')
                 ? 'timer'

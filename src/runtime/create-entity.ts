@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { evaluateInitial } from '../engine/evaluate.ts';
 import { TollgateError, entityRef } from '../errors.ts';
+import { refuseIfShadowed } from './machine-mode.ts';
 import { fingerprint } from './fingerprint.ts';
 import { commitInput, entityAfter, transitionViewOf, tryCommit, type SendOptions } from './gate.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
@@ -35,6 +36,7 @@ export async function createEntity(
       { machine, entityId: id, field },
     );
   }
+  await refuseIfShadowed(ctx, machine, id, 'xstate.init');
   const event = { type: 'xstate.init', input: parsed.data };
   const print = fingerprint(event);
   const accepted = evaluateInitial(definition.machine, parsed.data, { machine, entityId: id });

@@ -39,11 +39,13 @@ import { auditGauges } from '../observe/audit-gauges.ts';
 import { governanceGauges } from '../observe/governance-gauges.ts';
 import { auditStore } from '../store/audit-store.ts';
 import { governanceStore } from '../store/governance-store.ts';
+import { shadowStore } from '../store/shadow-store.ts';
 import { writeLegalPairs, type LegalPairs } from '../store/legality.ts';
 import { legalPairs } from '../engine/legal-pairs.ts';
 import { createEntity, type CreateResult } from './create-entity.ts';
 import { importEntities, type ImportOptions, type ImportReport, type ImportSource } from './import-entities.ts';
 import { governance, type Governance } from './governance.ts';
+import { entityObservations, observe, shadowReport, type Observation, type ObservationView, type ShadowReport, type ShadowReportOptions } from './shadow.ts';
 import type { Policy } from './policy.ts';
 import { CommitFeed } from './commit-feed.ts';
 import { attachInspector } from './inspection.ts';
@@ -102,6 +104,25 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
    * const report = await tg.import('subscription', [{ id: 's1', state: 'grace', context, stateEnteredAt: '2026-11-28T09:00:00Z' }]);
    */
   import(machine: Name<R>, source: ImportSource, options?: ImportOptions): Promise<ImportReport>;
+  /**
+   * Reports a transition a legacy system made on an entity of a machine in shadow mode (docs/adoption.md): tollgate
+   * judges it against the machine and its mirror of the entity (`legal`, `illegal` with the code it would have
+   * refused with, `diverged`, `unknown-entity`), records the verdict, and moves the mirror where the legacy system
+   * put the entity. Never refused for legality; TG_INVALID_OBSERVATION for a malformed report, TG_MACHINE_ENFORCED
+   * for a machine in enforce mode (nothing written).
+   *
+   * @example
+   * const seen = await tg.observe('subscription', 'sub-1', { event: 'RESUME', from: 'paused.idle', to: 'active', at: '2026-11-30T08:00:00Z' });
+   * if (seen.verdict === 'illegal') console.log(seen.code, seen.reason);
+   */
+  observe(machine: Name<R>, id: string, observation: Observation): Promise<ObservationView>;
+  /** An entity's shadow observations with their verdicts, newest first (at most `limit`, default 100). */
+  observations(machine: Name<R>, id: string, options?: { readonly limit?: number }): Promise<ObservationView[]>;
+  /**
+   * The drift shadow mode found: illegal and diverged transitions since `since` (default: 7 days ago) grouped by
+   * (from, event, to) with counts and example ids, and the observations per verdict (`tollgate shadow-report`).
+   */
+  shadowReport(machine: Name<R>, options?: ShadowReportOptions): Promise<ShadowReport>;
   /** Sends one event through the gate. */
   send<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: SendOptions): Promise<SendResult>;
   /**
@@ -242,6 +263,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     policyVersions,
     policyTimeoutMs: options.policyTimeoutMs ?? 2000,
     governanceStore: rulesStore,
+    shadowStore: shadowStore(client, schema, rulesStore.channel),
     governance: governanceWatch(client, rulesStore, {
       bootstrap: async () => {
         await rulesStore.ensureActive(firstPolicies, 'tollgate (first registered)', new Date(clock.now()));
@@ -296,6 +318,9 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
     dryRun: open((machine, id, event) => dryRun(ctx, machine, id, event)),
     import: open((machine, source, opts) => importEntities(ctx, machine, source, opts)),
+    observe: open((machine, id, observation) => observe(ctx, machine, id, observation)),
+    observations: open((machine, id, opts = {}) => entityObservations(ctx, machine, id, opts.limit)),
+    shadowReport: open((machine, opts) => shadowReport(ctx, machine, opts)),
     get: open(async (machine, id) => {
       entityArgs(machine, id);
       const definition = machineOf(ctx, machine);
@@ -333,6 +358,9 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       freezes: open(rules.freezes),
       override: open(rules.override),
       audit: open(rules.audit),
+      modes: open(rules.modes),
+      setMode: open(rules.setMode),
+      modeSwitches: open(rules.modeSwitches),
     },
     watch: (filter, listener) => hub.watch(filter, listener),
     machineStats: open(async (machine) => machineStats(ctx, statsQueries, machine)),

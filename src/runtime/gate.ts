@@ -7,9 +7,11 @@ import { evaluate } from '../engine/evaluate.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
+import { faultPoint } from '../jobs/faults.ts';
 import { pgErrorCode } from '../store/sql-client.ts';
 import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './deploy-skew.ts';
 import { admit } from './admission.ts';
+import { refuseIfShadowed } from './machine-mode.ts';
 import { fingerprint } from './fingerprint.ts';
 import { loadEntity, storedEntityView } from './load.ts';
 import { migrationCommit, planMigration } from './migration.ts';
@@ -67,6 +69,8 @@ export async function sendEvent(
 ): Promise<SendResult> {
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
   const event = options.internal ? (rawEvent as EventObject) : await checkedEvent(ctx, definition, machine, id, rawEvent, { count: true });
+  // A machine in shadow mode is written by a legacy system: every send is refused, the system's own timers and follow-ups too.
+  await refuseIfShadowed(ctx, machine, id, event.type);
   const print = fingerprint(event);
 
   let fresh = false; // true once this attempt's snapshot came from the database, not the cache
@@ -76,6 +80,7 @@ export async function sendEvent(
       if (key) {
         const prior = await ctx.queries.transitionByKey(machine, id, key);
         if (prior) return replay(ctx, definition, prior, print, event);
+        await faultPoint('gate.after-key-check');
       }
       // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
       // request that newer release committed still replays.
@@ -106,7 +111,12 @@ export async function sendEvent(
       fresh = true;
       continue;
     }
-    if (!admission.allowed) return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
+    if (!admission.allowed) {
+      // The key was checked before the load: an earlier attempt of this request may have committed in between.
+      const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
+      if (committed) return committed;
+      return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
+    }
 
     const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
     if (decision.kind === 'refused') {
@@ -118,6 +128,10 @@ export async function sendEvent(
       // A timer's event refused because a transition that got in first cancelled the timer (and left its state):
       // not an illegal attempt, just a stale timer.
       await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
+      // The state that refuses may be this very request's doing: an earlier attempt with the same key (its answer
+      // lost) committed between the key check and the load. Then the retry answers with that commit.
+      const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
+      if (committed) return committed;
       await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
     }
 
@@ -171,6 +185,21 @@ export async function sendEvent(
     attempt++;
     await sleep(backoffMs(attempt, { baseMs: 4, jitter: [0, 1] }));
   }
+}
+
+/** The replay of an earlier attempt of this request that committed after its key was first checked, if any. */
+async function committedMeanwhile(
+  ctx: RuntimeContext,
+  definition: AnyMachineDefinition,
+  machine: string,
+  id: string,
+  key: string | null,
+  print: string,
+  event: EventObject,
+): Promise<SendResult | undefined> {
+  if (!key) return undefined;
+  const prior = await ctx.queries.transitionByKey(machine, id, key);
+  return prior ? replay(ctx, definition, prior, print, event) : undefined;
 }
 
 /** Loads the entity for a write; a failed snapshot migration is recorded as a rejection of the event, then thrown. */

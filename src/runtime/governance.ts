@@ -8,6 +8,9 @@ import type { FreezeRow, PolicySwitchRow } from '../store/governance-store.ts';
 import { overrideEntity, type OverrideRequest, type OverrideResult } from './override.ts';
 import { checkIdentifier } from './identifier.ts';
 import { machineOf, type RuntimeContext } from './runtime-context.ts';
+import type { MachineMode } from '../engine/definition.ts';
+import { modeStatus, type ModeStatus } from './machine-mode.ts';
+import { modeSwitches, setMode, type ModeSwitchView } from './shadow.ts';
 
 /** One machine's policies: the active version and the versions this process registers. */
 export interface PolicyStatus {
@@ -84,6 +87,19 @@ export interface Governance {
    * `tollgate_audit_drift_entities`. Writes nothing else.
    */
   audit(options?: AuditOptions): Promise<AuditReport>;
+  /** Each registered machine's mode now (or one machine's): `shadow` or `enforce`, and whether a switch set it. */
+  modes(machine?: string): Promise<ModeStatus[]>;
+  /**
+   * Switches a machine between `shadow` (a legacy system writes; `observe` records its transitions; sends are
+   * TG_MACHINE_SHADOWED) and `enforce` (the gate decides) for every process within a second; recorded with who,
+   * when, why, from and to, like a policy switch.
+   *
+   * @example
+   * await tg.governance.setMode('subscription', 'enforce', { actor: 'ana', reason: 'shadow report clean for 7 days' });
+   */
+  setMode(machine: string, mode: MachineMode, by: ChangeBy): Promise<ModeSwitchView>;
+  /** Recorded mode switches, newest first. */
+  modeSwitches(machine?: string, limit?: number): Promise<ModeSwitchView[]>;
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -193,6 +209,12 @@ export function governance(ctx: RuntimeContext): Governance {
       return freezeView(row);
     },
     override: (request) => overrideEntity(ctx, request),
+    async modes(machine) {
+      const names = machine === undefined ? [...ctx.machines.keys()] : [machine];
+      return Promise.all(names.map((name) => modeStatus(ctx, name)));
+    },
+    setMode: (machine, mode, by) => setMode(ctx, machine, mode, by),
+    modeSwitches: (machine, limit) => modeSwitches(ctx, machine, limit),
     async audit(options = {}) {
       if (options.machine !== undefined) machineOf(ctx, options.machine);
       if (options.since !== undefined && Number.isNaN(options.since.getTime())) {

@@ -13,6 +13,7 @@ import type { SqlClient } from '../store/sql-client.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
 import type { GovernanceWatch } from '../policy/watch.ts';
 import type { GovernanceStore } from '../store/governance-store.ts';
+import type { ShadowStore } from '../store/shadow-store.ts';
 import type { Policy } from './policy.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
 import type { RegisteredTransitionHandler } from './transition-handlers.ts';
@@ -37,6 +38,8 @@ export interface RuntimeContext {
   /** The active policy versions and freezes, as every process applies them. */
   readonly governance: GovernanceWatch;
   readonly governanceStore: GovernanceStore;
+  /** Machine modes and shadow observations (runtime/shadow.ts). */
+  readonly shadowStore: ShadowStore;
   /** Where the gate publishes each commit of this process, after it committed (live views, inspection). */
   readonly feed: CommitFeed;
   /** See TollgateOptions.acceptNewerMachineVersions. */

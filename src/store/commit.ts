@@ -179,7 +179,7 @@ export function createCommitter(client: SqlClient, schemaName: string, outbox: C
 
 const notCommitted = new Error('not committed: rolled back');
 
-function commitParams(input: CommitInput, handedOff: boolean): unknown[] {
+export function commitParams(input: CommitInput, handedOff: boolean): unknown[] {
   return [
     input.machine,
     input.entityId,

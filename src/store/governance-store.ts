@@ -5,6 +5,8 @@ import { quoteIdent, type SqlClient } from './sql-client.ts';
 export interface GovernanceRows {
   readonly policies: ReadonlyMap<string, string>;
   readonly freezes: readonly Freeze[];
+  /** The mode each machine switched at run time runs in (`shadow` | `enforce`; store/shadow-store.ts writes them). */
+  readonly modes: ReadonlyMap<string, string>;
 }
 
 /** A row of `policy_switches`. */
@@ -78,12 +80,14 @@ export function governanceStore(client: SqlClient, schemaName: string): Governan
   return {
     channel,
     async read() {
-      const [row] = await client.query<{ policies: Array<{ machine: string; version: string }>; freezes: FreezeRow[] }>(
+      const [row] = await client.query<{ policies: Array<{ machine: string; version: string }>; freezes: FreezeRow[]; modes: Array<{ machine: string; mode: string }> }>(
         `SELECT (SELECT coalesce(json_agg(json_build_object('machine', machine, 'version', version)), '[]'::json) FROM ${s}.active_policies) AS policies,
-                (SELECT coalesce(json_agg(f), '[]'::json) FROM ${s}.freezes f WHERE lifted_at IS NULL) AS freezes`,
+                (SELECT coalesce(json_agg(f), '[]'::json) FROM ${s}.freezes f WHERE lifted_at IS NULL) AS freezes,
+                (SELECT coalesce(json_agg(json_build_object('machine', machine, 'mode', mode)), '[]'::json) FROM ${s}.machine_modes) AS modes`,
       );
       return {
         policies: new Map((row?.policies ?? []).map((p) => [p.machine, p.version])),
+        modes: new Map((row?.modes ?? []).map((m) => [m.machine, m.mode])),
         freezes: (row?.freezes ?? []).map((f) => ({
           id: f.id,
           machine: f.machine,

@@ -263,6 +263,69 @@ export function createTables(name: string) {
     (t) => [index('policy_switches_machine_idx').on(t.machine, t.id)],
   );
 
+  /**
+   * The mode a machine runs in now, when it was switched at run time (runtime/shadow.ts): `shadow` (the legacy system
+   * writes; tollgate observes) or `enforce`. No row: the definition's `mode` (default `enforce`).
+   */
+  const machineModes = schema.table('machine_modes', {
+    machine: text('machine').primaryKey(),
+    mode: text('mode').notNull(),
+    switchedAt: ts('switched_at').notNull(),
+    switchedBy: text('switched_by').notNull(),
+    reason: text('reason').notNull(),
+  });
+
+  /** Every mode switch: who, when, why, from, to. Append-only by convention, like `policy_switches`. */
+  const modeSwitches = schema.table(
+    'mode_switches',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      machine: text('machine').notNull(),
+      fromMode: text('from_mode').notNull(),
+      toMode: text('to_mode').notNull(),
+      actor: text('actor').notNull(),
+      reason: text('reason').notNull(),
+      at: ts('at').notNull(),
+    },
+    (t) => [index('mode_switches_machine_idx').on(t.machine, t.id)],
+  );
+
+  /**
+   * Transitions a legacy system reported while the machine was in shadow mode (`tg.observe`), each with tollgate's
+   * verdict: legal | illegal | diverged | unknown-entity. Read by `tollgate shadow-report`.
+   */
+  const shadowObservations = schema.table(
+    'shadow_observations',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      machine: text('machine').notNull(),
+      entityId: text('entity_id').notNull(),
+      /** The caller's observation key: a second report under it is answered from this row. */
+      observationKey: text('observation_key'),
+      fingerprint: text('fingerprint').notNull(),
+      eventType: text('event_type').notNull(),
+      event: jsonb('event').notNull(),
+      /** Where the legacy system says the entity was (null: not said). */
+      fromState: text('from_state'),
+      /** Where the legacy system put it. */
+      toState: text('to_state').notNull(),
+      /** Where tollgate's mirror was (null: no mirror, unknown-entity). */
+      mirrorState: text('mirror_state'),
+      /** Where the machine would have gone from the mirror (null: it would have refused, or no mirror). */
+      expectedState: text('expected_state'),
+      verdict: text('verdict').notNull(),
+      /** The code tollgate would have refused with (illegal), or null. */
+      code: text('code'),
+      reason: text('reason'),
+      observedAt: ts('observed_at').notNull(),
+      recordedAt: ts('recorded_at').notNull(),
+    },
+    (t) => [
+      uniqueIndex('shadow_observations_key_uq').on(t.machine, t.entityId, t.observationKey),
+      index('shadow_observations_report_idx').on(t.machine, t.observedAt),
+    ],
+  );
+
   /** Freezes (policy/freezes.ts): while one matches, the gate refuses the event with TG_FROZEN. */
   const freezes = schema.table(
     'freezes',
@@ -388,6 +451,9 @@ export function createTables(name: string) {
     rejections,
     activePolicies,
     policySwitches,
+    machineModes,
+    modeSwitches,
+    shadowObservations,
     freezes,
     legalTransitions,
     overrides,
@@ -411,6 +477,9 @@ export const {
   rejections,
   activePolicies,
   policySwitches,
+  machineModes,
+  modeSwitches,
+  shadowObservations,
   freezes,
   legalTransitions,
   overrides,

@@ -40,7 +40,7 @@ export function entityRoutes(tg: Tollgate): AnyRouteSpec[] {
       body: createBody,
       success: { status: 201, description: 'Created', schema: createResult },
       alsoSuccess: [{ status: 200, description: 'Replayed: the same key and input created it before' }],
-      errors: ['TG_UNKNOWN_MACHINE', 'TG_INVALID_INPUT', 'TG_INVALID_ARGUMENT', 'TG_ENTITY_EXISTS', 'TG_IDEMPOTENCY_KEY_REUSED'],
+      errors: ['TG_UNKNOWN_MACHINE', 'TG_INVALID_INPUT', 'TG_INVALID_ARGUMENT', 'TG_ENTITY_EXISTS', 'TG_IDEMPOTENCY_KEY_REUSED', 'TG_MACHINE_SHADOWED'],
       handler: async ({ params, body, request, reply, caller }) => {
         const result = await tg.create(params.machine, body.id, body.input, {
           idempotencyKey: idempotencyKeyOf(request),

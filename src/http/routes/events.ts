@@ -34,6 +34,7 @@ export function eventRoutes(tg: Tollgate): AnyRouteSpec[] {
         'TG_VERSION_CONFLICT',
         'TG_FROZEN',
         'TG_POLICY_UNAVAILABLE',
+        'TG_MACHINE_SHADOWED',
       ],
       handler: ({ params, body, request, caller }) =>
         tg.send(params.machine, params.id, body as { type: string }, { idempotencyKey: idempotencyKeyOf(request), actor: actorOf(caller) }),

@@ -13,6 +13,7 @@ import {
   unfreezeQuery,
 } from '../governance-schemas.ts';
 import { machineParams } from '../schemas.ts';
+import { modeBody, modeList, modeQuery, modeSwitch } from '../shadow-schemas.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 
 const tag = 'governance';
@@ -52,6 +53,39 @@ export function governanceRoutes(tg: Tollgate): AnyRouteSpec[] {
       success: { status: 200, description: 'The recorded switch', schema: policySwitch },
       errors: ['TG_UNKNOWN_MACHINE'],
       handler: ({ params, body, caller }) => tg.governance.activatePolicy(params.machine, body.version, { actor: actor(caller), reason: body.reason }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/modes',
+      operationId: 'listModes',
+      summary: "Each machine's mode (shadow: a legacy system writes, enforce: the gate decides) and recent switches",
+      tag,
+      access: 'read',
+      query: modeQuery,
+      success: { status: 200, description: 'The modes', schema: modeList },
+      errors: ['TG_UNKNOWN_MACHINE'],
+      handler: async ({ query, caller }) => {
+        if (query.machine !== undefined) requireMachine(caller, query.machine);
+        const items = (await tg.governance.modes(query.machine)).filter((m) => canAccessMachine(caller, m.machine));
+        const switches = (await tg.governance.modeSwitches(query.machine)).filter((s) => canAccessMachine(caller, s.machine));
+        return { items, switches };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/modes/{machine}:switch',
+      operationId: 'switchMode',
+      summary: 'Switch a machine between shadow and enforce mode (every process applies it within 1 s; recorded)',
+      description:
+        'In shadow mode sends and creates are refused with TG_MACHINE_SHADOWED and POST .../observations records what the ' +
+        'legacy system did; in enforce mode the gate decides and observations are refused with TG_MACHINE_ENFORCED.',
+      tag,
+      access: 'admin',
+      params: machineParams,
+      body: modeBody,
+      success: { status: 200, description: 'The recorded switch', schema: modeSwitch },
+      errors: ['TG_UNKNOWN_MACHINE'],
+      handler: ({ params, body, caller }) => tg.governance.setMode(params.machine, body.mode, { actor: actor(caller), reason: body.reason }),
     }),
     defineRoute({
       method: 'GET',
