@@ -20,5 +20,18 @@ export interface TestAccess {
  */
 export function testAccess(tg: Tollgate): TestAccess {
   const ctx = contextOf(tg);
-  return { client: ctx.client, schema: ctx.schema, metrics: ctx.metrics, context: ctx, send: portsOf(tg).send };
+  const ports = portsOf(tg) as { send: TestAccess['send'] };
+  return {
+    client: ctx.client,
+    schema: ctx.schema,
+    metrics: ctx.metrics,
+    context: ctx,
+    // The port's own send, read and replaced in place: a test that swaps it (to fail one send) swaps what the workers call.
+    get send() {
+      return ports.send;
+    },
+    set send(fn) {
+      ports.send = fn;
+    },
+  };
 }
