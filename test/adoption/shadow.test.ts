@@ -125,6 +125,23 @@ describe.each(backends())('shadow mode on %s', (backend) => {
     );
   }, 60_000);
 
+  it("a move the machine would not make cancels the old state's timers and arms the new state's, from the reported time", async () => {
+    const { tg } = await runtime(backend);
+    await tg.import('subscription', [
+      { id: 'graced', state: 'grace', context, stateEnteredAt: iso(now - DAY) },
+      { id: 'idle', state: 'paused.idle', context },
+    ]);
+    const left = await tg.observe('subscription', 'graced', { event: 'RESUME', from: 'grace', to: 'active', at: iso(now) });
+    expect(left).toMatchObject({ verdict: 'illegal', code: 'TG_ILLEGAL_TRANSITION' });
+    expect(await tg.timers('subscription', 'graced')).toMatchObject([{ status: 'cancelled' }]);
+    const entered = await tg.observe('subscription', 'idle', { event: 'PAYMENT_FAILED', from: 'paused.idle', to: 'grace', at: iso(now - 2 * DAY) });
+    expect(entered).toMatchObject({ verdict: 'illegal', code: 'TG_ILLEGAL_TRANSITION' });
+    expect(await tg.get('subscription', 'idle')).toMatchObject({ state: 'grace', stateEnteredAt: iso(now - 2 * DAY) });
+    expect(await tg.timers('subscription', 'idle')).toMatchObject([
+      { sendId: 'xstate.after.gracePeriod.subscription.grace', status: 'scheduled', dueAt: iso(now - 2 * DAY + (context.gracePeriodMs as number)) },
+    ]);
+  }, 60_000);
+
   it('malformed reports are refused with a code and change nothing; a repeated key answers the first verdict', async () => {
     const { tg } = await runtime(backend);
     await tg.import('subscription', [{ id: 's1', state: 'active', context }]);
@@ -138,6 +155,9 @@ describe.each(backends())('shadow mode on %s', (backend) => {
     for (const raw of bad) expect(await codeOf(tg.observe('subscription', 's1', raw as never)), JSON.stringify(raw)).toBe('TG_INVALID_OBSERVATION');
     expect((await tg.get('subscription', 's1')).version).toBe(1);
     expect(await tg.observations('subscription', 's1')).toEqual([]);
+    // Without a mirror nothing is placed, and `to` is still checked.
+    expect(await codeOf(tg.observe('subscription', 'ghost', { event: 'CANCEL', to: 'nowhere', at: iso(now) }))).toBe('TG_INVALID_OBSERVATION');
+    expect(await tg.observations('subscription', 'ghost')).toEqual([]);
 
     const first = await tg.observe('subscription', 's1', { event: 'PAUSE', from: 'active', to: 'paused.idle', at: iso(now), key: 'legacy-row-7' });
     const again = await tg.observe('subscription', 's1', { event: 'PAUSE', from: 'active', to: 'paused.idle', at: iso(now), key: 'legacy-row-7' });
