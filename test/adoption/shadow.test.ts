@@ -6,6 +6,7 @@ import { isTollgateError } from '../../src/errors.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { stopAll } from '../support/processes.ts';
 import { baseContext } from '../fixtures/import-records.ts';
+import { fireTimer } from '../../workers/timers.ts';
 
 afterEach(stopAll);
 
@@ -201,6 +202,29 @@ describe.each(backends())('shadow mode on %s', (backend) => {
     await tg.governance.setMode('subscription', 'shadow', { actor: 'ana', reason: 'legacy back as writer' });
     expect(await codeOf(tg.send('subscription', 'g1', { type: 'PAUSE' }))).toBe('TG_MACHINE_SHADOWED');
     expect((await tg.governance.modeSwitches('subscription')).map((s) => `${s.from}->${s.to} by ${s.actor}`)).toEqual(['enforce->shadow by ana', 'shadow->enforce by ana']);
+  }, 60_000);
+
+  it('a timer due in shadow mode waits (the legacy system decides); switched to enforce, it fires', async () => {
+    const { tg, clock } = await runtime(backend);
+    await tg.import('subscription', [{ id: 'late', state: 'grace', context, stateEnteredAt: iso(now - 8 * DAY) }]);
+    const [timer] = await tg.timers('subscription', 'late');
+    const silent = { error: () => {}, warn: () => {}, info: () => {} };
+    expect(await fireTimer(tg, timer!.id, { clock, logger: silent })).toMatchObject({ retryInMs: expect.any(Number) });
+    expect(await tg.get('subscription', 'late')).toMatchObject({ state: 'grace' });
+    expect(await tg.timers('subscription', 'late')).toMatchObject([{ status: 'scheduled' }]);
+    await tg.governance.setMode('subscription', 'enforce', { actor: 'ana', reason: 'enforce' });
+    await fireTimer(tg, timer!.id, { clock, logger: silent });
+    expect(await tg.get('subscription', 'late')).toMatchObject({ state: 'canceled' });
+  }, 60_000);
+
+  it('the audit replays a mirrored history: observed moves are listed as overrides, nothing else drifts', async () => {
+    const { tg } = await runtime(backend);
+    await tg.import('subscription', [{ id: 'au', state: 'active', context: { ...context, paymentMethodId: 'pm_1' } }]);
+    await tg.observe('subscription', 'au', { event: 'PAYMENT_FAILED', from: 'active', to: 'grace', at: iso(now) }); // legal
+    await tg.observe('subscription', 'au', { event: 'RESUME', from: 'grace', to: 'active', at: iso(now + 1000) }); // illegal, placed
+    await tg.observe('subscription', 'au', { event: 'PAUSE', from: 'active', to: 'paused.idle', at: iso(now + 2000) }); // legal again
+    const report = await tg.governance.audit({ machine: 'subscription' });
+    expect(report.drift.map((d) => d.kind)).toEqual(['illegal-override']);
   }, 60_000);
 
   it('counts observations per machine, verdict, mirror state and event in the metrics text', async () => {
