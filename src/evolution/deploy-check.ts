@@ -7,6 +7,7 @@ import { stateToString } from '../engine/state-value.ts';
 import { isTollgateError } from '../errors.ts';
 import { resolvePolicy, type PolicyVersions } from '../policy/policies.ts';
 import { planMigration, type TimerChange } from '../runtime/migration.ts';
+import type { QueuedEvent } from '../jobs/queued-events.ts';
 import type { TimerRow } from '../store/rows.ts';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
 
@@ -23,6 +24,8 @@ import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
  * - `effect-no-handler`: pending or declared effect types without a handler (checked when handlers are given);
  * - `compensation-event-removed`: a failed effect's unsent compensation names an event the new version lacks;
  * - `queued-event-removed`: an effect's unsent follow-up event is of a type the new version lacks;
+ * - `enqueued-event-removed`: events waiting in the event workers' queue (`tg.enqueue`) of a type the new version
+ *   lacks, or for a machine it no longer registers (checked when the queue is given);
  * - `policy-unknown`: the active policy version is not among the new release's.
  */
 export type DeployProblemKind =
@@ -35,6 +38,7 @@ export type DeployProblemKind =
   | 'effect-no-handler'
   | 'compensation-event-removed'
   | 'queued-event-removed'
+  | 'enqueued-event-removed'
   | 'policy-unknown';
 
 /** One problem: what, where, how many, and a few example entity ids. */
@@ -82,11 +86,15 @@ export interface MachineCheck {
   readonly policyVersion: string | null;
 }
 
+/** Whether the events waiting in the event workers' queue were read, and how many. */
+export type QueuedEventsCheck = { readonly checked: true; readonly jobs: number } | { readonly checked: false; readonly reason: string };
+
 /** The whole report: exit 0 when `ok`. */
 export interface DeployCheckReport {
   readonly ok: boolean;
   readonly machines: readonly MachineCheck[];
   readonly problems: readonly DeployProblem[];
+  readonly queuedEvents: QueuedEventsCheck;
 }
 
 /** What to check against. */
@@ -99,6 +107,11 @@ export interface DeployCheckOptions {
   readonly batch?: number;
   /** Called after each page. */
   readonly onProgress?: (progress: { readonly done: number; readonly total: number }) => void;
+  /**
+   * The events waiting in the event workers' queue, page by page (jobs/queued-events.ts reads BullMQ's), or why they
+   * are not read (no Redis configured: the report says they were not checked). Default: not checked.
+   */
+  readonly queuedEvents?: AsyncIterable<readonly QueuedEvent[]> | { readonly unchecked: string };
 }
 
 interface EntityRecord {
@@ -150,7 +163,44 @@ export async function deployCheck(client: SqlClient, schemaName: string, registr
     const last = machines.pop()!;
     machines.push({ ...last, policyVersion: resolved.kind === 'policy' ? resolved.policy.version : resolved.kind === 'unknown' ? resolved.version : null });
   }
-  return { ok: problems.length === 0, machines, problems };
+  const queued = options.queuedEvents;
+  const queuedEvents: QueuedEventsCheck =
+    queued === undefined ? { checked: false, reason: 'no event queue given' } : 'unchecked' in queued ? { checked: false, reason: queued.unchecked } : await checkQueuedEvents(queued, registry, problems);
+  return { ok: problems.length === 0, machines, problems, queuedEvents };
+}
+
+/** Events waiting in the queue (never taken by this check) of a type the release's machine does not take at all. */
+async function checkQueuedEvents(pages: AsyncIterable<readonly QueuedEvent[]>, registry: MachineRegistry, problems: DeployProblem[]): Promise<QueuedEventsCheck> {
+  const found = new Map<string, { machine: string; type: string; count: number; examples: string[]; jobs: string[] }>();
+  let jobs = 0;
+  for await (const page of pages) {
+    for (const job of page) {
+      jobs++;
+      const definition = Object.hasOwn(registry, job.machine) ? registry[job.machine] : undefined;
+      if (definition && Object.hasOwn(definition.events, job.type)) continue;
+      const key = `${job.machine}\u0000${job.type}`;
+      const entry = found.get(key) ?? { machine: job.machine, type: job.type, count: 0, examples: [], jobs: [] };
+      entry.count++;
+      if (entry.examples.length < 3 && !entry.examples.includes(job.entityId)) entry.examples.push(job.entityId);
+      if (entry.jobs.length < 3) entry.jobs.push(job.jobId);
+      found.set(key, entry);
+    }
+  }
+  for (const { machine, type, count, examples, jobs: ids } of found.values()) {
+    const definition = Object.hasOwn(registry, machine) ? registry[machine] : undefined;
+    problems.push({
+      machine,
+      kind: 'enqueued-event-removed',
+      subject: type,
+      detail:
+        (definition
+          ? `queued events '${type}', an event version ${definition.version} does not take: a worker of the release refuses them (TG_INVALID_EVENT)`
+          : `queued events '${type}' for machine '${machine}', which the release no longer registers`) + ` (jobs ${ids.join(', ')})`,
+      count,
+      examples,
+    });
+  }
+  return { checked: true, jobs };
 }
 
 async function checkEntities(

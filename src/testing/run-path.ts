@@ -6,7 +6,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { stateToString } from '../engine/state-value.ts';
 import { isTollgateError } from '../errors.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
-import type { EffectView, TimerView } from '../runtime/views.ts';
+import type { EffectView, EntityView, TimerView } from '../runtime/views.ts';
 import { PathDivergence } from './divergence.ts';
 import { eventLabel, isDelayedEvent, type GeneratedPath } from './generate.ts';
 import { handles, jsonOf, oracleInitial, oracleStep, type OracleStep } from './oracle.ts';
@@ -37,9 +37,32 @@ export interface RunContext {
   readonly input: unknown;
   readonly events: EventSamples;
   readonly entityPrefix: string;
+  /** Start from this existing entity instead of creating one (a path run on a migrated entity). */
+  readonly start?: PathStart;
 }
 
-interface ExpectedTimerRow {
+/**
+ * An existing entity a path continues from: one an older machine version wrote, migrated (or about to be migrated by
+ * the path's first step) to the definition's version, and what XState says that version would have reached with the
+ * same history. The path's checks hold the migrated entity to it: state, context, history, timers and all.
+ */
+export interface PathStart {
+  readonly entityId: string;
+  /** The definition's own snapshot after the entity's recorded events (oracleInitial then oracleStep of each). */
+  readonly snapshot: AnyMachineSnapshot;
+  /** The state the older version stored (the `$migrated` row's from-state). */
+  readonly storedState: string;
+  /** The entity's version before the migration. */
+  readonly version: number;
+  /** Effects the entity has so far. */
+  readonly effects: number;
+  /** The timers the definition would have pending, due from when each was armed. */
+  readonly scheduled: readonly ExpectedTimerRow[];
+  /** True when the entity is still stored at the older version: the path's first step commits `$migrated` first. */
+  readonly lazy: boolean;
+}
+
+export interface ExpectedTimerRow {
   readonly sendId: string;
   readonly eventType: string;
   readonly dueAt: string;
@@ -56,7 +79,7 @@ export async function runPath(tg: Tollgate, ctx: RunContext, path: GeneratedPath
   const started = performance.now();
   const { machineName: name, definition } = ctx;
   const machine = definition.machine;
-  const entityId = `${ctx.entityPrefix}-${randomBytes(5).toString('hex')}`;
+  const entityId = ctx.start?.entityId ?? `${ctx.entityPrefix}-${randomBytes(5).toString('hex')}`;
   const clock = tg.internals.context.clock;
   const results: StepResult[] = [];
   let stepLabel = 'create';
@@ -73,7 +96,7 @@ export async function runPath(tg: Tollgate, ctx: RunContext, path: GeneratedPath
   let effectsSoFar = 0;
   let scheduled: ExpectedTimerRow[] = [];
 
-  const check = async (oracle: OracleStep, eventType: string, fromState: string | null, timerRows: TimerView[] | undefined, firedId?: string) => {
+  const check = async (oracle: OracleStep, eventType: string, fromState: string | null, timerRows: TimerView[] | undefined, firedId?: string, migratedToo = false) => {
     const entity = await tg.get(name, entityId);
     same('state value', jsonOf(oracle.snapshot.value), jsonOf(entity.value));
     same('context', jsonOf(oracle.snapshot.context), jsonOf(entity.context));
@@ -98,17 +121,40 @@ export async function runPath(tg: Tollgate, ctx: RunContext, path: GeneratedPath
     }
     if (firedId) same('fired timer row status', 'fired', timers.find((t) => t.id === firedId)?.status);
     const added = oracle.timers.map((t) => ({ sendId: t.sendId, eventType: t.eventType, dueAt: new Date(Date.parse(createdAt) + t.delayMs).toISOString() }));
-    same('timers scheduled by this step', added, timers.filter((t) => !before.has(t.id)).map(timerOf));
+    // A migration in the same commit arms timers too: the full list below holds them to the expected ones.
+    if (!migratedToo && timerRows) same('timers scheduled by this step', added, timers.filter((t) => !before.has(t.id)).map(timerOf));
     scheduled = [...scheduled, ...added];
     same('scheduled timers (every pending after, nothing left behind)', sortTimers(scheduled), sortTimers(timers.filter((t) => t.status === 'scheduled').map(timerOf)));
     return entity;
   };
 
-  // Creation.
-  let oracle = oracleInitial(machine, ctx.input);
-  await tg.create(name, entityId, ctx.input as never);
-  let entity = await check(oracle, 'xstate.init', null, []);
-  results.push({ index: 0, label: 'create', outcome: 'created', state: entity.state, effects: oracle.effects.length });
+  // Creation, or the migrated entity the path starts from: held to what this version would have reached.
+  let oracle: OracleStep;
+  let entity: EntityView;
+  let lazyMigration = false;
+  if (ctx.start) {
+    const start = ctx.start;
+    oracle = { accepted: true, snapshot: start.snapshot, effects: [], timers: [], cancels: [] };
+    expectedVersion = start.version;
+    effectsSoFar = start.effects;
+    scheduled = [...start.scheduled];
+    stepLabel = start.lazy ? 'stored by the older version' : 'migrated';
+    if (start.lazy) {
+      lazyMigration = true;
+      entity = await tg.get(name, entityId); // reads show it migrated
+      same('state value (read, migrated in memory)', jsonOf(oracle.snapshot.value), jsonOf(entity.value));
+      same('context (read, migrated in memory)', jsonOf(oracle.snapshot.context), jsonOf(entity.context));
+    } else {
+      expectedVersion++;
+      entity = await check(oracle, '$migrated', start.storedState, undefined);
+    }
+    results.push({ index: 0, label: stepLabel, outcome: 'created', state: entity.state, effects: 0 });
+  } else {
+    oracle = oracleInitial(machine, ctx.input);
+    await tg.create(name, entityId, ctx.input as never);
+    entity = await check(oracle, 'xstate.init', null, []);
+    results.push({ index: 0, label: 'create', outcome: 'created', state: entity.state, effects: oracle.effects.length });
+  }
 
   for (const [i, step] of path.steps.entries()) {
     stepIndex = i + 1;
@@ -129,8 +175,15 @@ export async function runPath(tg: Tollgate, ctx: RunContext, path: GeneratedPath
     } else {
       await send(() => tg.send(name, entityId, step.event as never), fail);
     }
+    if (lazyMigration) {
+      // The step's commit carried the `$migrated` row (and the timers it re-derived) before the event's own.
+      expectedVersion++;
+      const migrated = (await tg.history(name, entityId, { limit: 1000 })).at(-2);
+      same('the `$migrated` row committed before the first event', { eventType: '$migrated', fromState: ctx.start?.storedState, toState: stateToString(previous.value) }, migrated && { eventType: migrated.eventType, fromState: migrated.fromState, toState: migrated.toState });
+    }
     expectedVersion++;
-    entity = await check(next, step.event.type, stateToString(previous.value), timersBefore, firedId);
+    entity = await check(next, step.event.type, stateToString(previous.value), timersBefore, firedId, lazyMigration);
+    lazyMigration = false;
     oracle = next;
     results.push({ index: stepIndex, label: eventLabel(step.event), outcome: firedId ? 'fired' : 'accepted', state: entity.state, effects: next.effects.length });
   }

@@ -140,12 +140,26 @@ class ActorTimers {
 const silent = { error: () => {}, warn: () => {}, info: () => {} };
 let counter = 0;
 
+/**
+ * An entity an older release created and drove (test/differential/migrated.ts): the sequence continues from it, after
+ * its migration to `spec.definition`, and the actor is the new version's, sent the same events from the same input.
+ */
+export interface MigratedStart {
+  readonly id: string;
+  /** When the older release created it: the actor's time 0. */
+  readonly t0: number;
+  /** The events the older release was sent (the actor is sent those its own XState does not throw on). */
+  readonly prefix: readonly SampleEvent[];
+  /** Still stored at the older version: the first command is a send that migrates it (else it was migrated in bulk). */
+  readonly lazy: boolean;
+}
+
 /** Runs one sequence on both sides; throws a Divergence naming the command that differed. */
-export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, input: unknown, commands: readonly Command[], stats?: FidelityStats): Promise<void> {
+export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, input: unknown, commands: readonly Command[], stats?: FidelityStats, start?: MigratedStart): Promise<void> {
   const clock = tg.internals.context.clock;
   if (!(clock instanceof ManualClock)) throw new Error('runDifferential needs a runtime on a ManualClock');
   const machine = spec.definition.machine;
-  const t0 = clock.now();
+  const t0 = start?.t0 ?? clock.now();
   const recorded: ExpectedEffect[] = [];
   // One actor and no children (tollgate refuses them): every action event is the machine's own.
   const actor = createActor(machine, {
@@ -158,12 +172,24 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
   const timers = new ActorTimers(actor);
   actor.start();
 
-  const id = `diff-${process.pid}-${++counter}`;
+  const id = start?.id ?? `diff-${process.pid}-${++counter}`;
   const target = { machine: spec.name, entityId: id, machineVersion: spec.definition.version };
   const entitiesTable = `${quoteIdent(tg.internals.schema)}.entities`;
-  await tg.create(spec.name, id, input as never);
   const log: string[] = [`create ${JSON.stringify(input)}`];
   let effectsSeen = 0;
+  if (start) {
+    // The new version's actor lives the entity's recorded history; time went on until the deploy.
+    for (const event of start.prefix) {
+      const snapshot = actor.getSnapshot() as AnyMachineSnapshot;
+      if (snapshot.status === 'active' && oracleStep(machine, snapshot, event).refusal !== 'TG_MACHINE_FAULT') actor.send(event);
+      log.push(`${event.type} (older release)`);
+    }
+    recorded.length = 0;
+    timers.now = clock.now() - t0;
+    effectsSeen = (await tg.effects(spec.name, id)).length;
+  } else {
+    await tg.create(spec.name, id, input as never);
+  }
 
   const compare = async (label: string, actorOutcome: string, runtimeOutcome: string) => {
     const snap = actor.getSnapshot() as AnyMachineSnapshot;
@@ -203,7 +229,8 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
     }
   };
 
-  await compare('create', 'accepted', 'accepted');
+  if (!start) await compare('create', 'accepted', 'accepted');
+  else if (!start.lazy) await compare('the bulk migration', 'migrated', 'migrated');
   for (const command of commands) {
     if (command.kind === 'send') {
       const { event } = command;
@@ -229,14 +256,16 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
         await compare('tick with no timer pending', 'none', 'none');
         continue;
       }
-      log.push(`tick(+${timer.due} ${timer.event.type})`);
-      timers.now = timer.due;
+      // A timer already due (a migrated entity's, armed from when its state was entered) fires now, on both sides.
+      const at = Math.max(timers.now, timer.due);
+      log.push(`tick(+${at} ${timer.event.type})`);
+      timers.now = at;
       const verdict = oracleStep(machine, actor.getSnapshot() as AnyMachineSnapshot, timer.event).refusal;
       const expected = verdict ? `stale: ${verdict}` : 'fired';
       if (verdict !== 'TG_MACHINE_FAULT') actor.send(timer.event);
-      clock.set(t0 + timer.due);
+      clock.set(t0 + at);
       const outcome = await fireRow(tg, spec.name, id, t0, timer);
-      await compare(`tick to +${timer.due} ms (${timer.event.type})`, expected, outcome);
+      await compare(`tick to +${at} ms (${timer.event.type})`, expected, outcome);
       stats?.outcomes.add(`timer ${outcome}`);
     }
   }

@@ -13,6 +13,10 @@ import { backends, testRuntime, type Backend } from '../support/databases.ts';
 import { cliDatabase } from '../support/evolution.ts';
 import { DAY, start } from '../support/subscriptions.ts';
 import { runCli } from '../cli/support.ts';
+import { sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
+import { bullmqTransport } from '../../src/jobs/transports/bullmq.ts';
+import { readQueuedEvents } from '../../src/jobs/queued-events.ts';
+import { eventEnqueuer } from '../../workers/events.ts';
 
 // A door that closes itself after a minute (v1); v2 dropped the self-closing: a scheduled timer fires into nothing.
 const door = (version: number, selfClosing: boolean) =>
@@ -125,11 +129,12 @@ describe.each(backends())('tollgate deploy-check (the real CLI) on %s', (backend
     expect(without.code).toBe(1);
     expect(without.stdout).toMatch(/subscription\s+unrestorable\s+1\s+grace\s+2\s+g1, g2/);
     expect(without.stdout).toMatch(/restores state 'grace' only as 'grace.first_notice'/);
+    expect(without.stdout).toMatch(/queued events: not checked \(no Redis configured/); // said, not skipped silently
 
     const withMigration = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--json', ...target], { timeoutMs: 60_000 });
     expect(withMigration.code).toBe(0);
     const report = JSON.parse(withMigration.stdout) as DeployCheckReport;
-    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(report).toMatchObject({ ok: true, problems: [], queuedEvents: { checked: false, reason: expect.stringMatching(/no Redis configured/) } });
     expect(report.machines.find((m) => m.machine === 'subscription')!.paths).toContainEqual({ machineVersion: 1, state: 'grace', path: 'migrates', count: 2, toStates: { 'grace.first_notice': 2 } });
   }, 120_000);
 
@@ -140,4 +145,61 @@ describe.each(backends())('tollgate deploy-check (the real CLI) on %s', (backend
     const extra = await runCli(['deploy-check', 'subscription', ...target]);
     expect(extra.code).toBe(2);
   });
+});
+
+describe.runIf(sharedRedisUrl() !== '')
+  .each(backends())('tollgate deploy-check reads the events queued in Redis on %s', (backend: Backend) => {
+  let target: string[];
+  let remove: () => void;
+  const prefix = uniquePrefix();
+  beforeAll(async () => {
+    ({ args: target, remove } = await cliDatabase(backend, async (tg) => {
+      for (const id of ['a1', 'a2']) await tg.create('subscription', id, { customerId: `c-${id}`, plan: 'pro', paymentMethodId: 'pm' });
+    }));
+    // Queued by release 1's producers (tg.enqueue) and not yet taken by a worker: the workers' queue for this schema.
+    const schema = target.includes('--schema') ? target[target.indexOf('--schema') + 1]! : 'tollgate';
+    const transport = bullmqTransport({ redisUrl: sharedRedisUrl(), prefix, namespace: schema });
+    const enqueue = eventEnqueuer(transport, () => 1);
+    await enqueue('subscription', 'a1', { type: 'UPGRADE', paymentMethodId: 'pm_2' }, {}); // release 2 takes it
+    await enqueue('subscription', 'a1', { type: 'REFUND' }, { idempotencyKey: 'r1' }); // a type release 2 lacks
+    await enqueue('subscription', 'a2', { type: 'REFUND' }, { idempotencyKey: 'r2' });
+    await enqueue('widget', 'w1', { type: 'GO' }, {}); // a machine release 2 does not register
+    // A job waiting out a retry's backoff (delayed) is read too.
+    await transport.add('events', [{ id: 'ev-delayed-refund', delayMs: 3_600_000, data: { machine: 'subscription', entityId: 'a2', event: { type: 'REFUND' }, idempotencyKey: 'r3' } }]);
+    await transport.close();
+  }, 120_000);
+  afterAll(() => remove());
+
+  it('reads waiting and delayed jobs page by page, taking or changing none', async () => {
+    const schema = target.includes('--schema') ? target[target.indexOf('--schema') + 1]! : 'tollgate';
+    const pages: string[][] = [];
+    for await (const page of readQueuedEvents({ redisUrl: sharedRedisUrl(), prefix, namespace: schema, pageSize: 2 })) pages.push(page.map((job) => `${job.machine}/${job.entityId}/${job.type}`));
+    expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+    expect(pages.flat().sort()).toEqual(['subscription/a1/REFUND', 'subscription/a1/UPGRADE', 'subscription/a2/REFUND', 'subscription/a2/REFUND', 'widget/w1/GO']);
+    const again = [];
+    for await (const page of readQueuedEvents({ redisUrl: sharedRedisUrl(), prefix, namespace: schema })) again.push(...page);
+    expect(again).toHaveLength(5); // still all there
+  });
+
+  it('names queued events of types the release lacks with counts and examples (exit 1)', async () => {
+    const redis = ['--redis-url', sharedRedisUrl(), '--queue-prefix', prefix];
+    const found = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', ...redis, ...target], { timeoutMs: 60_000 });
+    expect(found.stderr).not.toMatch(/TG_|Error/);
+    expect(found.code).toBe(1);
+    expect(found.stdout).toMatch(/queued events: 5 waiting in Redis/);
+    expect(found.stdout).toMatch(/subscription\s+enqueued-event-removed\s+REFUND\s+3\s+a1, a2/);
+    expect(found.stdout).toMatch(/widget\s+enqueued-event-removed\s+GO\s+1\s+w1/);
+    expect(found.stdout).toMatch(/jobs ev-/);
+    const json = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--json', ...redis, ...target], { timeoutMs: 60_000 });
+    const report = JSON.parse(json.stdout) as DeployCheckReport;
+    expect(report).toMatchObject({ ok: false, queuedEvents: { checked: true, jobs: 5 } });
+    expect(report.problems.map((p) => [p.machine, p.kind, p.subject, p.count])).toEqual([
+      ['subscription', 'enqueued-event-removed', 'REFUND', 3],
+      ['widget', 'enqueued-event-removed', 'GO', 1],
+    ]);
+    // The queue of another schema (or prefix) is not this deployment's: nothing queued there.
+    const other = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--redis-url', sharedRedisUrl(), '--queue-prefix', `${prefix}x`, ...target], { timeoutMs: 60_000 });
+    expect(other.code).toBe(0);
+    expect(other.stdout).toMatch(/queued events: 0 waiting in Redis/);
+  }, 180_000);
 });

@@ -39,7 +39,9 @@ export async function fireDueTimers(tg: Tollgate<MachineRegistry>, clock: Clock)
  * Runtimes of successive releases over one database: Postgres (one schema, runtimes open side by side) or an embedded
  * data directory (PGlite allows one process: open the next release after closing the last).
  */
-export async function releaseDatabase(backend: Backend): Promise<{ open<R extends MachineRegistry>(machines: R, clock: Clock): Promise<Tollgate<R>>; close(): Promise<void> }> {
+export async function releaseDatabase(
+  backend: Backend,
+): Promise<{ open<R extends MachineRegistry>(machines: R, clock: Clock, options?: { snapshotCacheSize?: number }): Promise<Tollgate<R>>; close(): Promise<void> }> {
   const schema = `evo_${process.pid}_${++releaseCounter}`;
   const dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-evolution-')) : undefined;
   const database = dataDir ? { dataDir } : { url: await testDatabaseUrl(), maxConnections: 10 };
@@ -49,9 +51,9 @@ export async function releaseDatabase(backend: Backend): Promise<{ open<R extend
       for (const tg of open.splice(0)) await tg.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
-    async open(machines, clock) {
+    async open(machines, clock, options = {}) {
       if ('dataDir' in database) for (const tg of open.splice(0)) await tg.close();
-      const tg = await createTollgate({ machines, clock, database, ...(backend === 'postgres' ? { schema } : {}) });
+      const tg = await createTollgate({ machines, clock, database, ...options, ...(backend === 'postgres' ? { schema } : {}) });
       await tg.migrate();
       open.push(tg as unknown as Tollgate<MachineRegistry>);
       return tg;
