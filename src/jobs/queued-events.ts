@@ -37,8 +37,15 @@ export async function* readQueuedEvents(options: QueuedEventsOptions): AsyncGene
   const pageSize = options.pageSize ?? 500;
   // Fail at once when Redis is not there, instead of BullMQ's reconnecting forever.
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000, lazyConnect: true });
-  connection.on('error', () => {});
-  await connection.connect();
+  let lastError: unknown;
+  connection.on('error', (error: unknown) => (lastError = error));
+  try {
+    await connection.connect();
+  } catch (error) {
+    // ioredis rejects with "Connection is closed"; the socket's error (ECONNREFUSED...) says why: keep it as the cause.
+    connection.disconnect();
+    throw new Error(`Redis at ${new URL(options.redisUrl).host} cannot be reached to read the queued events: ${String((lastError as Error | undefined)?.message ?? error)}`, { cause: lastError ?? error });
+  }
   const queue = new Queue(`${options.namespace ?? 'tollgate'}-events`, { connection, prefix: options.prefix ?? 'tollgate' });
   queue.on('error', () => {});
   const seen = new Set<string>();

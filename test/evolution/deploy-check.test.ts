@@ -14,7 +14,7 @@ import { cliDatabase } from '../support/evolution.ts';
 import { DAY, start } from '../support/subscriptions.ts';
 import { runCli } from '../cli/support.ts';
 import { testAccess } from '../../src/runtime/test-access.ts';
-import { sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
+import { freePort, sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
 import { bullmqTransport } from '../../src/jobs/transports/bullmq.ts';
 import { readQueuedEvents } from '../../src/jobs/queued-events.ts';
 import { eventEnqueuer } from '../../workers/events.ts';
@@ -202,5 +202,8 @@ describe.runIf(sharedRedisUrl() !== '')
     const other = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--redis-url', sharedRedisUrl(), '--queue-prefix', `${prefix}x`, ...target], { timeoutMs: 60_000 });
     expect(other.code).toBe(0);
     expect(other.stdout).toMatch(/queued events: 0 waiting in Redis/);
+    // A configured Redis that is not there is an unreachable service (exit 3), not a check that passed.
+    const gone = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--redis-url', `redis://127.0.0.1:${await freePort()}`, ...target], { timeoutMs: 60_000 });
+    expect(gone).toMatchObject({ code: 3, stderr: expect.stringMatching(/cannot be reached to read the queued events/) });
   }, 180_000);
 });

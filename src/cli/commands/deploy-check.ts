@@ -28,7 +28,8 @@ Run it in CI against a staging copy or a read replica of production (DATABASE_UR
   --json              print the report as JSON
 ${databaseFlagsHelp}
 
-Exit codes: 0 every live entity has a path into the release, 1 a problem was found, 2 usage, 3 no database.`;
+Exit codes: 0 every live entity has a path into the release, 1 a problem was found, 2 usage, 3 no database (or a
+configured Redis that cannot be reached).`;
 
 export async function run(args: string[]): Promise<number> {
   const { flags } = parse(
