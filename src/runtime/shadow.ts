@@ -9,7 +9,7 @@ import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import { importedEventType } from '../store/import-statement.ts';
-import { observedEventType, type NewObservation, type ObservationRow, type Verdict } from '../store/shadow-store.ts';
+import { observedEventType, shadowEventMember, type NewObservation, type ObservationRow, type Verdict } from '../store/shadow-store.ts';
 import { fingerprint } from './fingerprint.ts';
 import { commitInput, refusal } from './gate.ts';
 import { loadEntity } from './load.ts';
@@ -338,7 +338,7 @@ function followMachine(
     definition,
     transitionId: randomUUID(),
     now: at(o),
-    event,
+    event: { ...event, [shadowEventMember]: true } as EventObject,
     key: o.key === null ? null : `${observedEventType}:${o.key}`,
     print,
     actor: o.actor,
