@@ -42,7 +42,12 @@ export async function fireDueTimers(tg: Tollgate<MachineRegistry>, clock: Clock)
  */
 export async function releaseDatabase(
   backend: Backend,
-): Promise<{ open<R extends MachineRegistry>(machines: R, clock: Clock, options?: { snapshotCacheSize?: number }): Promise<Tollgate<R>>; close(): Promise<void> }> {
+): Promise<{
+  open<R extends MachineRegistry>(machines: R, clock: Clock, options?: { snapshotCacheSize?: number }): Promise<Tollgate<R>>;
+  /** Closes the open runtimes (a `tollgate` command may then open an embedded data directory); the flags that point it here. */
+  release(): Promise<string[]>;
+  close(): Promise<void>;
+}> {
   const schema = `evo_${process.pid}_${++releaseCounter}`;
   const dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-evolution-')) : undefined;
   const database = dataDir ? { dataDir } : { url: await testDatabaseUrl(), maxConnections: 10 };
@@ -51,6 +56,10 @@ export async function releaseDatabase(
     async close() {
       for (const tg of open.splice(0)) await tg.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    async release() {
+      for (const tg of open.splice(0)) await tg.close();
+      return dataDir ? ['--data-dir', dataDir] : ['--database-url', await testDatabaseUrl(), '--schema', schema];
     },
     async open(machines, clock, options = {}) {
       if ('dataDir' in database) for (const tg of open.splice(0)) await tg.close();
