@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { Clock } from '../src/clock.ts';
+import { firstIssue } from '../src/zod-issue.ts';
 import { TollgateError } from '../src/errors.ts';
 import { startFeed, type Feed, type FeedOptions } from '../src/feed/runner.ts';
 import { settlesWithin } from '../src/jobs/deadline.ts';
@@ -91,6 +93,15 @@ export interface Processes {
   stop(opts?: { deadlineMs?: number }): Promise<void>;
 }
 
+// Validated once at start-up (zod, as every option of tollgate); the rest of the fields are checked where they are used.
+const processesOptionsSchema = z
+  .object({ transport: z.enum(['bullmq', 'in-process']), redisUrl: z.string().min(1).optional() })
+  .loose()
+  .refine((o) => o.transport !== 'bullmq' || o.redisUrl !== undefined, {
+    path: ['redisUrl'],
+    message: "required with transport 'bullmq' (e.g. redis://127.0.0.1:6379)",
+  });
+
 /**
  * Starts tollgate's background processes for a runtime: relay, effect workers, timers (scheduler, worker,
  * sweepers) and the queue-driven event worker, and attaches the producer `tg.enqueue` uses. Register effect
@@ -103,11 +114,10 @@ export interface Processes {
  * process.on('SIGTERM', () => processes.stop({ deadlineMs: 10_000 }));
  */
 export async function startProcesses(tg: Tollgate, options: ProcessesOptions): Promise<Processes> {
-  if (options.transport !== 'bullmq' && options.transport !== 'in-process') {
-    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'transport' must be 'bullmq' or 'in-process', got '${String(options.transport)}'.`, { field: 'transport' });
-  }
-  if (options.transport === 'bullmq' && !options.redisUrl) {
-    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'redisUrl' is required with transport 'bullmq' (e.g. redis://127.0.0.1:6379).`, { field: 'redisUrl' });
+  const checked = processesOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const { field, message } = firstIssue(checked.error, '(options)');
+    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option '${field}' is invalid: ${message}.`, { field });
   }
   const port = portsOf(tg);
   if (options.effectWorkers !== false) {
