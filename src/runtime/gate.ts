@@ -132,10 +132,10 @@ export async function sendEvent(
       // lost) committed between the key check and the load. Then the retry answers with that commit.
       const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
       if (committed) return committed;
-      await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
+      return reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
     }
 
-    const accepted = decision as Accepted;
+    const accepted: Accepted = decision;
     const transitionId = randomUUID();
     const now = new Date(ctx.clock.now());
     // An entity of an older machine version: its `$migrated` row commits first, in the same transaction.
