@@ -27,4 +27,41 @@ export default tseslint.config(
       ],
     },
   },
+  // Import direction (docs/architecture.md): engine and store import nothing above them; only src/runtime/ reaches
+  // into the runtime's internals (others get a port: src/runtime/ports.ts); tests and benches alone use test-access. Tests may
+  // import anything: they test the internals too. Later blocks win for the files they match: engine and store last.
+  {
+    files: ['src/**/*.ts', 'workers/**/*.ts', 'machines/**/*.ts'],
+    ignores: ['src/runtime/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: String.raw`runtime/(runtime-context|load|admission|snapshot-cache|commit-feed|live-hub|inspection|entity-list|dry-run|migrate-entities)\.ts$`, allowTypeImports: true, message: "A runtime internal: use the runtime's port (src/runtime/ports.ts) or its public API." },
+        { regex: String.raw`runtime/gate\.ts$`, allowTypeImports: true, message: "The gate is the runtime's: send through tg.send or the port's send (src/runtime/ports.ts)." },
+        { regex: String.raw`runtime/ports\.ts$`, importNames: ['contextOf'], message: "The runtime's context stays in src/runtime/: use portsOf(tg)." },
+        { regex: String.raw`runtime/test-access\.ts$`, message: 'test-access is for test/ and bench/ only.' },
+      ] }],
+    },
+  },
+  {
+    files: ['bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: String.raw`runtime/(runtime-context|load|admission|snapshot-cache|commit-feed|live-hub|inspection|entity-list|dry-run|migrate-entities)\.ts$`, allowTypeImports: true, message: "A runtime internal: use the runtime's port (src/runtime/ports.ts) or its public API." },
+        { regex: String.raw`runtime/gate\.ts$`, allowTypeImports: true, message: "The gate is the runtime's: send through tg.send or the port's send (src/runtime/ports.ts)." },
+        { regex: String.raw`runtime/ports\.ts$`, importNames: ['contextOf'], message: "The runtime's context stays in src/runtime/: use portsOf(tg)." },
+      ] }],
+    },
+  },
+  {
+    files: ['src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: String.raw`^\.\./(?!errors\.ts$|zod-issue\.ts$)`, message: 'The engine is pure: it imports only errors.ts and zod-issue.ts (and xstate, zod).' }] }],
+    },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: String.raw`(^|/)(engine|runtime|policy|observe|effects|outbox|jobs|timers|feed|http|cli|testing|demo|audit|replay|evolution|discover|config|introspect|workers|machines)/`, message: 'The store imports nothing above it: only its own modules, errors.ts and the drivers.' }] }],
+    },
+  },
 );

@@ -21,6 +21,7 @@ import { createTollgate } from '../src/index.ts';
 import { recordedEntities } from '../src/replay/recorded-history.ts';
 import type { RecordedEntity } from '../src/replay/recorded.ts';
 import { backendCpuSeconds, busyBetween, cpuReading, cpuSecondsBetween, measure, median, percent, printTable, scratchDatabase } from './support.ts';
+import { testAccess } from '../src/runtime/test-access.ts';
 
 const entities = Number(process.env.BENCH_ENTITIES ?? 20_000);
 const templates = Number(process.env.BENCH_TEMPLATES ?? 200);
@@ -46,12 +47,12 @@ async function main(): Promise<void> {
       for (const event of histories[i % histories.length]!) await tg.send('subscription', `t${i}`, event as never);
     });
     await copyTemplates(db.url);
-    const [{ transitions }] = (await tg.internals.client.query<{ transitions: number }>(`SELECT count(*)::int AS transitions FROM tollgate.transitions`)) as [{ transitions: number }];
+    const [{ transitions }] = (await testAccess(tg).client.query<{ transitions: number }>(`SELECT count(*)::int AS transitions FROM tollgate.transitions`)) as [{ transitions: number }];
     console.log(`${entities.toLocaleString('en-US')} subscriptions, ${transitions.toLocaleString('en-US')} transitions (${(transitions / entities).toFixed(2)} per entity)`);
 
     const readAll = async (): Promise<RecordedEntity[]> => {
       const all: RecordedEntity[] = [];
-      for await (const batch of recordedEntities(tg.internals.client, 'tollgate', { machine: 'subscription', batchSize: 500, rejections: false, stepSnapshots: 'rebase-points' })) all.push(...batch);
+      for await (const batch of recordedEntities(testAccess(tg).client, 'tollgate', { machine: 'subscription', batchSize: 500, rejections: false, stepSnapshots: 'rebase-points' })) all.push(...batch);
       return all;
     };
     const recorded = await readAll();

@@ -36,6 +36,7 @@ import { createTollgate, defineMachine } from '../src/index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { startProcesses } from '../workers/index.ts';
 import { busyBetween, cpuReading, median, percentile } from './support.ts';
+import { testAccess } from '../src/runtime/test-access.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -309,9 +310,9 @@ async function tollgateSaturation(t: TollgateBench): Promise<number> {
   const s = quoteIdent('bench');
   // Each run starts from the same state: the rows earlier phases left behind are settled and vacuumed, and the
   // planner knows the table (the baseline starts from a truncated table).
-  await t.tg.internals.client.query(`DELETE FROM ${s}.effects`);
-  await t.tg.internals.client.query(`VACUUM ANALYZE ${s}.effects`);
-  await t.tg.internals.client.query(
+  await testAccess(t.tg).client.query(`DELETE FROM ${s}.effects`);
+  await testAccess(t.tg).client.query(`VACUUM ANALYZE ${s}.effects`);
+  await testAccess(t.tg).client.query(
     `INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at)
      SELECT gen_random_uuid()::text || '-e0', gen_random_uuid(), 'ticker', 't0', g, 0, 'work', '{}'::jsonb, 'pending', now()
      FROM generate_series(1, $1::int) g`,
@@ -322,7 +323,7 @@ async function tollgateSaturation(t: TollgateBench): Promise<number> {
   // Two partial-index probes rather than a count over the table: the poll must not eat the CPU it measures.
   const open = `SELECT (EXISTS (SELECT 1 FROM ${s}.effects WHERE status = 'pending')
     OR EXISTS (SELECT 1 FROM ${s}.effects WHERE status = 'dispatched')) AS open`;
-  while ((await t.tg.internals.client.query<{ open: boolean }>(open))[0]?.open) await sleep(20);
+  while ((await testAccess(t.tg).client.query<{ open: boolean }>(open))[0]?.open) await sleep(20);
   const perSecond = backlog / ((performance.now() - began) / 1000);
   await t.worker.ask({ cmd: 'stop' });
   return perSecond;

@@ -30,12 +30,14 @@ import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { createTollgate, defineMachine } from '../src/index.ts';
 import { consumerStore, type ConsumerSpec } from '../src/store/consumer-store.ts';
-import { toLifecycleEvent, type FeedRow, type LifecycleEvent } from '../src/feed/event.ts';
+import { toLifecycleEvent, type LifecycleEvent } from '../src/feed/event.ts';
+import type { FeedRow } from '../src/store/rows.ts';
 import { signatureHeader, signWebhook } from '../src/feed/signature.ts';
 import { natsSubject } from '../src/feed/sinks/nats.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { startProcesses } from '../workers/index.ts';
 import { busyBetween, cpuReading, median, percent, percentile, printTable, scratchDatabase } from './support.ts';
+import { testAccess } from '../src/runtime/test-access.ts';
 
 const natsUrl = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const backlog = Number(process.env.BENCH_FEED_BACKLOG ?? 4000);
@@ -118,13 +120,13 @@ interface Drained {
 /** The drain part: the feed and the loops over the same backlog, BENCH_RUNS rounds with the order rotating. */
 async function drainPart(tg: Tollgate, n: Nats): Promise<void> {
   const loadAtStart = loadAverage();
-  const store = consumerStore(tg.internals.client, tg.internals.schema);
+  const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
   const entities = Math.max(1, Math.floor(backlog / 10));
   await pool(Array.from({ length: entities }, (_, i) => i), 32, (i) => tg.create('note', `d${i}`, {}));
   await pool(Array.from({ length: backlog - entities }, (_, i) => i), 32, (i) => tg.send('note', `d${i % entities}`, { type: 'NOTE', text: 'x' }));
-  const rows = await tg.internals.client.query<FeedRow>(
+  const rows = await testAccess(tg).client.query<FeedRow>(
     `SELECT id, machine, entity_id, seq, event, from_state, to_state, machine_version, policy_version, actor, created_at, xid::text AS xid
-     FROM ${quoteIdent(tg.internals.schema)}.transitions ORDER BY xid, seq, id`,
+     FROM ${quoteIdent(testAccess(tg).schema)}.transitions ORDER BY xid, seq, id`,
   );
   const events = rows.map((r) => toLifecycleEvent(r, false));
   let arrived = 0;
@@ -268,7 +270,7 @@ async function load(tg: Tollgate, entities: number, committed: (id: string, at: 
 /** The lag part: the feed to JetStream, the feed to a webhook, and the naive dual write, one at a time, rotating. */
 async function lagPart(tg: Tollgate, n: Nats): Promise<void> {
   const loadAtStart = loadAverage();
-  const store = consumerStore(tg.internals.client, tg.internals.schema);
+  const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
   const entities = 500;
   await pool(Array.from({ length: entities }, (_, i) => i), 32, (i) => tg.create('note', `l${i}`, {}));
   const commits = new Map<string, number>();

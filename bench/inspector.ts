@@ -10,10 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { machines } from '../machines/index.ts';
-import { listEntities } from '../src/http/entity-list.ts';
+import { portsOf } from '../src/runtime/ports.ts';
 import { createTollgate } from '../src/index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { printTable, scratchDatabase } from './support.ts';
+import { testAccess } from '../src/runtime/test-access.ts';
 
 const big = Number(process.env.BENCH_ENTITIES ?? 1_000_000);
 const small = 10_000;
@@ -27,10 +28,10 @@ const { url, drop } = await scratchDatabase('bench_inspector');
 const tg = await createTollgate({ machines, database: { url, maxConnections: 4 } });
 try {
   await tg.migrate();
-  const s = quoteIdent(tg.internals.schema);
+  const s = quoteIdent(testAccess(tg).schema);
   const fill = async (machine: string, n: number, states: string[]) => {
     const t0 = performance.now();
-    await tg.internals.client.query(
+    await testAccess(tg).client.query(
       `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at)
        SELECT $1::text, 'e-' || g, 1, (SELECT snapshot FROM ${s}.entities WHERE machine = $1::text AND id = 'template'), (ARRAY(SELECT jsonb_array_elements_text($3::text::jsonb)))[1 + ((g::bigint * 7919) % $4::int)::int], 1,
               now() - make_interval(secs => (g % 100000)::float8), now(), now()
@@ -46,7 +47,7 @@ try {
   const subscriptionStates = ['trial', 'trial', 'trial', 'active', 'active', 'active', 'active', 'paused.idle', 'paused.resuming', 'grace', 'canceled'];
   const filled = await fill('subscription', big, subscriptionStates);
   await fill('order', small, ['pending', 'paid.invoicing.draft,paid.shipment.awaiting', 'completed', 'canceled']);
-  await tg.internals.client.query(`VACUUM ANALYZE ${s}.entities`);
+  await testAccess(tg).client.query(`VACUUM ANALYZE ${s}.entities`);
   console.log(`built ${big.toLocaleString('en')} subscription and ${small.toLocaleString('en')} order entities in ${(filled / 1000).toFixed(1)} s`);
 
   const time = async (op: () => Promise<unknown>) => {
@@ -56,7 +57,7 @@ try {
   };
   // What the counts cost before migration 0011: one grouped scan of the entities' `(machine, state, ...)` index.
   const scan = (machine: string) =>
-    tg.internals.client.query(`SELECT state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY state`, [machine]);
+    testAccess(tg).client.query(`SELECT state, count(*)::int AS n FROM ${s}.entities WHERE machine = $1::text GROUP BY state`, [machine]);
   const cases = [
     { name: `state counts, ${big.toLocaleString('en')} entities`, op: () => tg.stateCounts('subscription') },
     { name: `state counts, ${small.toLocaleString('en')} (baseline)`, op: () => tg.stateCounts('order') },
@@ -65,10 +66,10 @@ try {
     { name: `inspector stats, ${big.toLocaleString('en')} entities`, op: () => tg.machineStats('subscription') },
     { name: `inspector stats, ${small.toLocaleString('en')} (baseline)`, op: () => tg.machineStats('order') },
     // What clicking a state and typing in the filter read: the first page of 25.
-    { name: `entities in a state, ${big.toLocaleString('en')} entities`, op: () => listEntities(tg, 'subscription', { state: 'grace', limit: 25 }) },
-    { name: `entities in a state, ${small.toLocaleString('en')} (baseline)`, op: () => listEntities(tg, 'order', { state: 'completed', limit: 25 }) },
-    { name: `entities by id prefix, ${big.toLocaleString('en')} entities`, op: () => listEntities(tg, 'subscription', { limit: 25, idPrefix: 'e-99999' }) },
-    { name: `entities by id prefix, ${small.toLocaleString('en')} (baseline)`, op: () => listEntities(tg, 'order', { limit: 25, idPrefix: 'e-9999' }) },
+    { name: `entities in a state, ${big.toLocaleString('en')} entities`, op: () => portsOf(tg).listEntities('subscription', { state: 'grace', limit: 25 }) },
+    { name: `entities in a state, ${small.toLocaleString('en')} (baseline)`, op: () => portsOf(tg).listEntities('order', { state: 'completed', limit: 25 }) },
+    { name: `entities by id prefix, ${big.toLocaleString('en')} entities`, op: () => portsOf(tg).listEntities('subscription', { limit: 25, idPrefix: 'e-99999' }) },
+    { name: `entities by id prefix, ${small.toLocaleString('en')} (baseline)`, op: () => portsOf(tg).listEntities('order', { limit: 25, idPrefix: 'e-9999' }) },
   ];
   for (const c of cases) await c.op(); // warm the cache and the plans
   const runs = new Map<string, number[]>(cases.map((c) => [c.name, []]));

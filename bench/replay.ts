@@ -27,6 +27,7 @@ import { replayEntity } from '../src/replay/replay-entity.ts';
 import { replayHistory } from '../src/replay/replay-run.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { median, printTable, scratchDatabase } from './support.ts';
+import { testAccess } from '../src/runtime/test-access.ts';
 
 const entities = Number(process.env.BENCH_ENTITIES ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -57,18 +58,18 @@ try {
   });
   // Let the grace periods end: their timers fire through the gate as the timer worker would fire them.
   clock.advance(5 * DAY);
-  const s = quoteIdent(tg.internals.schema);
-  const due = await tg.internals.client.query<{ id: string; entity_id: string; event: { type: string } }>(
+  const s = quoteIdent(testAccess(tg).schema);
+  const due = await testAccess(tg).client.query<{ id: string; entity_id: string; event: { type: string } }>(
     `SELECT id, entity_id, event FROM ${s}.timers WHERE status = 'scheduled' AND due_at <= $1::timestamptz`,
     [new Date(clock.now())],
   );
-  await pool(due.length, 16, (i) => tg.internals.send('subscription', due[i]!.entity_id, due[i]!.event, { internal: true, firedTimerId: due[i]!.id, idempotencyKey: due[i]!.id }));
-  const [{ n: stored } = { n: 0 }] = await tg.internals.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.transitions`);
+  await pool(due.length, 16, (i) => testAccess(tg).send('subscription', due[i]!.entity_id, due[i]!.event, { internal: true, firedTimerId: due[i]!.id, idempotencyKey: due[i]!.id }));
+  const [{ n: stored } = { n: 0 }] = await testAccess(tg).client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.transitions`);
   console.log(`filled: ${entities} subscriptions, ${stored} recorded transitions in ${((performance.now() - filled) / 1000).toFixed(1)} s`);
 
   const read = async (): Promise<RecordedEntity[]> => {
     const all: RecordedEntity[] = [];
-    for await (const batch of recordedEntities(tg.internals.client, tg.internals.schema, { machine: 'subscription' })) all.push(...batch);
+    for await (const batch of recordedEntities(testAccess(tg).client, testAccess(tg).schema, { machine: 'subscription' })) all.push(...batch);
     return all;
   };
   const histories = await read();
@@ -76,7 +77,7 @@ try {
   const sides: Array<{ name: string; run: () => Promise<number> | number }> = [
     {
       name: '`tollgate replay` (read + replay + compare)',
-      run: async () => (await replayHistory(tg.internals.client, tg.internals.schema, release2, { machines: ['subscription'] })).transitions,
+      run: async () => (await replayHistory(testAccess(tg).client, testAccess(tg).schema, release2, { machines: ['subscription'] })).transitions,
     },
     {
       name: 'engine only (replayEntity + compareOutcomes, in memory)',

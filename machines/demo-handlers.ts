@@ -12,6 +12,7 @@ import type { EffectContext } from '../src/effects/registry.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
 import type { machines } from './index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
+import { portsOf } from '../src/runtime/ports.ts';
 
 /** Options of the demo handlers. */
 export interface DemoHandlerOptions {
@@ -42,8 +43,8 @@ export function registerDemoHandlers(tg: Tollgate<typeof machines>, options: Dem
   const effect: typeof tg.effect = (type, handler, opts) => {
     if (!except.has(type)) tg.effect(type, handler, opts);
   };
-  const s = quoteIdent(tg.internals.schema);
-  const client = tg.internals.client;
+  const { client, schema } = portsOf(tg).database;
+  const s = quoteIdent(schema);
   // Started now, awaited by every handler: the tables exist before a handler writes, and usually before a test reads.
   // A failure (the database not migrated yet) is retried by the next handler run.
   let made: Promise<void> | undefined;
@@ -112,8 +113,8 @@ export function registerDemoHandlers(tg: Tollgate<typeof machines>, options: Dem
  * Creates the demo's tables in the runtime's schema when they are missing. The demo owns them: they are not part of
  * tollgate's migrations. Safe from several processes at once (one advisory lock per schema).
  */
-export async function createDemoTables(tg: Pick<Tollgate, 'internals'>): Promise<void> {
-  const { client, schema } = tg.internals;
+export async function createDemoTables(tg: Tollgate): Promise<void> {
+  const { client, schema } = portsOf(tg).database;
   const s = quoteIdent(schema);
   await client.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tollgate.demo-tables.${schema}`]);

@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { machines } from '../machines/index.ts';
 import { buildServer } from '../src/http/server.ts';
 import { createTollgate } from '../src/index.ts';
+import { portsOf } from '../src/runtime/ports.ts';
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `shots_${randomBytes(4).toString('hex')}`;
@@ -57,6 +58,6 @@ try {
   }
   console.log('wrote docs/inspector-machine.png and docs/inspector-entity.png');
 } finally {
-  await tg.internals.client.query(`DROP SCHEMA ${schema} CASCADE`);
+  await portsOf(tg).database.client.query(`DROP SCHEMA ${schema} CASCADE`);
   await tg.close();
 }

@@ -5,6 +5,7 @@ export { createTollgate } from './runtime/create-tollgate.ts';
 export type { Tollgate, HistoryOptions } from './runtime/create-tollgate.ts';
 export type { TollgateOptions, DatabaseOptions } from './runtime/options.ts';
 export type { SendOptions, SendResult } from './runtime/gate.ts';
+export type { DryRunResult } from './runtime/dry-run.ts';
 export type { CreateResult } from './runtime/create-entity.ts';
 export type { ImportOptions, ImportReport, ImportSource } from './runtime/import-entities.ts';
 export type { ImportRecord, ImportLineError } from './runtime/import-record.ts';
@@ -38,7 +39,7 @@ export type { TransitionHandler, TransitionHandlerOptions } from './runtime/tran
 export { verifyWebhookSignature, signWebhook } from './feed/signature.ts';
 export type { VerifyWebhookOptions } from './feed/signature.ts';
 export type { Governance, PolicyStatus, PolicySwitchView, FreezeView, FreezeSpec, ChangeBy } from './runtime/governance.ts';
-export type { FreezeScope } from './policy/freezes.ts';
+export type { FreezeScope } from './store/rows.ts';
 export type { OverrideRequest, OverrideResult } from './runtime/override.ts';
 export type { AuditOptions, AuditReport, AuditProgress, DriftCount } from './audit/run-audit.ts';
 export type { DriftKind, DriftFinding, EntityDrift } from './audit/drift.ts';

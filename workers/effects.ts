@@ -1,16 +1,15 @@
 import type { Clock } from '../src/clock.ts';
 import { describeError, TerminalError, RetryableError } from '../src/effects/errors.ts';
-import { effectStore, type EffectRecord } from '../src/store/effect-store.ts';
-import { effectHandler, type EffectContext, type RegisteredHandler } from '../src/effects/registry.ts';
-import { isTollgateError } from '../src/errors.ts';
-import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
+import type { EffectRecord } from '../src/store/effect-store.ts';
+import type { EffectContext, RegisteredHandler } from '../src/effects/registry.ts';
+import { classifyGateError, deploySkewRetryMs, frozenRetryMs } from '../src/runtime/deploy-skew.ts';
 import { faultPoint } from '../src/jobs/faults.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
-import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import type { EffectJobData } from '../src/outbox/effect-job.ts';
 import type { Consumer, JobResult, RunningJob, Transport } from '../src/jobs/transport.ts';
-import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import type { RuntimePorts } from '../src/runtime/ports.ts';
 import type { EffectFollowUpOutcome } from '../src/store/rows.ts';
+import { backoffMs } from '../src/backoff.ts';
 
 /** Options of an effect worker. */
 export interface EffectWorkerOptions {
@@ -20,6 +19,9 @@ export interface EffectWorkerOptions {
   readonly clock: Clock;
   readonly logger: ProcessLogger;
 }
+
+/** What an effect worker needs of the runtime. */
+export type EffectWorkerPort = Pick<RuntimePorts, 'machines' | 'definition' | 'send' | 'get' | 'effectStore' | 'effectHandlers' | 'jobMetrics'>;
 
 /** How long a worker without a handler for an effect type leaves it before looking again (another worker may have one). */
 const noHandlerRetryMs = 30_000;
@@ -35,16 +37,15 @@ const noHandlerRetryMs = 30_000;
  * idempotency key: applied at most once, and one outcome event per effect (a success and a compensation for the
  * same effect cannot both commit).
  */
-export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): Consumer {
-  const { client, schema, context } = tg.internals;
-  const store = effectStore(client, schema);
-  const metrics = jobMetrics(tg.internals.metrics.registry);
+export function startEffectWorker(port: EffectWorkerPort, options: EffectWorkerOptions): Consumer {
+  const store = port.effectStore;
+  const metrics = port.jobMetrics();
   const { clock, logger } = options;
 
   async function sendFollowUp(effect: EffectRecord, event: { type: string }, compensation: boolean): Promise<JobResult> {
     let outcome: EffectFollowUpOutcome;
     try {
-      const sent = await tg.internals.send(effect.machine, effect.entity_id, event, {
+      const sent = await port.send(effect.machine, effect.entity_id, event, {
         idempotencyKey: effect.id,
         actor: `effect/${effect.type}`,
         deferrable: true,
@@ -52,7 +53,8 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       outcome = { status: sent.replayed ? 'replayed' : 'committed', transitionId: sent.transition.id, state: sent.entity.state };
       if (compensation && !sent.replayed) metrics.compensations.inc({ machine: effect.machine, type: effect.type, event: event.type });
     } catch (error) {
-      if (isTollgateError(error, 'TG_FROZEN')) {
+      const sorted = classifyGateError(error);
+      if (sorted.kind === 'frozen') {
         // A freeze holds the follow-up: its outcome stays unrecorded, and the job, run again, sends it again (the
         // settled-effect path below) until the freeze is lifted.
         return { retryInMs: frozenRetryMs };
@@ -60,21 +62,21 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       // A coded, final refusal (illegal now, guard, policy, key already used by the other outcome): the gate
       // recorded it; store it and stop. Anything else (a conflict, the database, a worker that does not know the
       // machine or state: deploy-skew.ts) throws: the job is retried, and a re-run sends the follow-up again.
-      if (isDeploySkew(error)) {
-        metrics.skewDeferred.inc({ queue: 'effects', machine: effect.machine, code: (error as { code: string }).code });
+      if (sorted.kind === 'skew') {
+        metrics.skewDeferred.inc({ queue: 'effects', machine: effect.machine, code: sorted.error.code });
         logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id }, `effect follow-up '${event.type}' left for a worker that knows machine '${effect.machine}'`);
         throw error;
       }
-      if (!isTollgateError(error) || error.retryable) throw error;
-      outcome = { status: 'rejected', code: error.code, message: error.message };
-      logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: error.code }, `effect follow-up '${event.type}' refused`);
+      if (sorted.kind !== 'final') throw error;
+      outcome = { status: 'rejected', code: sorted.error.code, message: sorted.error.message };
+      logger.warn({ machine: effect.machine, entityId: effect.entity_id, effectId: effect.id, code: sorted.error.code }, `effect follow-up '${event.type}' refused`);
     }
     await store.recordFollowUp(effect.id, outcome, compensation && outcome.status !== 'rejected');
     return {};
   }
 
   async function fail(effect: EffectRecord, error: unknown): Promise<JobResult> {
-    const compensation = tg.internals.definition(effect.machine).compensations?.[effect.type];
+    const compensation = port.definition(effect.machine).compensations?.[effect.type];
     const followUp = compensation ? { type: compensation } : undefined;
     const recorded = await store.record({ id: effect.id, status: 'failed', error: describeError(error), followUp, at: new Date(clock.now()) });
     metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'failed' : 'duplicate' });
@@ -93,7 +95,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       transitionId: effect.transition_id,
       attempt,
       signal,
-      entity: () => tg.get(effect.machine, effect.entity_id),
+      entity: () => port.get(effect.machine, effect.entity_id),
     };
     if (attempt === 1) metrics.startLag.observe({ type: effect.type }, Math.max(0, clock.now() - new Date(effect.created_at).getTime()) / 1000);
     let outcome;
@@ -111,7 +113,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
       const recorded = await store.record({ id: effect.id, status: 'dispatched', error: describeError(error), at: new Date(clock.now()) });
       metrics.outcomes.inc({ type: effect.type, outcome: recorded ? 'retried' : 'duplicate' });
       if (!recorded) return {};
-      const backoff = Math.min(registered.backoffMs * 2 ** (attempt - 1), registered.maxBackoffMs) * (0.75 + Math.random() / 4);
+      const backoff = backoffMs(attempt, { baseMs: registered.backoffMs, maxMs: registered.maxBackoffMs, jitter: [0.75, 1] });
       return { retryInMs: error instanceof RetryableError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoff };
     }
     await faultPoint('effect.before-record');
@@ -134,7 +136,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         if (effect.follow_up && effect.follow_up_outcome === null) return sendFollowUp(effect, effect.follow_up, effect.status === 'failed');
         return {};
       }
-      if (!Object.hasOwn(tg.machines, effect.machine)) {
+      if (!port.machines.has(effect.machine)) {
         // An older release's worker (a rolling deploy): its follow-up could not go through this runtime's gate, so
         // the handler does not run here; the effect is left for a worker that knows the machine.
         metrics.outcomes.inc({ type: effect.type, outcome: 'no_machine' });
@@ -142,7 +144,7 @@ export function startEffectWorker(tg: Tollgate, options: EffectWorkerOptions): C
         logger.warn({ effectId: effect.id, machine: effect.machine }, `effect '${effect.type}' left for a worker that knows machine '${effect.machine}'`);
         return { retryInMs: deploySkewRetryMs };
       }
-      const registered = effectHandler(context, effect.type);
+      const registered = port.effectHandlers.get(effect.type);
       if (!registered) {
         metrics.outcomes.inc({ type: effect.type, outcome: 'no_handler' });
         logger.error({ effectId: effect.id, type: effect.type }, `no handler registered for effect type '${effect.type}' in this worker (tg.effect)`);

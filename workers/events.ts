@@ -1,13 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EnqueuedEvent, EventEnqueuer, EventOutcome } from '../src/effects/registry.ts';
-import { isTollgateError, TollgateError, entityRef } from '../src/errors.ts';
+import { TollgateError, entityRef } from '../src/errors.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
-import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import { JobWaitTimeoutError, type Consumer, type Transport } from '../src/jobs/transport.ts';
-import type { Tollgate } from '../src/runtime/create-tollgate.ts';
-import { deploySkewRetryMs, isDeploySkew, refusesVersion, versionAhead } from '../src/runtime/deploy-skew.ts';
+import type { RuntimePorts } from '../src/runtime/ports.ts';
+import { classifyGateError, deploySkewRetryMs, versionAhead } from '../src/runtime/deploy-skew.ts';
 import { canonicalJson } from '../src/runtime/fingerprint.ts';
-import { checkIdentifier } from '../src/runtime/runtime-context.ts';
+import { checkIdentifier } from '../src/runtime/identifier.ts';
 
 /** The job of one queued event. */
 export interface EventJobData {
@@ -62,39 +61,43 @@ export function eventEnqueuer(transport: Transport, machineVersion: (machine: st
   };
 }
 
+/** What the ingestion worker needs of the runtime. */
+export type EventWorkerPort = Pick<RuntimePorts, 'definition' | 'refusesVersion' | 'send' | 'jobMetrics'>;
+
 /**
  * Starts the ingestion worker: each queued event goes through the gate with its idempotency key (a re-delivered
  * job replays instead of applying twice). Coded rejections are final outcomes: recorded by the gate, the job
  * completes with the rejection. Retryable errors (TG_VERSION_CONFLICT, the database) are retried by the
  * transport with backoff.
  */
-export function startEventWorker(tg: Tollgate, options: { transport: Transport; concurrency?: number; logger: ProcessLogger }): Consumer {
-  const metrics = jobMetrics(tg.internals.metrics.registry);
+export function startEventWorker(port: EventWorkerPort, options: { transport: Transport; concurrency?: number; logger: ProcessLogger }): Consumer {
+  const metrics = port.jobMetrics();
   return options.transport.consume<EventJobData>(
     'events',
     async ({ data }) => {
       try {
         // An event of a newer release may be of a type, or carry fields, this runtime's schemas do not know yet.
-        const definition = tg.internals.definition(data.machine);
-        if (data.machineVersion !== undefined && refusesVersion(tg.internals.context, definition, data.machineVersion)) {
+        const definition = port.definition(data.machine);
+        if (data.machineVersion !== undefined && port.refusesVersion(definition, data.machineVersion)) {
           throw versionAhead(data.machine, data.entityId, data.machineVersion, definition.version, 'The queued event');
         }
-        const sent = await tg.internals.send(data.machine, data.entityId, data.event, { idempotencyKey: data.idempotencyKey, actor: data.actor });
+        const sent = await port.send(data.machine, data.entityId, data.event, { idempotencyKey: data.idempotencyKey, actor: data.actor });
         metrics.events.inc({ machine: data.machine, outcome: sent.replayed ? 'replayed' : 'accepted' });
         const value: EventOutcome = { status: 'accepted', transitionId: sent.transition.id, state: sent.entity.state, replayed: sent.replayed };
         return { value };
       } catch (error) {
-        if (isDeploySkew(error)) {
+        const sorted = classifyGateError(error);
+        if (sorted.kind === 'skew') {
           // Not this worker's to judge (an older release's worker): left for one that knows the machine.
           metrics.events.inc({ machine: data.machine, outcome: 'retried' });
-          metrics.skewDeferred.inc({ queue: 'events', machine: data.machine, code: (error as { code: string }).code });
+          metrics.skewDeferred.inc({ queue: 'events', machine: data.machine, code: sorted.error.code });
           options.logger.warn({ machine: data.machine, entityId: data.entityId }, `queued event left for a worker that knows machine '${data.machine}' (version ${data.machineVersion ?? '?'})`);
           return { retryInMs: deploySkewRetryMs };
         }
         // A freeze answers a queued event at once (TG_FROZEN, retryable by whoever queued it), as it answers a send.
-        if (isTollgateError(error) && (!error.retryable || error.code === 'TG_FROZEN')) {
+        if (sorted.kind === 'final' || sorted.kind === 'frozen') {
           metrics.events.inc({ machine: data.machine, outcome: 'rejected' });
-          const value: EventOutcome = { status: 'rejected', code: error.code, message: error.message };
+          const value: EventOutcome = { status: 'rejected', code: sorted.error.code, message: sorted.error.message };
           return { value };
         }
         metrics.events.inc({ machine: data.machine, outcome: 'retried' });

@@ -1,17 +1,18 @@
+import { z } from 'zod';
 import type { Clock } from '../src/clock.ts';
-import { attachEnqueuer, registeredEffectTypes } from '../src/effects/registry.ts';
+import { firstIssue } from '../src/zod-issue.ts';
 import { TollgateError } from '../src/errors.ts';
 import { startFeed, type Feed, type FeedOptions } from '../src/feed/runner.ts';
 import { settlesWithin } from '../src/jobs/deadline.ts';
 import { startLoop, type Loop } from '../src/jobs/loop.ts';
 import { defaultLogger, type ProcessLogger } from '../src/jobs/logger.ts';
-import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import { startRelay, type Relay } from '../src/outbox/relay.ts';
 import { sweepEffects } from '../src/outbox/sweeper.ts';
 import type { Consumer, Transport } from '../src/jobs/transport.ts';
 import { bullmqTransport } from '../src/jobs/transports/bullmq.ts';
 import { inProcessTransport } from '../src/jobs/transports/in-process.ts';
 import type { Tollgate } from '../src/runtime/create-tollgate.ts';
+import { portsOf } from '../src/runtime/ports.ts';
 import { startTimerWorker } from './timers.ts';
 import { startTimerScheduler, sweepTimers, type TimerScheduler } from '../src/timers/scheduler.ts';
 import { startEffectWorker } from './effects.ts';
@@ -92,6 +93,15 @@ export interface Processes {
   stop(opts?: { deadlineMs?: number }): Promise<void>;
 }
 
+// Validated once at start-up (zod, as every option of tollgate); the rest of the fields are checked where they are used.
+const processesOptionsSchema = z
+  .object({ transport: z.enum(['bullmq', 'in-process']), redisUrl: z.string().min(1).optional() })
+  .loose()
+  .refine((o) => o.transport !== 'bullmq' || o.redisUrl !== undefined, {
+    path: ['redisUrl'],
+    message: "required with transport 'bullmq' (e.g. redis://127.0.0.1:6379)",
+  });
+
 /**
  * Starts tollgate's background processes for a runtime: relay, effect workers, timers (scheduler, worker,
  * sweepers) and the queue-driven event worker, and attaches the producer `tg.enqueue` uses. Register effect
@@ -104,15 +114,14 @@ export interface Processes {
  * process.on('SIGTERM', () => processes.stop({ deadlineMs: 10_000 }));
  */
 export async function startProcesses(tg: Tollgate, options: ProcessesOptions): Promise<Processes> {
-  if (options.transport !== 'bullmq' && options.transport !== 'in-process') {
-    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'transport' must be 'bullmq' or 'in-process', got '${String(options.transport)}'.`, { field: 'transport' });
+  const checked = processesOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const { field, message } = firstIssue(checked.error, '(options)');
+    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option '${field}' is invalid: ${message}.`, { field });
   }
-  if (options.transport === 'bullmq' && !options.redisUrl) {
-    throw new TollgateError('TG_INVALID_OPTIONS', `startProcesses: option 'redisUrl' is required with transport 'bullmq' (e.g. redis://127.0.0.1:6379).`, { field: 'redisUrl' });
-  }
-  const { client, schema, context } = tg.internals;
+  const port = portsOf(tg);
   if (options.effectWorkers !== false) {
-    const handled = new Set([...registeredEffectTypes(context), ...(options.allowMissingHandlers ?? [])]);
+    const handled = new Set([...port.effectHandlers.keys(), ...(options.allowMissingHandlers ?? [])]);
     const missing = tg.effectTypes().filter((type) => !handled.has(type));
     if (missing.length > 0) {
       throw new TollgateError(
@@ -123,17 +132,17 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
       );
     }
   }
-  const clock = options.clock ?? context.clock;
+  const clock = options.clock ?? port.clock;
   const logger = options.logger ?? defaultLogger();
   const tuning = options.tuning ?? {};
   const concurrency = options.concurrency ?? 16;
-  const metrics = jobMetrics(tg.internals.metrics.registry);
+  const metrics = port.jobMetrics();
   const transport =
     options.transport === 'bullmq'
       ? bullmqTransport({
           redisUrl: options.redisUrl as string,
           prefix: options.queuePrefix ?? 'tollgate',
-          namespace: schema,
+          namespace: port.schema,
           clock,
           lockDurationMs: tuning.lockDurationMs,
           stalledIntervalMs: tuning.stalledIntervalMs,
@@ -148,21 +157,21 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
   const sweep = async (o: { minAgeMs?: number } = {}) => {
     const minAgeMs = o.minAgeMs ?? tuning.sweepMinAgeMs;
     return {
-      effects: await sweepEffects(client, schema, transport, metrics, { minAgeMs }),
-      timers: options.timers === false ? [] : await sweepTimers(client, schema, transport, metrics, { minAgeMs }),
+      effects: await sweepEffects(port.outboxStore, transport, metrics, { minAgeMs }),
+      timers: options.timers === false ? [] : await sweepTimers(port.timerStore, transport, metrics, { minAgeMs }),
     };
   };
 
-  attachEnqueuer(context, eventEnqueuer(transport, (machine) => tg.internals.definition(machine).version));
+  port.enqueuer.current = eventEnqueuer(transport, (machine) => port.definition(machine).version);
   try {
-    if (options.effectWorkers !== false) consumers.push(startEffectWorker(tg, { transport, concurrency, clock, logger }));
-    if (options.eventWorkers !== false) consumers.push(startEventWorker(tg, { transport, concurrency, logger }));
+    if (options.effectWorkers !== false) consumers.push(startEffectWorker(port, { transport, concurrency, clock, logger }));
+    if (options.eventWorkers !== false) consumers.push(startEventWorker(port, { transport, concurrency, logger }));
     if (options.timers !== false) {
-      consumers.push(startTimerWorker(tg, { transport, clock, concurrency, logger }));
-      scheduler = startTimerScheduler(client, schema, { transport, clock, horizonMs: tuning.timerHorizonMs, pollIntervalMs: tuning.pollIntervalMs, logger });
+      consumers.push(startTimerWorker(port, { transport, clock, concurrency, logger }));
+      scheduler = startTimerScheduler(port.timerStore, { transport, clock, horizonMs: tuning.timerHorizonMs, pollIntervalMs: tuning.pollIntervalMs, logger });
     }
-    if (options.feed !== false) feed = startFeed(context, { clock, logger, ...tuning.feed });
-    if (options.relay !== false) relay = await startRelay(tg.internals, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger, directHandOff: options.directHandOff ?? true });
+    if (options.feed !== false) feed = startFeed(port, { clock, logger, ...tuning.feed });
+    if (options.relay !== false) relay = await startRelay(port, { transport, clock, pollIntervalMs: tuning.pollIntervalMs, logger, directHandOff: options.directHandOff ?? true });
     // The sweepers run with the relay or the timers: a process that dispatches also repairs lost dispatches.
     if (options.relay !== false || options.timers !== false) {
       sweeper = startLoop(
@@ -187,7 +196,7 @@ export async function startProcesses(tg: Tollgate, options: ProcessesOptions): P
     sweep,
     stop(opts = {}) {
       stopped ??= (async () => {
-        attachEnqueuer(context, undefined);
+        port.enqueuer.current = undefined;
         const deadlineMs = opts.deadlineMs ?? 10_000;
         // The dispatchers and the consumers stop side by side, within the one deadline the caller gave. Follow-ups
         // that finishing handlers commit after the relay detached write their effects pending, for the next relay.

@@ -1,11 +1,9 @@
 import type { Clock } from '../src/clock.ts';
 import { isTollgateError } from '../src/errors.ts';
 import type { ProcessLogger } from '../src/jobs/logger.ts';
-import { jobMetrics } from '../src/jobs/job-metrics.ts';
 import type { Consumer, JobResult, Transport } from '../src/jobs/transport.ts';
-import type { Tollgate } from '../src/runtime/create-tollgate.ts';
-import { deploySkewRetryMs, frozenRetryMs, isDeploySkew } from '../src/runtime/deploy-skew.ts';
-import { quoteIdent } from '../src/store/sql-client.ts';
+import type { RuntimePorts } from '../src/runtime/ports.ts';
+import { classifyGateError, deploySkewRetryMs, frozenRetryMs } from '../src/runtime/deploy-skew.ts';
 import type { TimerJobData } from '../src/timers/scheduler.ts';
 
 /** Options of the timer worker. */
@@ -16,14 +14,8 @@ export interface TimerWorkerOptions {
   readonly logger: ProcessLogger;
 }
 
-interface TimerRecord {
-  readonly id: string;
-  readonly machine: string;
-  readonly entity_id: string;
-  readonly event: { type: string };
-  readonly due_at: Date;
-  readonly status: 'scheduled' | 'fired' | 'cancelled' | 'stale';
-}
+/** What the timer worker needs of the runtime. */
+export type TimerWorkerPort = Pick<RuntimePorts, 'send' | 'timerStore' | 'jobMetrics'>;
 
 /** A job that fired before its due time on the runtime's clock waits at least this long before looking again. */
 const minEarlyWaitMs = 50;
@@ -37,23 +29,18 @@ const minEarlyWaitMs = 50;
  * A worker that does not know the timer's machine or state (deploy-skew.ts) leaves it scheduled and looks again
  * later; so does one whose timer meets a freeze (every `frozenRetryMs`, so it fires about that long after the unfreeze).
  */
-export function startTimerWorker(tg: Tollgate, options: TimerWorkerOptions): Consumer {
-  return options.transport.consume<TimerJobData>('timers', (job) => fireTimer(tg, job.data.timerId, options), { concurrency: options.concurrency ?? 16 });
+export function startTimerWorker(port: TimerWorkerPort, options: TimerWorkerOptions): Consumer {
+  return options.transport.consume<TimerJobData>('timers', (job) => fireTimer(port, job.data.timerId, options), { concurrency: options.concurrency ?? 16 });
 }
 
 /**
  * Fires one timer as the worker does (see startTimerWorker): the job's whole decision, without the queue. The
  * differential test drives timers through it so that it checks the worker's own handling of refusals and faults.
  */
-export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<TimerWorkerOptions, 'clock' | 'logger'>): Promise<JobResult> {
-  const s = quoteIdent(tg.internals.schema);
-  const client = tg.internals.client;
-  const metrics = jobMetrics(tg.internals.metrics.registry);
+export async function fireTimer(port: TimerWorkerPort, timerId: string, options: Pick<TimerWorkerOptions, 'clock' | 'logger'>): Promise<JobResult> {
+  const metrics = port.jobMetrics();
   const { clock } = options;
-  const [timer] = await client.query<TimerRecord>(
-    `SELECT id, machine, entity_id, event, due_at, status FROM ${s}.timers WHERE id = $1::text`,
-    [timerId],
-  );
+  const timer = await port.timerStore.read(timerId);
   if (!timer) return {};
   if (timer.status !== 'scheduled') {
     metrics.staleTimers.inc({ machine: timer.machine, reason: timer.status });
@@ -62,7 +49,7 @@ export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<Tim
   const early = new Date(timer.due_at).getTime() - clock.now();
   if (early > 0) return { retryInMs: Math.max(early, minEarlyWaitMs) };
   try {
-    await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id, deferrable: true });
+    await port.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id, deferrable: true });
     metrics.timersFired.inc({ machine: timer.machine });
     metrics.timerLag.observe({ machine: timer.machine }, Math.max(0, clock.now() - new Date(timer.due_at).getTime()) / 1000);
   } catch (error) {
@@ -71,29 +58,28 @@ export async function fireTimer(tg: Tollgate, timerId: string, options: Pick<Tim
       metrics.staleTimers.inc({ machine: timer.machine, reason: String(error.details.timerStatus) });
       return {};
     }
-    if (isTollgateError(error, 'TG_FROZEN') || isTollgateError(error, 'TG_MACHINE_SHADOWED')) {
+    const sorted = classifyGateError(error);
+    if (sorted.kind === 'frozen' || isTollgateError(error, 'TG_MACHINE_SHADOWED')) {
       // A machine in shadow mode waits like a frozen one: the legacy system moves its entities, and a move cancels
       // the timer; one still scheduled when the machine is switched to enforce fires then.
       // A freeze holds the timer's event: the timer stays scheduled and fires after the unfreeze.
       return { retryInMs: frozenRetryMs };
     }
-    if (isDeploySkew(error)) {
+    if (sorted.kind === 'skew') {
       // This worker predates the timer's machine or state (a rolling deploy): leave it scheduled for one that knows.
-      const code = (error as { code: string }).code;
+      const code = sorted.error.code;
       metrics.skewDeferred.inc({ queue: 'timers', machine: timer.machine, code });
       options.logger.warn({ machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code }, `timer event '${timer.event.type}' left for a worker that knows machine '${timer.machine}'`);
       return { retryInMs: deploySkewRetryMs };
     }
-    if (!isTollgateError(error) || error.retryable) throw error;
-    await client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [
-      timer.id,
-      new Date(clock.now()),
-    ]);
+    if (sorted.kind !== 'final') throw error;
+    const refused = sorted.error;
+    await port.timerStore.markStale(timer.id, new Date(clock.now()));
     // A machine that throws on the timer's event throws again on every retry: stale for good, like a refusal.
-    const reason = error.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
+    const reason = refused.code === 'TG_MACHINE_FAULT' ? 'machine_fault' : 'refused';
     metrics.staleTimers.inc({ machine: timer.machine, reason });
     options.logger.warn(
-      { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: error.code, reason: error.message },
+      { machine: timer.machine, entityId: timer.entity_id, timerId: timer.id, code: refused.code, reason: refused.message },
       `timer event '${timer.event.type}' refused: marked stale`,
     );
   }

@@ -6,6 +6,7 @@ import type { MachineRegistry } from '../engine/definition.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
 import { UsageError } from './args.ts';
 import { importUserModule } from './user-module.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** The names looked for in the working directory, in this order. */
 export const configNames = ['tollgate.config.ts', 'tollgate.config.mts', 'tollgate.config.js', 'tollgate.config.mjs', 'tollgate.config.json'] as const;
@@ -62,9 +63,9 @@ async function load(): Promise<LoadedConfig | undefined> {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const { field, message } = firstIssue(parsed.error, '(default export)');
     throw new UsageError(
-      `${file}: '${issue?.path.join('.') || '(default export)'}' is invalid: ${issue?.message}. ` +
+      `${file}: '${field}' is invalid: ${message}. ` +
         `Export defineConfig({ machines, handlers, ... }) from 'tollgate' as the default.`,
     );
   }

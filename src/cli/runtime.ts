@@ -7,6 +7,7 @@ import type { DatabaseOptions } from '../runtime/options.ts';
 import { UsageError } from './args.ts';
 import { appConfig, machinesOfModule, noMachinesHelp } from './config-file.ts';
 import { isUnreachable } from './exit.ts';
+import { portsOf } from '../runtime/ports.ts';
 
 /** Flags every command that opens the database shares. */
 export const databaseFlags = {
@@ -129,7 +130,7 @@ export async function openRuntime(flags: DatabaseFlags, embeddedDefault?: string
   const acceptNewerMachineVersions = ['1', 'true'].includes(process.env.TOLLGATE_ACCEPT_NEWER_MACHINE_VERSIONS ?? '');
   const tg = await createTollgate({ machines, database, ...(policies ? { policies } : {}), ...(schema ? { schema } : {}), ...(acceptNewerMachineVersions ? { acceptNewerMachineVersions } : {}) });
   try {
-    await tg.internals.client.query('SELECT 1');
+    await portsOf(tg).ping();
   } catch (error) {
     await tg.close().catch(() => {});
     throw error;

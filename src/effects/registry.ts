@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { TollgateError } from '../errors.ts';
+import { firstIssue } from '../zod-issue.ts';
 import type { EntityView } from '../runtime/views.ts';
 
 /** What an effect handler receives. */
@@ -87,63 +89,38 @@ export interface EnqueuedEvent {
   outcome(options?: { timeoutMs?: number }): Promise<EventOutcome>;
 }
 
-interface RuntimeEffects {
-  readonly handlers: Map<string, RegisteredHandler>;
-  enqueuer: EventEnqueuer | undefined;
-}
+/** The effect handlers of one runtime (`tg.effect`), by effect type: filled by `tg.effect`, read by the effect workers. */
+export type EffectHandlers = Map<string, RegisteredHandler>;
 
-// Keyed by the runtime's context object, so registrations die with the runtime and runtimes never share them.
-const registries = new WeakMap<object, RuntimeEffects>();
+const handlerOptionsSchema = z
+  .object({
+    attempts: z.number().int().min(1).max(100).default(5),
+    backoffMs: z.number().min(0).default(1000),
+    maxBackoffMs: z.number().default(60_000),
+  })
+  .refine((o) => o.maxBackoffMs >= o.backoffMs, { path: ['maxBackoffMs'], message: 'must be at least backoffMs' });
 
-function of(runtime: object): RuntimeEffects {
-  let found = registries.get(runtime);
-  if (!found) {
-    found = { handlers: new Map(), enqueuer: undefined };
-    registries.set(runtime, found);
-  }
-  return found;
-}
-
-/** Registers the handler of an effect type for `runtime`; a second registration of a type is refused. */
-export function registerEffect(runtime: object, type: string, handler: EffectHandler, options: EffectHandlerOptions = {}): void {
+/** Registers the handler of an effect type in `handlers`; a second registration of a type is refused. */
+export function registerEffect(handlers: EffectHandlers, type: string, handler: EffectHandler, options: EffectHandlerOptions = {}): void {
   if (typeof type !== 'string' || type.length === 0) {
     throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect: the effect type must be a non-empty string, got ${String(type)}.`);
   }
   if (typeof handler !== 'function') {
     throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect('${type}'): the handler must be a function.`);
   }
-  const attempts = options.attempts ?? 5;
-  const backoffMs = options.backoffMs ?? 1000;
-  const maxBackoffMs = options.maxBackoffMs ?? 60_000;
-  const bad = !Number.isInteger(attempts) || attempts < 1 || attempts > 100 ? 'attempts (an integer from 1 to 100)'
-    : !(backoffMs >= 0) ? 'backoffMs (0 or more)'
-    : !(maxBackoffMs >= backoffMs) ? 'maxBackoffMs (at least backoffMs)'
-    : undefined;
-  if (bad) throw new TollgateError('TG_INVALID_OPTIONS', `tg.effect('${type}'): option ${bad} is invalid.`, { field: bad.split(' ')[0] });
-  if (of(runtime).handlers.has(type)) {
+  const parsed = handlerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const { field, message } = firstIssue(parsed.error, '(options)');
+    throw new TollgateError('TG_INVALID_OPTIONS', `tg.effect('${type}'): option '${field}' is invalid: ${message}.`, { field });
+  }
+  if (handlers.has(type)) {
     throw new TollgateError('TG_INVALID_ARGUMENT', `tg.effect('${type}'): a handler of '${type}' is already registered; register each effect type once.`, { effectType: type });
   }
-  of(runtime).handlers.set(type, { handler: handler as EffectHandler, attempts, backoffMs, maxBackoffMs });
+  handlers.set(type, { handler, ...parsed.data });
 }
 
-/** The handler registered for `type`, if any. */
-export function effectHandler(runtime: object, type: string): RegisteredHandler | undefined {
-  return registries.get(runtime)?.handlers.get(type);
-}
-
-/** The effect types with a handler. */
-export function registeredEffectTypes(runtime: object): string[] {
-  return [...(registries.get(runtime)?.handlers.keys() ?? [])];
-}
-
-/** Attaches (or detaches, with undefined) the producer that `tg.enqueue` uses. */
-export function attachEnqueuer(runtime: object, enqueuer: EventEnqueuer | undefined): void {
-  of(runtime).enqueuer = enqueuer;
-}
-
-/** `tg.enqueue`: hands the event to the attached producer, or says how to attach one. */
-export function enqueueEvent(runtime: object, machine: string, id: string, event: unknown, options: EnqueueOptions = {}): Promise<EnqueuedEvent> {
-  const enqueuer = registries.get(runtime)?.enqueuer;
+/** `tg.enqueue`: hands the event to the producer startProcesses attached, or says how to attach one. */
+export function enqueueEvent(enqueuer: EventEnqueuer | undefined, machine: string, id: string, event: unknown, options: EnqueueOptions = {}): Promise<EnqueuedEvent> {
   if (!enqueuer) {
     return Promise.reject(
       new TollgateError(

@@ -5,6 +5,7 @@ import type { AnyMachineDefinition, PersistedSnapshot } from './definition.ts';
 import { migrateSnapshot, restoresExactly } from './migrate-snapshot.ts';
 import { stateLeafPaths, stateToString } from './state-value.ts';
 import { checkTimerDelay } from './timer-delay.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** An entity as another system holds it: where it is and what it knows. */
 export interface ImportedEntity {
@@ -63,8 +64,8 @@ export function importedSnapshot(definition: AnyMachineDefinition, entity: Impor
   if (definition.context) {
     const parsed = definition.context.safeParse(context);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw invalidContext(entity, `'${issue?.path.join('.') || '(context)'}' ${issue?.message ?? 'is invalid'}`);
+      const { field, message } = firstIssue(parsed.error, '(context)');
+      throw invalidContext(entity, `'${field}' ${message}`);
     }
     context = parsed.data as Record<string, unknown>;
   }

@@ -130,7 +130,7 @@ interface EntityRecord {
  * Runs on a read replica or a staging copy: it only reads.
  *
  * @example
- * const report = await deployCheck(tg.internals.client, 'tollgate', release2.machines, { policies: release2.policies });
+ * const report = await deployCheck(portsOf(tg).database.client, 'tollgate', release2.machines, { policies: release2.policies });
  * if (!report.ok) for (const p of report.problems) console.log(p.machine, p.kind, p.state, p.count, p.examples);
  */
 export async function deployCheck(client: SqlClient, schemaName: string, registry: MachineRegistry, options: DeployCheckOptions = {}): Promise<DeployCheckReport> {

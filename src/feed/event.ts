@@ -1,3 +1,5 @@
+import type { FeedRow } from '../store/rows.ts';
+
 /**
  * A lifecycle event: one committed transition as other services receive it, from every sink alike (webhook body,
  * JetStream message data, the argument of an in-process handler). `id` is the transition id: delivery is at least
@@ -24,25 +26,6 @@ export interface LifecycleEvent {
   readonly at: string;
   /** The machine's context after the transition, when the consumer was added with `--with-context`. */
   readonly context?: Readonly<Record<string, unknown>>;
-}
-
-/** A history row as the feed reads it (src/feed/reader.ts). */
-export interface FeedRow {
-  readonly id: string;
-  readonly machine: string;
-  readonly entity_id: string;
-  readonly seq: number;
-  readonly event: unknown;
-  readonly from_state: string | null;
-  readonly to_state: string;
-  readonly machine_version: number;
-  readonly policy_version: string | null;
-  readonly actor: string | null;
-  readonly created_at: Date | string;
-  /** The committing transaction's id, as text (a bigint). */
-  readonly xid: string;
-  /** The persisted snapshot, read only for consumers that want the context. */
-  readonly snapshot?: unknown;
 }
 
 /** The lifecycle event of a history row. */

@@ -5,13 +5,15 @@ import type { Clock } from '../clock.ts';
 import { settlesWithin } from '../jobs/deadline.ts';
 import type { ProcessLogger } from '../jobs/logger.ts';
 import { startLoop, type Loop } from '../jobs/loop.ts';
-import type { RuntimeContext } from '../runtime/runtime-context.ts';
-import { consumerStore, cursorOf, entityKey, type ConsumerRow, type ConsumerStore, type Cursor } from '../store/consumer-store.ts';
-import { toLifecycleEvent, touchesStates, type FeedRow } from './event.ts';
-import { feedMetrics, type FeedMetrics } from './metrics.ts';
+import type { RuntimePorts } from '../runtime/ports.ts';
+import { cursorOf, entityKey, type ConsumerRow, type ConsumerStore, type Cursor } from '../store/consumer-store.ts';
+import { toLifecycleEvent, touchesStates } from './event.ts';
+import type { FeedRow } from '../store/rows.ts';
+import type { FeedMetrics } from '../observe/feed-metrics.ts';
 import type { FeedSink } from './sink.ts';
 import { natsSink } from './sinks/nats.ts';
 import { webhookSink } from './sinks/webhook.ts';
+import { backoffMs } from '../backoff.ts';
 
 /** Intervals and limits of the feed; the defaults suit production. */
 export interface FeedOptions {
@@ -50,9 +52,12 @@ interface Held {
   readonly done: Promise<void>;
 }
 
+/** What the feed needs of the runtime. */
+export type FeedPort = Pick<RuntimePorts, 'consumerStore' | 'feedMetrics' | 'transitionHandlers'>;
+
 interface FeedState {
   readonly owner: string;
-  readonly ctx: RuntimeContext;
+  readonly port: FeedPort;
   readonly store: ConsumerStore;
   readonly metrics: FeedMetrics;
   readonly options: Required<FeedOptions>;
@@ -66,12 +71,12 @@ interface FeedState {
  * history after the consumer's cursor and delivers to its sink. Consumers never wait on each other, and the gate
  * never waits on the feed: the feed only reads what the gate committed.
  */
-export function startFeed(ctx: RuntimeContext, options: FeedOptions): Feed {
+export function startFeed(port: FeedPort, options: FeedOptions): Feed {
   const state: FeedState = {
     owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-    ctx,
-    store: consumerStore(ctx.client, ctx.schema),
-    metrics: feedMetrics(ctx.metrics.registry),
+    port,
+    store: port.consumerStore,
+    metrics: port.feedMetrics(),
     options: {
       pollIntervalMs: 250,
       leaseTtlMs: 15_000,
@@ -116,7 +121,7 @@ export function startFeed(ctx: RuntimeContext, options: FeedOptions): Feed {
 /** Heartbeat, renew what is held, then give back or take consumers until this process holds its share. */
 async function leaseRound(state: FeedState): Promise<void> {
   const { store, options, held } = state;
-  for (const [name, registered] of state.ctx.transitionHandlers) {
+  for (const [name, registered] of state.port.transitionHandlers) {
     if (state.ensured.has(name)) continue;
     const o = registered.options;
     await store.ensureInProcess({
@@ -292,8 +297,7 @@ async function deliverWithRetries(state: FeedState, row: ConsumerRow, sink: Feed
       counts.retried++;
       counts.lastError = message;
       state.metrics.retried.inc({ consumer: row.name });
-      const backoff = Math.min(state.options.retryBaseMs * 2 ** (attempt - 1), state.options.retryMaxMs);
-      await pause(backoff * (0.75 + Math.random() * 0.5), signal);
+      await pause(backoffMs(attempt, { baseMs: state.options.retryBaseMs, maxMs: state.options.retryMaxMs, jitter: [0.75, 1.25] }), signal);
     }
   }
 }
@@ -329,7 +333,7 @@ function sinkOf(state: FeedState, row: ConsumerRow): FeedSink {
     case 'nats':
       return natsSink(row.target ?? '');
     case 'in_process': {
-      const registered = state.ctx.transitionHandlers.get(row.name);
+      const registered = state.port.transitionHandlers.get(row.name);
       return {
         deliver: async (event) => {
           if (!registered) throw new Error(`no handler is registered as '${row.name}' in this process`);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { TollgateError } from '../errors.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** What a key may do. Each scope includes the ones before it: `admin` can write, `write` can read. */
 export const scopes = ['read', 'write', 'admin'] as const;
@@ -59,11 +60,10 @@ export function parseApiKeys(json: string, source: string): ApiKeyEntry[] {
   // Two schemas rather than a union, so an error names the field inside the list, not "(root)".
   const parsed = Array.isArray(raw) ? listSchema.safeParse(raw) : fileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(root)';
+    const { field, message } = firstIssue(parsed.error, '(root)');
     throw new TollgateError(
       'TG_INVALID_OPTIONS',
-      `API keys from ${source}: '${field}' is invalid: ${issue?.message ?? 'invalid'}. Expected a JSON array of ` +
+      `API keys from ${source}: '${field}' is invalid: ${message}. Expected a JSON array of ` +
         `{name, hash: "sha256:<hex>", scopes: ["read"|"write"|"admin"], machines?: [...]} (tollgate keys new prints one).`,
       { source, field },
     );

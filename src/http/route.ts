@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { TollgateError, type TollgateErrorCode } from '../errors.ts';
 import { requireMachine, type Access, type AuthRequest, type Caller } from './auth.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** What a route handler receives: the parsed inputs and the authenticated caller. */
 export interface RouteContext<P, Q, B> {
@@ -121,8 +122,8 @@ function parse(schema: z.ZodType | undefined, value: unknown, what: string): unk
   if (!schema) return value;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.map(String).join('.') || '(whole)';
-  const message = what === 'body field' && field === '(whole)' ? `The body is invalid: ${issue?.message ?? 'invalid'}.` : `The ${what} '${field}' is invalid: ${issue?.message ?? 'invalid'}.`;
+  const issue = firstIssue(result.error, '(whole)');
+  const field = issue.field;
+  const message = what === 'body field' && field === '(whole)' ? `The body is invalid: ${issue.message}.` : `The ${what} '${field}' is invalid: ${issue.message}.`;
   throw new TollgateError('TG_INVALID_ARGUMENT', message, { argument: field });
 }

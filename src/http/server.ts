@@ -23,6 +23,7 @@ import { openApiRoutes } from './routes/openapi.ts';
 import { asTollgateError, registerProblemHandling, sendProblem } from './problem.ts';
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { addRoute, type AnyRouteSpec, type RouteDeps } from './route.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -108,8 +109,8 @@ export async function buildServer(tg: Tollgate, options: ServerOptions): Promise
 function checkOptions(who: string, options: ApiOptions): void {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TollgateError('TG_INVALID_OPTIONS', `${who}: option '${issue?.path.join('.') || '(options)'}' is invalid: ${issue?.message}.`);
+    const { field, message } = firstIssue(parsed.error, '(options)');
+    throw new TollgateError('TG_INVALID_OPTIONS', `${who}: option '${field}' is invalid: ${message}.`);
   }
 }
 

@@ -1,3 +1,5 @@
+import { backoffMs } from '../backoff.ts';
+
 /**
  * What the relay, the timer scheduler and the workers need from a queue. Two implementations pass one
  * conformance suite (test/outbox/transport-conformance.test.ts): BullMQ (production) and in-process (embedded
@@ -86,6 +88,6 @@ export const backoffJitter = 0.5;
  * (a number in [0, 1)), the upper `backoffJitter` share of it is randomised, as BullMQ's `jitter` does.
  */
 export function throwBackoffMs(delivery: number, random?: number): number {
-  const ceiling = Math.min(200 * 2 ** (delivery - 1), 30_000);
-  return random === undefined ? ceiling : Math.floor(ceiling * (1 - backoffJitter) + ceiling * backoffJitter * random);
+  const shape = { baseMs: 200, maxMs: 30_000 };
+  return random === undefined ? backoffMs(delivery, { ...shape, jitter: [1, 1] }) : Math.floor(backoffMs(delivery, { ...shape, jitter: [1 - backoffJitter, 1] }, random));
 }

@@ -1,23 +1,9 @@
 import type { CommittedEffect, EffectHandOff } from '../store/commit.ts';
 import { faultPoint } from '../jobs/faults.ts';
 import type { ProcessLogger } from '../jobs/logger.ts';
-import type { JobMetrics } from '../jobs/job-metrics.ts';
+import type { JobMetrics } from '../observe/job-metrics.ts';
 import { effectJob } from './effect-job.ts';
 import type { Transport } from '../jobs/transport.ts';
-
-/** The hand-off a relay attached to a runtime (keyed by `tg.internals.context`). */
-const attached = new WeakMap<object, EffectHandOff>();
-
-/** Attaches (or, with undefined, detaches) the hand-off that `runtime`'s commits give their effects to. */
-export function attachHandOff(runtime: object, handOff: EffectHandOff | undefined): void {
-  if (handOff) attached.set(runtime, handOff);
-  else attached.delete(runtime);
-}
-
-/** The hand-off attached to `runtime`, if any. */
-export function handOffOf(runtime: object): EffectHandOff | undefined {
-  return attached.get(runtime);
-}
 
 /** A running direct hand-off. */
 export interface DirectHandOff extends EffectHandOff {

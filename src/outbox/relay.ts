@@ -1,24 +1,15 @@
 import type { Clock } from '../clock.ts';
 import { settlesWithin } from '../jobs/deadline.ts';
-import { attachHandOff, directHandOff, handOffOf } from './direct-hand-off.ts';
+import { directHandOff } from './direct-hand-off.ts';
 import { effectJobOfRow } from './effect-job.ts';
-import { outboxChannel } from '../store/commit.ts';
-import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { faultPoint } from '../jobs/faults.ts';
 import { startLoop, type Loop } from '../jobs/loop.ts';
 import { defaultLogger, type ProcessLogger } from '../jobs/logger.ts';
-import { jobMetrics } from '../jobs/job-metrics.ts';
 import type { Transport } from '../jobs/transport.ts';
-import type { Registry } from 'prom-client';
+import type { RuntimePorts } from '../runtime/ports.ts';
 
-/** What the relay needs of a runtime (`tg.internals` has it). */
-export interface OutboxHost {
-  readonly client: SqlClient;
-  readonly schema: string;
-  readonly metrics: { readonly registry: Registry };
-  /** The runtime's context: what `directHandOff` attaches to. */
-  readonly context?: object;
-}
+/** What the relay needs of a runtime: the outbox statements, the metrics, and the slot its direct hand-off fills. */
+export type RelayPort = Pick<RuntimePorts, 'outboxStore' | 'jobMetrics' | 'handOff'>;
 
 /** Options of the relay. */
 export interface RelayOptions {
@@ -30,7 +21,7 @@ export interface RelayOptions {
   /** Read by the outbox-lag gauge. */
   readonly clock: Clock;
   /**
-   * Take the effects of commits made through this runtime (`host.context`) in this process straight from the
+   * Take the effects of commits made through this runtime (`port.handOff`) in this process straight from the
    * commit: they are written dispatched and added at once, with no NOTIFY and no claim (direct-hand-off.ts).
    * Commits from other processes still reach the relay through NOTIFY and polling. Default false.
    */
@@ -67,44 +58,27 @@ export interface Relay {
  * other processes, and rows a crash or a lost notification left pending.
  *
  * @example
- * const relay = await startRelay(tg.internals, { transport, clock: systemClock });
+ * const relay = await startRelay(portsOf(tg), { transport, clock: systemClock });
  * await relay.stop();
  */
-export async function startRelay(host: OutboxHost, options: RelayOptions): Promise<Relay> {
-  const s = quoteIdent(host.schema);
+export async function startRelay(port: RelayPort, options: RelayOptions): Promise<Relay> {
   const batchSize = options.batchSize ?? 500;
   const logger = options.logger ?? defaultLogger();
-  const metrics = jobMetrics(host.metrics.registry);
-  // ANY(ARRAY(...)): the claimed ids become one parameter matched on the primary key (see ids.ts).
-  // The claim commits without waiting for its WAL flush (set_config(..., true): this transaction only). Losing it
-  // in a database crash only returns the rows to pending: the WAL is written in order, so every later commit that
-  // was flushed (a worker's completion, which waits for its flush) carries the claim with it. A claim lost with the
-  // completion not yet recorded is a handler that runs again with the same effect id, the window a worker crash
-  // already opens. Not waiting takes a disk flush off every relay round.
-  const claimSql = `UPDATE ${s}.effects SET status = 'dispatched', dispatched_at = now()
-    WHERE id = ANY(ARRAY(SELECT id FROM ${s}.effects WHERE status = 'pending'
-      ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED))
-    RETURNING id, machine, entity_id, type, created_at, set_config('synchronous_commit', 'off', true) AS async_commit`;
-
+  const metrics = port.jobMetrics();
   const runOnce = async () => {
-    const rows = await host.client.query<{ id: string; machine: string; entity_id: string; type: string; created_at: Date }>(claimSql, [batchSize], planEachRun);
+    const rows = await port.outboxStore.claim(batchSize);
     if (rows.length === 0) return 0;
     await faultPoint('relay.after-claim-before-enqueue');
     rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
-    await options.transport.add(
-      'effects',
-      rows.map(effectJobOfRow),
-    );
+    await options.transport.add('effects', rows.map(effectJobOfRow));
     metrics.dispatched.inc(rows.length);
     return rows.length;
   };
 
   metrics.sources.pending = async () => {
-    const [row] = await host.client.query<{ n: number; oldest: Date | null }>(
-      `SELECT count(*)::int AS n, min(created_at) AS oldest FROM ${s}.effects WHERE status = 'pending'`,
-    );
-    const oldest = row?.oldest ? new Date(row.oldest).getTime() : undefined;
-    return { count: row?.n ?? 0, oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, options.clock.now() - oldest) / 1000 };
+    const { count, oldest } = await port.outboxStore.pending();
+    const oldestMs = oldest ? new Date(oldest).getTime() : undefined;
+    return { count, oldestAgeSeconds: oldestMs === undefined ? 0 : Math.max(0, options.clock.now() - oldestMs) / 1000 };
   };
 
   const loop: Loop = startLoop(
@@ -112,15 +86,14 @@ export async function startRelay(host: OutboxHost, options: RelayOptions): Promi
     options.pollIntervalMs ?? 1000,
     (error) => logger.error({ err: error }, 'outbox relay round failed; retrying at the next poll'),
   );
-  const unlisten = await host.client.listen(outboxChannel(host.schema), () => loop.wake());
-  const context = options.directHandOff ? host.context : undefined;
-  const direct = context ? directHandOff({ transport: options.transport, metrics, logger, batchSize }) : undefined;
-  if (context && direct) attachHandOff(context, direct);
+  const unlisten = await port.outboxStore.listen(() => loop.wake());
+  const direct = options.directHandOff ? directHandOff({ transport: options.transport, metrics, logger, batchSize }) : undefined;
+  if (direct) port.handOff.current = direct;
   return {
     runOnce,
     async stop(deadlineMs = 10_000) {
       // Detached first: later commits write pending effects and NOTIFY; the effects already taken are added.
-      if (context && handOffOf(context) === direct) attachHandOff(context, undefined);
+      if (direct && port.handOff.current === direct) port.handOff.current = undefined;
       await unlisten().catch(() => {});
       // A round or an add that hangs (Redis unreachable) is abandoned at the deadline: its effects are committed
       // dispatched, and the sweeper re-adds them.

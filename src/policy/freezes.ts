@@ -1,21 +1,4 @@
-/** What a freeze covers and why: shared by the gate's view, the listing and the row written. */
-export interface FreezeScope {
-  readonly id: string;
-  readonly machine: string;
-  /** Event types frozen; null: every event of the machine (timers' events included). */
-  readonly events: readonly string[] | null;
-  /** States frozen, as leaf-path prefixes (`paused` covers `paused.idle`); null: every state. */
-  readonly states: readonly string[] | null;
-  /** Event types that go on despite the freeze (support-safe actions); null: none. */
-  readonly except: readonly string[] | null;
-  readonly reason: string;
-}
-
-/** A freeze as the gate reads it (store/governance-store.ts loads the active ones). */
-export interface Freeze extends FreezeScope {
-  /** Milliseconds since the epoch at which the freeze ends by itself; null: until lifted. */
-  readonly until: number | null;
-}
+import type { Freeze } from '../store/rows.ts';
 
 /** Whether the entity state string (leaf paths joined by `,`) is in `state` or inside it. */
 export function inState(entityState: string, state: string): boolean {

@@ -67,7 +67,7 @@ export function compareOutcomes(definition: AnyMachineDefinition, recorded: Reco
       return { changes, compared, diverged: true };
     }
     // Compared as values first: the descriptions are built only for a change (most steps have none).
-    if (!sameEffects(before, after)) change('effects', effectList(before), effectList(after));
+    if (!step.shadow && !sameEffects(before, after)) change('effects', effectList(before), effectList(after));
     const timersBefore = timerList(before);
     const timersAfter = timerList(after);
     if (timersBefore !== timersAfter) change('timers', timersBefore, timersAfter);

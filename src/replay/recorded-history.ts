@@ -2,7 +2,7 @@ import type { EventObject } from 'xstate';
 import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
 import { migratedEventType } from '../runtime/migration.ts';
 import { overrideEventType } from '../store/legality-sql.ts';
-import { observedEventType } from '../store/shadow-store.ts';
+import { observedEventType, shadowEventMember } from '../store/shadow-store.ts';
 import { importedEventType } from '../store/import-statement.ts';
 import { type RecordedEntity, type RecordedStep, type RecordedTimer, type StepKind } from './recorded.ts';
 
@@ -202,6 +202,7 @@ async function loadBatch(client: SqlClient, s: string, selection: HistorySelecti
         seq: row.seq,
         transitionId: row.id,
         event: row.event,
+        ...((row.event as Record<string, unknown>)[shadowEventMember] === true ? { shadow: true as const } : {}),
         ...(timerSendId !== undefined ? { timerSendId } : {}),
         ...(row.actor !== null ? { actor: row.actor } : {}),
         at,

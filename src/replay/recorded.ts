@@ -45,6 +45,11 @@ export interface RecordedStep {
   readonly outcome?: StepOutcome;
   /** The persisted snapshot stored after the step (committed transitions only). */
   readonly snapshot?: unknown;
+  /**
+   * A legacy system's transition observed in shadow mode (docs/adoption.md): the machine's own, committed with only
+   * the effects the machine opts in to, so its effects are not compared.
+   */
+  readonly shadow?: true;
 }
 
 /** One outcome of a step, recorded or replayed, in the terms a business reads: accepted or not, where to, what effects. */

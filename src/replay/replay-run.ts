@@ -71,7 +71,7 @@ export interface ReplayRunOptions {
  * (machine, state, event, kind of change), with example entity ids. What `tollgate replay` prints.
  *
  * @example
- * const report = await replayHistory(tg.internals.client, 'tollgate', release2.machines, { since: weekAgo });
+ * const report = await replayHistory(portsOf(tg).database.client, 'tollgate', release2.machines, { since: weekAgo });
  * if (report.findings.length) console.log(report.findings);
  */
 export async function replayHistory(client: SqlClient, schemaName: string, registry: Readonly<Record<string, AnyMachineDefinition>>, options: ReplayRunOptions = {}): Promise<ReplayRunReport> {

@@ -6,6 +6,7 @@ import { fingerprint } from './fingerprint.ts';
 import { commitInput, entityAfter, transitionViewOf, tryCommit, type SendOptions } from './gate.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import { toEntityView, type EntityView } from './views.ts';
+import { firstIssue } from '../zod-issue.ts';
 
 /** What `create` returns: the entity, and whether an earlier create with the same key answered. */
 export type CreateResult<TContext = Record<string, unknown>> = EntityView<TContext> & {
@@ -28,11 +29,10 @@ export async function createEntity(
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
   const parsed = definition.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(input)';
+    const { field, message } = firstIssue(parsed.error, '(input)');
     throw new TollgateError(
       'TG_INVALID_INPUT',
-      `Input to create ${entityRef(machine, id)} is invalid: '${field}' ${issue?.message ?? 'is invalid'}.`,
+      `Input to create ${entityRef(machine, id)} is invalid: '${field}' ${message}.`,
       { machine, entityId: id, field },
     );
   }

@@ -3,6 +3,16 @@ import { systemClock } from '../clock.ts';
 import { checkMachine } from '../engine/check-machine.ts';
 import type { AnyMachineDefinition, EffectParamsOf, EffectTypeOf, EventOf, InputOf, MachineRegistry } from '../engine/definition.ts';
 import { effectTypes } from '../engine/effect-types.ts';
+import { createFeedMetrics, type FeedMetrics } from '../observe/feed-metrics.ts';
+import { createJobMetrics, type JobMetrics } from '../observe/job-metrics.ts';
+import { consumerStore } from '../store/consumer-store.ts';
+import { effectStore } from '../store/effect-store.ts';
+import { outboxStore } from '../store/outbox-store.ts';
+import { timerStore } from '../store/timer-store.ts';
+import { refusesVersion } from './deploy-skew.ts';
+import { listEntities } from './entity-list.ts';
+import { migrateEntities } from './migrate-entities.ts';
+import { runtimeHandle, type RuntimePorts } from './ports.ts';
 import {
   enqueueEvent,
   registerEffect,
@@ -13,12 +23,11 @@ import {
 } from '../effects/registry.ts';
 import { TollgateError, entityRef } from '../errors.ts';
 import { dwellLimits, entityGauges } from '../observe/entity-gauges.ts';
-import { createMetrics, type Metrics } from '../observe/metrics.ts';
+import { createMetrics } from '../observe/metrics.ts';
 import { createCommitter, outboxChannel } from '../store/commit.ts';
 import { createHistoryTail } from '../store/history-tail.ts';
 import { createStatsQueries } from '../store/stats.ts';
 import { outboxNotifier } from '../store/outbox-notifier.ts';
-import { handOffOf } from '../outbox/direct-hand-off.ts';
 import { pgliteClient } from '../store/drivers/pglite.ts';
 import { postgresClient } from '../store/drivers/postgres.ts';
 import { migrate } from '../store/migrate.ts';
@@ -44,10 +53,12 @@ import { LiveHub, type WatchFilter } from './live-hub.ts';
 import { machineStats, type MachineStats } from './machine-stats.ts';
 import { versionStats, type VersionStats, type VersionStatsOptions } from './version-stats.ts';
 import { waitForState } from './wait-for.ts';
-import { sendEvent, type InternalSendOptions, type SendOptions, type SendResult } from './gate.ts';
+import { dryRun, type DryRunResult } from './dry-run.ts';
+import { sendEvent, type SendOptions, type SendResult } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { validateOptions, type TollgateOptions } from './options.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { registerTransitionHandler, type TransitionHandler, type TransitionHandlerOptions } from './transition-handlers.ts';
 import {
@@ -114,6 +125,15 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   shadowReport(machine: Name<R>, options?: ShadowReportOptions): Promise<ShadowReport>;
   /** Sends one event through the gate. */
   send<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>, options?: SendOptions): Promise<SendResult>;
+  /**
+   * What `send` would do now, without doing it: the gate's own steps up to the commit (event check, load, policy
+   * and freezes, evaluation) and the would-be target state, effects and timers, or the coded refusal `send` would
+   * throw (TG_ILLEGAL_TRANSITION with `dryRun: true` in its details, ...). Nothing is written, recorded or counted.
+   *
+   * @example
+   * const { to, effects } = await tg.dryRun('subscription', 'sub-1', { type: 'CANCEL' });
+   */
+  dryRun<M extends Name<R>>(machine: M, id: string, event: EventOf<R[M]>): Promise<DryRunResult>;
   /** The entity now. */
   get(machine: Name<R>, id: string): Promise<EntityView>;
   /** Committed transitions, oldest first. */
@@ -193,18 +213,6 @@ export interface Tollgate<R extends MachineRegistry = MachineRegistry> {
   metricsText(): Promise<string>;
   /** Closes the database connection(s). Further calls fail with TG_CLOSED. */
   close(): Promise<void>;
-  /** For tollgate's own workers, timers and tests: not a stable API. */
-  readonly internals: TollgateInternals;
-}
-
-/** What tollgate's workers and timers build on. Not part of the stable API. */
-export interface TollgateInternals {
-  readonly client: SqlClient;
-  readonly schema: string;
-  readonly metrics: Metrics;
-  readonly context: RuntimeContext;
-  definition(machine: string): AnyMachineDefinition;
-  send(machine: string, id: string, event: unknown, options?: InternalSendOptions): Promise<SendResult>;
 }
 
 /**
@@ -239,12 +247,14 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
   const firstPolicies = Object.entries(policyVersions).map(([machine, list]) => ({ machine, version: (list.at(-1) as Policy).version }));
   const metrics = createMetrics();
   const notifier = outboxNotifier(client, outboxChannel(schema));
+  let jobMetrics: JobMetrics | undefined;
+  let feedMetrics: FeedMetrics | undefined;
   const ctx: RuntimeContext = {
     machines,
     client,
     schema,
     queries: createQueries(client, schema),
-    committer: createCommitter(client, schema, { notifier, handOff: () => handOffOf(ctx) }),
+    committer: createCommitter(client, schema, { notifier, handOff: () => ctx.handOff.current }),
     cache: new SnapshotCache(options.snapshotCacheSize ?? 10_000),
     clock,
     metrics,
@@ -263,6 +273,11 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     feed: new CommitFeed(),
     acceptNewerMachineVersions: options.acceptNewerMachineVersions ?? false,
     transitionHandlers: new Map(),
+    effectHandlers: new Map(),
+    enqueuer: { current: undefined },
+    handOff: { current: undefined },
+    jobMetrics: () => (jobMetrics ??= createJobMetrics(metrics.registry)),
+    feedMetrics: () => (feedMetrics ??= createFeedMetrics(metrics.registry)),
   };
 
   const statsQueries = createStatsQueries(client, schema);
@@ -301,6 +316,7 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
     }),
     create: open((machine, id, input, opts) => createEntity(ctx, machine, id, input, opts)),
     send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
+    dryRun: open((machine, id, event) => dryRun(ctx, machine, id, event)),
     import: open((machine, source, opts) => importEntities(ctx, machine, source, opts)),
     observe: open((machine, id, observation) => observe(ctx, machine, id, observation)),
     observations: open((machine, id, opts = {}) => entityObservations(ctx, machine, id, opts.limit)),
@@ -387,12 +403,12 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
           { effectType: String(type) },
         );
       }
-      registerEffect(ctx, type, handler as EffectHandler, opts);
+      registerEffect(ctx.effectHandlers, type, handler as EffectHandler, opts);
     },
     effectTypes: () => [...declared],
     enqueue: open(async (machine, id, event, opts) => {
       entityArgs(machine, id);
-      return enqueueEvent(ctx, machine, id, event, opts);
+      return enqueueEvent(ctx.enqueuer.current, machine, id, event, opts);
     }),
     onTransition: (name, handler, opts) => registerTransitionHandler(ctx.transitionHandlers, name, handler, opts),
     metricsText: open(async () => {
@@ -410,15 +426,35 @@ export async function createTollgate<R extends MachineRegistry>(options: Tollgat
       await ctx.governance.close();
       await client.close();
     },
-    internals: {
-      client,
-      schema,
-      metrics,
-      context: ctx,
-      definition: (machine) => machineOf(ctx, machine),
-      send: (machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts),
-    },
   };
+  const ports: RuntimePorts = {
+    machines,
+    schema,
+    clock,
+    definition: (machine) => machineOf(ctx, machine),
+    send: open((machine, id, event, opts) => sendEvent(ctx, machine, id, event, opts)),
+    get: (machine, id) => tollgate.get(machine, id),
+    refusesVersion: (definition, version) => refusesVersion(ctx, definition, version),
+    jobMetrics: ctx.jobMetrics,
+    feedMetrics: ctx.feedMetrics,
+    effectHandlers: ctx.effectHandlers,
+    transitionHandlers: ctx.transitionHandlers,
+    enqueuer: ctx.enqueuer,
+    handOff: ctx.handOff,
+    effectStore: effectStore(client, schema),
+    timerStore: timerStore(client, schema),
+    outboxStore: outboxStore(client, schema),
+    consumerStore: consumerStore(client, schema),
+    listEntities: open((machine, opts) => listEntities(ctx, machine, opts)),
+    migrateEntities: open((machine, opts) => migrateEntities(ctx, machine, opts)),
+    transitionCounts: open(async (machine) =>
+      (await ctx.queries.transitionCounts(machine)).map((r) => ({ from: r.from_state, to: r.to_state, event: r.event_type, count: Number(r.n) })),
+    ),
+    hasHistory: open(() => ctx.queries.hasHistory()),
+    ping: open(() => ctx.queries.ping()),
+    database: { client, schema },
+  };
+  Object.assign(tollgate, runtimeHandle(ports, ctx));
   return tollgate;
 }
 

@@ -19,7 +19,7 @@ export const deploySkewRetryMs = 30_000;
  * once a rollout is over; if it does not, the work waits for a release that is not coming (a machine or a state
  * removed without a migration) and needs a person.
  */
-export function isDeploySkew(error: unknown): boolean {
+export function isDeploySkew(error: unknown): error is TollgateError {
   return (
     isTollgateError(error, 'TG_UNKNOWN_MACHINE') ||
     isTollgateError(error, 'TG_SNAPSHOT_INCOMPATIBLE') ||
@@ -27,6 +27,25 @@ export function isDeploySkew(error: unknown): boolean {
     // The active policy version is a newer release's (policy/policies.ts).
     (isTollgateError(error, 'TG_POLICY_UNAVAILABLE') && error.details.reason === 'unknown-version')
   );
+}
+
+/** How the system's own processes (the workers) sort an error of the gate. */
+export type GateErrorClass =
+  /** This process cannot judge it (a rolling deploy, see isDeploySkew): leave the work for one that can. */
+  | { readonly kind: 'skew'; readonly error: TollgateError }
+  /** A freeze holds it (TG_FROZEN): the system's own work waits it out. */
+  | { readonly kind: 'frozen'; readonly error: TollgateError }
+  /** A coded refusal that will not change on retry: the gate recorded it. */
+  | { readonly kind: 'final'; readonly error: TollgateError }
+  /** Anything else (a conflict, the database): retry. */
+  | { readonly kind: 'retry' };
+
+/** Sorts an error of the gate into rollout skew, freeze, final refusal or retry: one rule for every worker. */
+export function classifyGateError(error: unknown): GateErrorClass {
+  if (isDeploySkew(error)) return { kind: 'skew', error };
+  if (isTollgateError(error, 'TG_FROZEN')) return { kind: 'frozen', error };
+  if (isTollgateError(error) && !error.retryable) return { kind: 'final', error };
+  return { kind: 'retry' };
 }
 
 /**

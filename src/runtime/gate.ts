@@ -4,8 +4,6 @@ import type { EventObject } from 'xstate';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { Accepted, Refused } from '../engine/decision.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { migrateSnapshot } from '../engine/migrate-snapshot.ts';
-import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TransitionRow } from '../store/rows.ts';
@@ -15,11 +13,13 @@ import { refusesVersion, throwIfWrittenByNewerVersion, versionAhead } from './de
 import { admit } from './admission.ts';
 import { refuseIfShadowed } from './machine-mode.ts';
 import { fingerprint } from './fingerprint.ts';
-import { loadEntity } from './load.ts';
+import { loadEntity, storedEntityView } from './load.ts';
 import { migrationCommit, planMigration } from './migration.ts';
 import { writeArgs, type RuntimeContext } from './runtime-context.ts';
 import type { LoadedEntity } from './snapshot-cache.ts';
 import { toEntityView, toTransitionView, type EntityView, type TransitionView } from './views.ts';
+import { firstIssue } from '../zod-issue.ts';
+import { backoffMs } from '../backoff.ts';
 
 /** Options of one send. */
 export interface SendOptions {
@@ -68,17 +68,7 @@ export async function sendEvent(
   options: InternalSendOptions = {},
 ): Promise<SendResult> {
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
-  let event: EventObject;
-  try {
-    event = options.internal ? (rawEvent as EventObject) : parseEvent(definition, machine, id, rawEvent);
-  } catch (error) {
-    // An event type or field only a newer release knows: if that release already wrote the entity, leave it to it.
-    await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
-    if (isTollgateError(error, 'TG_INVALID_EVENT')) {
-      ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: String(error.details.event), code: 'TG_INVALID_EVENT' });
-    }
-    throw error;
-  }
+  const event = options.internal ? (rawEvent as EventObject) : await checkedEvent(ctx, definition, machine, id, rawEvent, { count: true });
   // A machine in shadow mode is written by a legacy system: every send is refused, the system's own timers and follow-ups too.
   await refuseIfShadowed(ctx, machine, id, event.type);
   const print = fingerprint(event);
@@ -142,10 +132,10 @@ export async function sendEvent(
       // lost) committed between the key check and the load. Then the retry answers with that commit.
       const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
       if (committed) return committed;
-      await reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
+      return reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
     }
 
-    const accepted = decision as Accepted;
+    const accepted: Accepted = decision;
     const transitionId = randomUUID();
     const now = new Date(ctx.clock.now());
     // An entity of an older machine version: its `$migrated` row commits first, in the same transaction.
@@ -193,7 +183,7 @@ export async function sendEvent(
     }
     ctx.metrics.conflictRetries.inc({ machine, from: loaded.state, to: accepted.state });
     attempt++;
-    await sleep(Math.random() * 2 ** attempt * 2);
+    await sleep(backoffMs(attempt, { baseMs: 4, jitter: [0, 1] }));
   }
 }
 
@@ -260,6 +250,23 @@ async function throwIfTimerSettled(ctx: RuntimeContext, timerId: string | undefi
   );
 }
 
+/**
+ * A caller's event checked against the machine's event schemas (the send and the dry run). An event type or field
+ * only a newer release knows, for an entity that release already wrote, is left to it (TG_MACHINE_VERSION_AHEAD);
+ * otherwise TG_INVALID_EVENT, counted when `count` (a send; a dry run counts nothing).
+ */
+export async function checkedEvent(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, raw: unknown, o: { readonly count: boolean }): Promise<EventObject> {
+  try {
+    return parseEvent(definition, machine, id, raw);
+  } catch (error) {
+    await throwIfWrittenByNewerVersion(ctx, definition, machine, id);
+    if (o.count && isTollgateError(error, 'TG_INVALID_EVENT')) {
+      ctx.metrics.rejections.inc({ machine, state: '(unknown)', event: String(error.details.event), code: 'TG_INVALID_EVENT' });
+    }
+    throw error;
+  }
+}
+
 function parseEvent(definition: AnyMachineDefinition, machine: string, id: string, raw: unknown): EventObject {
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   const schema = typeof type === 'string' && Object.hasOwn(definition.events, type) ? definition.events[type] : undefined;
@@ -271,9 +278,8 @@ function parseEvent(definition: AnyMachineDefinition, machine: string, id: strin
   const { type: _type, ...payload } = raw as Record<string, unknown>;
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(payload)';
-    throw invalidEvent(machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${issue?.message ?? 'is invalid'}.`, String(type));
+    const { field, message } = firstIssue(parsed.error, '(payload)');
+    throw invalidEvent(machine, id, `Event '${String(type)}' for ${entityRef(machine, id)} has an invalid payload: '${field}' ${message}.`, String(type));
   }
   return { ...(parsed.data as object), type: type as string };
 }
@@ -384,20 +390,7 @@ function replay(
 /** The entity as it was right after a stored transition: what a replay answers. */
 export function entityAfter(definition: AnyMachineDefinition, row: TransitionRow): EntityView {
   // Written by an older version: shown migrated, as reads show the entity.
-  const { snapshot, hops } = migrateSnapshot(definition, row.snapshot, {
-    machine: row.machine,
-    entityId: row.entity_id,
-    machineVersion: row.machine_version,
-  });
-  return toEntityView({
-    machine: row.machine,
-    id: row.entity_id,
-    snapshot,
-    state: hops.length > 0 ? stateToString(snapshot.value) : row.to_state,
-    version: row.seq,
-    machineVersion: hops.length > 0 ? definition.version : row.machine_version,
-    stateEnteredAt: new Date(row.state_entered_at),
-  }, definition.events);
+  return storedEntityView(definition, row.machine, row.entity_id, { ...row, state: row.to_state, version: row.seq });
 }
 
 interface CommitParts {

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { TollgateError } from '../errors.ts';
-import type { FreezeScope } from '../policy/freezes.ts';
+import type { FreezeScope } from '../store/rows.ts';
 import { runAudit, type AuditOptions, type AuditReport } from '../audit/run-audit.ts';
 import { registeredPolicies } from '../policy/policies.ts';
 import { auditStore } from '../store/audit-store.ts';
 import type { FreezeRow, PolicySwitchRow } from '../store/governance-store.ts';
 import { overrideEntity, type OverrideRequest, type OverrideResult } from './override.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 import type { MachineMode } from '../engine/definition.ts';
 import { modeStatus, type ModeStatus } from './machine-mode.ts';
 import { modeSwitches, setMode, type ModeSwitchView } from './shadow.ts';

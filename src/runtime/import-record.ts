@@ -6,7 +6,7 @@ import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, isTollgateError, type TollgateErrorCode } from '../errors.ts';
 import { importedEventType, type ImportRow } from '../store/import-statement.ts';
 import { fingerprint } from './fingerprint.ts';
-import { checkIdentifier } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
 
 /** One entity to import: a line of `tollgate import`'s NDJSON, or an element of `tg.import`'s source. */
 export interface ImportRecord {

@@ -5,6 +5,7 @@ import type { AnyMachineDefinition } from '../engine/definition.ts';
 import type { RuntimeContext } from './runtime-context.ts';
 import { refusesVersion, versionAhead } from './deploy-skew.ts';
 import type { LoadedEntity } from './snapshot-cache.ts';
+import { toEntityView, type EntityView } from './views.ts';
 
 /**
  * Reads an entity and restores its snapshot, migrated in memory when an older machine version wrote it and the
@@ -31,18 +32,41 @@ export async function loadEntity(
   if (options.forWrite && refusesVersion(ctx, definition, row.machine_version)) {
     throw versionAhead(machine, id, row.machine_version, definition.version, 'The stored entity');
   }
-  // An older version's snapshot is migrated here, in memory: reads show it migrated, a send commits it (gate.ts).
-  const migrated = migrateSnapshot(definition, row.snapshot, { machine, entityId: id, machineVersion: row.machine_version });
-  const loaded: LoadedEntity = migrated.hops.length === 0
-    ? { version: row.version, machineVersion: row.machine_version, snapshot: migrated.snapshot, state: row.state, stateEnteredAt: new Date(row.state_entered_at) }
-    : {
-        version: row.version,
-        machineVersion: definition.version,
-        snapshot: migrated.snapshot,
-        state: stateToString(migrated.snapshot.value),
-        stateEnteredAt: new Date(row.state_entered_at),
-        migratedFrom: { machineVersion: row.machine_version, state: row.state, snapshot: row.snapshot },
-      };
+  const loaded = restoreStored(definition, machine, id, row);
   ctx.cache.set(machine, id, loaded);
   return loaded;
+}
+
+/** What every stored version of an entity carries: its row, or a history row's snapshot after the transition. */
+export interface StoredEntity {
+  readonly snapshot: unknown;
+  readonly state: string;
+  readonly version: number;
+  readonly machine_version: number;
+  readonly state_entered_at: Date | string;
+}
+
+/**
+ * A stored entity restored: its snapshot migrated in memory when an older machine version wrote it (reads show it
+ * migrated, a send commits the migration: gate.ts), TG_MIGRATION_FAILED if a migration fails.
+ */
+export function restoreStored(definition: AnyMachineDefinition, machine: string, id: string, row: StoredEntity): LoadedEntity {
+  const migrated = migrateSnapshot(definition, row.snapshot, { machine, entityId: id, machineVersion: row.machine_version });
+  const stateEnteredAt = new Date(row.state_entered_at);
+  if (migrated.hops.length === 0) {
+    return { version: row.version, machineVersion: row.machine_version, snapshot: migrated.snapshot, state: row.state, stateEnteredAt };
+  }
+  return {
+    version: row.version,
+    machineVersion: definition.version,
+    snapshot: migrated.snapshot,
+    state: stateToString(migrated.snapshot.value),
+    stateEnteredAt,
+    migratedFrom: { machineVersion: row.machine_version, state: row.state, snapshot: row.snapshot },
+  };
+}
+
+/** The view of a stored entity (`get`, the entity list, a replayed send's answer): restored, then shown. */
+export function storedEntityView(definition: AnyMachineDefinition, machine: string, id: string, row: StoredEntity): EntityView {
+  return toEntityView({ machine, id, ...restoreStored(definition, machine, id, row) }, definition.events);
 }

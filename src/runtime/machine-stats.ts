@@ -1,6 +1,7 @@
 import type { AnyStateNode } from 'xstate';
 import { dwellLimits } from '../observe/entity-gauges.ts';
-import { activeFreezes, type FreezeScope } from '../policy/freezes.ts';
+import { activeFreezes } from '../policy/freezes.ts';
+import type { FreezeScope } from '../store/rows.ts';
 import type { MachineStatsRows, StatsQueries } from '../store/stats.ts';
 import { machineOf, type RuntimeContext } from './runtime-context.ts';
 

@@ -55,7 +55,7 @@ export interface BulkMigrationReport {
  * leaves its entity untouched, is recorded in its rejections (TG_MIGRATION_FAILED) and reported.
  *
  * @example
- * const report = await migrateEntities(tg.internals.context, 'subscription', { batch: 500, onProgress: console.log });
+ * const report = await portsOf(tg).migrateEntities('subscription', { batch: 500, onProgress: console.log });
  */
 export async function migrateEntities(ctx: RuntimeContext, machine: string, options: BulkMigrationOptions = {}): Promise<BulkMigrationReport> {
   const definition = machineOf(ctx, machine);

@@ -5,6 +5,8 @@ import { TollgateError } from '../errors.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
 import type { InspectObserver } from './inspection.ts';
 import type { Policy } from './policy.ts';
+import { firstIssue } from '../zod-issue.ts';
+import { schemaNamePattern } from '../store/sql-client.ts';
 
 /** Where the entities live. */
 export type DatabaseOptions =
@@ -70,7 +72,7 @@ const optionsSchema = z.object({
     z.object({ url: z.string().min(1), maxConnections: z.number().int().min(1).max(1000).optional() }).strict(),
     z.object({ dataDir: z.string().min(1) }).strict(),
   ]),
-  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').optional(),
+  schema: z.string().regex(schemaNamePattern, 'lower-case letters, digits and _').optional(),
   clock: z.object({ now: z.function() }).loose().optional(),
   maxConflictRetries: z.number().int().min(0).max(100).optional(),
   snapshotCacheSize: z.number().int().min(0).optional(),
@@ -85,9 +87,8 @@ const optionsSchema = z.object({
 export function validateOptions(options: TollgateOptions): void {
   const result = optionsSchema.safeParse(options);
   if (result.success) return;
-  const issue = result.error.issues[0];
-  const field = issue?.path.join('.') || '(options)';
-  throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: option '${field}' is invalid: ${issue?.message ?? 'invalid'}.`, {
+  const { field, message } = firstIssue(result.error, '(options)');
+  throw new TollgateError('TG_INVALID_OPTIONS', `createTollgate: option '${field}' is invalid: ${message}.`, {
     field,
   });
 }

@@ -2,7 +2,8 @@ import type { StateValue } from 'xstate';
 import { TollgateError, entityRef } from '../errors.ts';
 import { stateToString } from '../engine/state-value.ts';
 import { pgErrorCode, quoteIdent } from '../store/sql-client.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 
 /** A person's repair of one entity (docs/governance.md). */
 export interface OverrideRequest {

@@ -1,8 +1,12 @@
 import type { Clock } from '../clock.ts';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
+import { checkIdentifier } from './identifier.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { Committer } from '../store/commit.ts';
+import type { Committer, EffectHandOff } from '../store/commit.ts';
+import type { EffectHandlers, EventEnqueuer } from '../effects/registry.ts';
+import type { FeedMetrics } from '../observe/feed-metrics.ts';
+import type { JobMetrics } from '../observe/job-metrics.ts';
 import type { CommitFeed } from './commit-feed.ts';
 import type { Queries } from '../store/queries.ts';
 import type { SqlClient } from '../store/sql-client.ts';
@@ -42,6 +46,24 @@ export interface RuntimeContext {
   readonly acceptNewerMachineVersions: boolean;
   /** In-process consumers of the lifecycle feed (`tg.onTransition`), delivered by the feed process (src/feed/runner.ts). */
   readonly transitionHandlers: Map<string, RegisteredTransitionHandler>;
+  /** Effect handlers by type: filled by `tg.effect`, run by the effect workers (workers/effects.ts). */
+  readonly effectHandlers: EffectHandlers;
+  /** The producer behind `tg.enqueue`: provided by startProcesses (workers/index.ts) while it runs. */
+  readonly enqueuer: Slot<EventEnqueuer>;
+  /**
+   * Where each commit gives its effects when a relay runs in this process with the direct hand-off: provided by
+   * startRelay (src/outbox/relay.ts) while it runs; empty, the commit writes them pending and NOTIFYs.
+   */
+  readonly handOff: Slot<EffectHandOff>;
+  /** The job processes' metrics (relay, sweepers, workers, timers), registered on `metrics.registry` on first use. */
+  jobMetrics(): JobMetrics;
+  /** The lifecycle feed's metrics (src/feed/runner.ts), registered on `metrics.registry` on first use. */
+  feedMetrics(): FeedMetrics;
+}
+
+/** A place one component fills while it runs and others read; on the context, so its provider is named in one type. */
+export interface Slot<T> {
+  current: T | undefined;
 }
 
 /** The definition registered as `name`, or TG_UNKNOWN_MACHINE. */
@@ -55,29 +77,6 @@ export function machineOf(ctx: RuntimeContext, name: string): AnyMachineDefiniti
     );
   }
   return definition;
-}
-
-const maxIdLength = 200;
-
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
-/** Entity ids and idempotency keys: non-empty strings of at most 200 characters, no control characters. */
-export function checkIdentifier(kind: 'entity id' | 'idempotency key' | 'actor', value: unknown, machine: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxIdLength || hasControlCharacter(value)) {
-    const shown = typeof value === 'string' ? `'${value.slice(0, 40)}${value.length > 40 ? '…' : ''}' (${value.length} characters)` : typeof value;
-    throw new TollgateError(
-      'TG_INVALID_ARGUMENT',
-      `The ${kind} for machine '${machine}' must be a string of 1 to ${maxIdLength} characters without control characters; got ${shown}.`,
-      { machine, argument: kind },
-    );
-  }
-  return value;
 }
 
 /** The checked arguments every write (create, send) starts from. */

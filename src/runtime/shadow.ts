@@ -9,11 +9,12 @@ import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
 import type { CommitInput } from '../store/commit.ts';
 import { importedEventType } from '../store/import-statement.ts';
-import { observedEventType, type NewObservation, type ObservationRow, type Verdict } from '../store/shadow-store.ts';
+import { observedEventType, shadowEventMember, type NewObservation, type ObservationRow, type Verdict } from '../store/shadow-store.ts';
 import { fingerprint } from './fingerprint.ts';
 import { commitInput, refusal } from './gate.ts';
 import { loadEntity } from './load.ts';
-import { checkIdentifier, machineOf, type RuntimeContext } from './runtime-context.ts';
+import { checkIdentifier } from './identifier.ts';
+import { machineOf, type RuntimeContext } from './runtime-context.ts';
 import { modeStatus } from './machine-mode.ts';
 import type { LoadedEntity } from './snapshot-cache.ts';
 
@@ -338,7 +339,7 @@ function followMachine(
     definition,
     transitionId: randomUUID(),
     now: at(o),
-    event,
+    event: { ...event, [shadowEventMember]: true } as EventObject,
     key: o.key === null ? null : `${observedEventType}:${o.key}`,
     print,
     actor: o.actor,

@@ -1,6 +1,6 @@
 import { TollgateError } from '../errors.ts';
 import { pgErrorCode, planEachRun, quoteIdent, type SqlClient } from './sql-client.ts';
-import type { FeedRow } from '../feed/event.ts';
+import type { FeedRow } from './rows.ts';
 
 
 /** Where a consumer's events go. */

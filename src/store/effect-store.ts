@@ -1,7 +1,7 @@
 import type { EffectFollowUpOutcome, EffectRow } from './rows.ts';
 import { planEachRun, quoteIdent, type SqlClient } from './sql-client.ts';
 import { idsOf } from './ids.ts';
-import { batcher } from '../effects/batcher.ts';
+import { batcher } from './batcher.ts';
 
 /** The effect row as the worker reads it. */
 export type EffectRecord = Pick<

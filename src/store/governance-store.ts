@@ -1,4 +1,4 @@
-import type { Freeze, FreezeScope } from '../policy/freezes.ts';
+import type { Freeze, FreezeScope } from './rows.ts';
 import { quoteIdent, type SqlClient } from './sql-client.ts';
 
 /** What every process applies now: the active policy version per machine and the freezes not lifted. */

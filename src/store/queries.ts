@@ -1,5 +1,5 @@
 import type { EffectRow, EntityRow, RejectionRow, TimerRow, TransitionRow } from './rows.ts';
-import { quoteIdent, type SqlClient } from './sql-client.ts';
+import { quoteIdent, textArray, type SqlClient } from './sql-client.ts';
 import { createStateCounts } from './state-counts.ts';
 import { stuckEntities, type StateLimit } from './stuck-entities.ts';
 
@@ -51,6 +51,17 @@ export interface Queries {
   retryFailedEffect(machine: string, id: string, effectId: string, by: string | null, reason: string, at: Date): Promise<EffectRow | undefined>;
   /** Effect `effectId` of the entity, if there is one. */
   effect(machine: string, id: string, effectId: string): Promise<EffectRow | undefined>;
+  /**
+   * The machine's entities ordered by id, after `afterId`, in one of `states` (stored state strings; null: any),
+   * whose id starts with `idPrefix` (null: any).
+   */
+  entityPage(machine: string, page: { states: readonly string[] | null; afterId: string | null; limit: number; idPrefix: string | null }): Promise<EntityRow[]>;
+  /** How often each (from, to, event) was committed for the machine, creations excluded. */
+  transitionCounts(machine: string): Promise<Array<{ from_state: string; to_state: string; event_type: string; n: string | number }>>;
+  /** Whether the transitions table exists. */
+  hasHistory(): Promise<boolean>;
+  /** One trivial statement: resolves when the database answers. */
+  ping(): Promise<void>;
 }
 
 export type { StateLimit } from './stuck-entities.ts';
@@ -127,6 +138,30 @@ export function createQueries(client: SqlClient, schemaName: string): Queries {
       ),
     effect: (machine, id, effectId) =>
       first<EffectRow>(`SELECT * FROM ${s}.effects WHERE machine = $1::text AND entity_id = $2::text AND id = $3::text`, [machine, id, effectId]),
+    // An id prefix is also a lower bound (an id that extends the prefix sorts at or after it, in every collation), so
+    // the scan of the (machine, id) index starts there instead of at the machine's first id.
+    entityPage: (machine, page) =>
+      client.query<EntityRow>(
+        `SELECT machine, id, machine_version, snapshot, state, version, state_entered_at
+           FROM ${s}.entities
+          WHERE machine = $1::text
+            ${page.states === null ? 'AND $2::text IS NULL' : 'AND state = ANY ($2::text[])'}
+            AND ($3::text IS NULL OR id > $3::text)
+            AND ($5::text IS NULL OR (starts_with(id, $5::text) AND id >= $5::text))
+          ORDER BY id
+          LIMIT $4::int`,
+        [machine, page.states === null ? null : textArray(page.states), page.afterId, page.limit, page.idPrefix],
+      ),
+    transitionCounts: (machine) =>
+      client.query(
+        `SELECT from_state, to_state, event_type, count(*) AS n FROM ${s}.transitions
+          WHERE machine = $1 AND from_state IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 3, 2`,
+        [machine],
+      ),
+    hasHistory: async () => Boolean((await first<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${s}.transitions`]))?.t),
+    ping: async () => {
+      await client.query('SELECT 1');
+    },
     async pruneRejections(before) {
       const rows = await client.query<{ n: number }>(
         `WITH d AS (DELETE FROM ${s}.rejections WHERE at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM d`,

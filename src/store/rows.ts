@@ -99,3 +99,41 @@ export interface RejectionRow {
   readonly actor: string | null;
   readonly at: Date;
 }
+
+/** What a freeze covers and why: shared by the gate's view, the listing and the row written. */
+export interface FreezeScope {
+  readonly id: string;
+  readonly machine: string;
+  /** Event types frozen; null: every event of the machine (timers' events included). */
+  readonly events: readonly string[] | null;
+  /** States frozen, as leaf-path prefixes (`paused` covers `paused.idle`); null: every state. */
+  readonly states: readonly string[] | null;
+  /** Event types that go on despite the freeze (support-safe actions); null: none. */
+  readonly except: readonly string[] | null;
+  readonly reason: string;
+}
+
+/** A freeze as the gate reads it (store/governance-store.ts loads the active ones). */
+export interface Freeze extends FreezeScope {
+  /** Milliseconds since the epoch at which the freeze ends by itself; null: until lifted. */
+  readonly until: number | null;
+}
+
+/** A history row as the feed reads it (store/consumer-store.ts, `read`). */
+export interface FeedRow {
+  readonly id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly seq: number;
+  readonly event: unknown;
+  readonly from_state: string | null;
+  readonly to_state: string;
+  readonly machine_version: number;
+  readonly policy_version: string | null;
+  readonly actor: string | null;
+  readonly created_at: Date | string;
+  /** The committing transaction's id, as text (a bigint). */
+  readonly xid: string;
+  /** The persisted snapshot, read only for consumers that want the context. */
+  readonly snapshot?: unknown;
+}

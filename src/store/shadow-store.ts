@@ -8,6 +8,12 @@ import { quoteIdent, type SqlClient } from './sql-client.ts';
  */
 export const observedEventType = '$observed';
 
+/**
+ * The member a legal observation's history row adds to its event (`{ type: 'PAUSE', $shadow: true }`): the machine's
+ * transition, committed without the effects shadow mode withholds, so the audit does not compare its effects.
+ */
+export const shadowEventMember = '$shadow';
+
 /** The verdicts of an observation (runtime/observe.ts says when each applies). */
 export type Verdict = 'legal' | 'illegal' | 'diverged' | 'unknown-entity';
 

@@ -47,9 +47,12 @@ export function pgErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** What a schema name may be: lower-case letters, digits and _, at most 63 (Postgres's limit), not starting with a digit. */
+export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
 /** Quotes a validated identifier (schema names come from configuration). */
 export function quoteIdent(name: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+  if (!schemaNamePattern.test(name)) {
     throw new Error(`'${name}' is not a valid schema name: use lower-case letters, digits and _ (at most 63).`);
   }
   return `"${name}"`;

@@ -1,6 +1,6 @@
-import { quoteIdent } from '../store/sql-client.ts';
 import type { Tollgate } from '../runtime/create-tollgate.ts';
 import { transitionKey, type GeneratedPath, type ModelTransition } from './generate.ts';
+import { portsOf } from '../runtime/ports.ts';
 
 /** Which of the machine's transitions the generated paths take. */
 export interface PathCoverage {
@@ -65,16 +65,12 @@ export function mergeCoverage(parts: readonly PathCoverage[]): PathCoverage {
  * production does that no path tests, and what the model allows that never happens.
  */
 export async function productionCoverage(tg: Tollgate, machine: string, coverage: PathCoverage): Promise<ProductionCoverage> {
-  const rows = await tg.internals.client.query<{ from_state: string; to_state: string; event_type: string; n: string | number }>(
-    `SELECT from_state, to_state, event_type, count(*) AS n FROM ${quoteIdent(tg.internals.schema)}.transitions
-      WHERE machine = $1 AND from_state IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 3, 2`,
-    [machine],
-  );
+  const rows = await portsOf(tg).transitionCounts(machine);
   const model = new Set(coverage.transitions.map(transitionKey));
   const covered = new Set(coverage.covered.map(transitionKey));
   const observed: ObservedTransition[] = rows.map((r) => {
-    const t = { from: r.from_state, event: r.event_type, to: r.to_state };
-    return { ...t, count: Number(r.n), inModel: model.has(transitionKey(t)) };
+    const t = { from: r.from, event: r.event, to: r.to };
+    return { ...t, count: r.count, inModel: model.has(transitionKey(t)) };
   });
   const seen = new Set(observed.map(transitionKey));
   return {

@@ -11,6 +11,7 @@ import { PathDivergence } from './divergence.ts';
 import { eventLabel, isDelayedEvent, type GeneratedPath } from './generate.ts';
 import { handles, jsonOf, oracleInitial, oracleStep, type OracleStep } from './oracle.ts';
 import { sampleEvents, type EventSamples } from './samples.ts';
+import { portsOf } from '../runtime/ports.ts';
 
 /** How one step went. */
 export interface StepResult {
@@ -80,7 +81,7 @@ export async function runPath(tg: Tollgate, ctx: RunContext, path: GeneratedPath
   const { machineName: name, definition } = ctx;
   const machine = definition.machine;
   const entityId = ctx.start?.entityId ?? `${ctx.entityPrefix}-${randomBytes(5).toString('hex')}`;
-  const clock = tg.internals.context.clock;
+  const { clock, send: internalSend } = portsOf(tg);
   const results: StepResult[] = [];
   let stepLabel = 'create';
   let stepIndex = 0;
@@ -171,7 +172,7 @@ export async function runPath(tg: Tollgate, ctx: RunContext, path: GeneratedPath
       const timer = due[0] as TimerView;
       if (clock instanceof ManualClock && Date.parse(timer.dueAt) > clock.now()) clock.set(Date.parse(timer.dueAt));
       firedId = timer.id;
-      await send(() => tg.internals.send(name, entityId, { type: timer.eventType }, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id }), fail);
+      await send(() => internalSend(name, entityId, { type: timer.eventType }, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id }), fail);
     } else {
       await send(() => tg.send(name, entityId, step.event as never), fail);
     }

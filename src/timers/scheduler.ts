@@ -1,24 +1,16 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { startLoop } from '../jobs/loop.ts';
-import { idsOf } from '../store/ids.ts';
 import type { ProcessLogger } from '../jobs/logger.ts';
-import type { JobMetrics } from '../jobs/job-metrics.ts';
+import type { JobMetrics } from '../observe/job-metrics.ts';
 import { resweep } from '../outbox/sweeper.ts';
 import type { Transport } from '../jobs/transport.ts';
-import { planEachRun, quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import type { ArmedTimer, TimerStore } from '../store/timer-store.ts';
 
 /** The job of one timer. */
 export interface TimerJobData {
   readonly timerId: string;
   readonly machine: string;
   readonly entityId: string;
-}
-
-interface TimerRowLite {
-  readonly id: string;
-  readonly machine: string;
-  readonly entity_id: string;
-  readonly due_at: Date;
 }
 
 /** Options of the timer scheduler. */
@@ -52,19 +44,12 @@ export interface TimerScheduler {
  * a transition that cancels or fires a timer never waits on a scheduler. A scheduler that dies between the two, or
  * an add that fails, leaves armed timers without a job: the timer sweeper re-arms them (`sweepTimers`).
  */
-export function startTimerScheduler(client: SqlClient, schema: string, options: TimerSchedulerOptions): TimerScheduler {
-  const s = quoteIdent(schema);
+export function startTimerScheduler(store: TimerStore, options: TimerSchedulerOptions): TimerScheduler {
   const { clock, transport } = options;
   const horizonMs = options.horizonMs ?? (clock === systemClock ? 60_000 : 0);
   const batchSize = options.batchSize ?? 500;
-  // ANY(ARRAY(...)): the claimed ids become one parameter matched on the primary key (see ids.ts).
-  const claimSql = `UPDATE ${s}.timers SET armed_at = now()
-    WHERE id = ANY(ARRAY(SELECT id FROM ${s}.timers
-      WHERE status = 'scheduled' AND armed_at IS NULL AND due_at <= $1::timestamptz
-      ORDER BY due_at LIMIT $2::int FOR UPDATE SKIP LOCKED))
-    RETURNING id, machine, entity_id, due_at`;
   const runOnce = async () => {
-    const rows = await client.query<TimerRowLite>(claimSql, [new Date(clock.now() + horizonMs), batchSize], planEachRun);
+    const rows = await store.arm(new Date(clock.now() + horizonMs), batchSize);
     if (rows.length > 0) await transport.add('timers', rows.map(timerJob));
     return rows.length;
   };
@@ -81,7 +66,7 @@ export function startTimerScheduler(client: SqlClient, schema: string, options: 
   };
 }
 
-export function timerJob(r: TimerRowLite) {
+export function timerJob(r: ArmedTimer) {
   return {
     id: r.id,
     data: { timerId: r.id, machine: r.machine, entityId: r.entity_id } satisfies TimerJobData,
@@ -94,23 +79,16 @@ export function timerJob(r: TimerRowLite) {
  * queue exited): timers survive restarts of every process and of Redis.
  */
 export async function sweepTimers(
-  client: SqlClient,
-  schema: string,
+  store: TimerStore,
   transport: Transport,
   metrics: JobMetrics,
   options: { minAgeMs?: number; limit?: number } = {},
 ): Promise<string[]> {
-  const s = quoteIdent(schema);
-  return resweep<TimerRowLite>({
-    client,
+  return resweep<ArmedTimer>({
     transport,
     queue: 'timers',
-    selectSql: `SELECT id, machine, entity_id, due_at FROM ${s}.timers
-      WHERE status = 'scheduled' AND armed_at IS NOT NULL AND armed_at < now() - make_interval(secs => $1::float8 / 1000)
-      ORDER BY due_at LIMIT $2::int`,
-    selectParams: [options.minAgeMs ?? 5000, options.limit ?? 500],
-    touchSql: `UPDATE ${s}.timers SET armed_at = now()
-      WHERE id = ANY(${idsOf('$1')}) AND (status = 'scheduled') IS TRUE RETURNING id`, // IS TRUE: see ids.ts
+    select: () => store.armedBefore(options.minAgeMs ?? 5000, options.limit ?? 500),
+    touch: store.rearm,
     toJob: timerJob,
     metrics,
   });

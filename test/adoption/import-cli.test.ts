@@ -9,14 +9,15 @@ import { bin, cliEnv, repoRoot, runCli } from '../cli/support.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { generateRecords } from '../fixtures/import-records.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe.skipIf(!postgresAvailable())('tollgate import (the real CLI)', () => {
   it('killed with SIGKILL mid-import leaves whole batches only; the same command again resumes, skips what is there, reports bad lines', async () => {
     const tg = await testRuntime('postgres', { machines });
-    const s = quoteIdent(tg.internals.schema);
+    const s = quoteIdent(testAccess(tg).schema);
     const url = await testDatabaseUrl();
-    const common = ['--database-url', url, '--schema', tg.internals.schema, '--machines', 'machines/index.ts'];
-    const count = async (sql: string) => Number((await tg.internals.client.query<{ n: string }>(sql.replaceAll('$s', s)))[0]!.n);
+    const common = ['--database-url', url, '--schema', testAccess(tg).schema, '--machines', 'machines/index.ts'];
+    const count = async (sql: string) => Number((await testAccess(tg).client.query<{ n: string }>(sql.replaceAll('$s', s)))[0]!.n);
     const lines = generateRecords('subscription', 1000, Date.now(), { dueEvery: 1_000_000 }).map((r) => JSON.stringify(r));
 
     // Standard input, so the test decides where the process is when it dies: 10 batches of 50 written, then 20

@@ -11,6 +11,7 @@ import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses } from '../support/processes.ts';
 import { baseContext, generateRecords, restingStates } from '../fixtures/import-records.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopAll);
 
@@ -21,9 +22,9 @@ const shipped = ['subscription', 'order', 'payout'] as const;
 async function runtime(backend: 'postgres' | 'pglite', extra: Record<string, AnyMachineDefinition> = {}) {
   const clock = new ManualClock(now);
   const tg = await testRuntime(backend, { machines: { ...machines, ...extra }, clock, maxConnections: 4 });
-  const s = quoteIdent(tg.internals.schema);
+  const s = quoteIdent(testAccess(tg).schema);
   const count = async (sql: string, params: unknown[] = []) =>
-    Number((await tg.internals.client.query<{ n: string | number }>(sql.replaceAll('$s', s), params))[0]!.n);
+    Number((await testAccess(tg).client.query<{ n: string | number }>(sql.replaceAll('$s', s), params))[0]!.n);
   return { tg, clock, count, s };
 }
 
@@ -58,7 +59,7 @@ describe.each(backends())('tollgate import on %s', (backend) => {
     expect(await count(`SELECT count(*) AS n FROM $s.transitions WHERE event_type = '$imported' AND seq = 1`)).toBe(3 * per);
     expect(await count(`SELECT count(*) AS n FROM $s.effects`)).toBe(0);
     // The stored snapshot restores under the machine and is what the gate would store there.
-    const row = (await tg.internals.client.query<{ snapshot: unknown; machine_version: number }>(`SELECT snapshot, machine_version FROM ${quoteIdent(tg.internals.schema)}.entities WHERE machine = 'subscription' AND id = 'subscription-1'`))[0]!;
+    const row = (await testAccess(tg).client.query<{ snapshot: unknown; machine_version: number }>(`SELECT snapshot, machine_version FROM ${quoteIdent(testAccess(tg).schema)}.entities WHERE machine = 'subscription' AND id = 'subscription-1'`))[0]!;
     const restored = restoreSnapshot(machines.subscription.machine, row.snapshot, { machine: 'subscription', entityId: 'subscription-1', machineVersion: row.machine_version });
     expect(machines.subscription.machine.getPersistedSnapshot(restored)).toEqual(row.snapshot);
   }, 120_000);
@@ -96,7 +97,7 @@ describe.each(backends())('tollgate import on %s', (backend) => {
     expect((await tg.get('order', 'o')).version).toBe(2);
     // The import marks its statement as the gate's; a plain insert beside it is still refused by the trigger.
     await expect(
-      tg.internals.client.query(
+      testAccess(tg).client.query(
         `INSERT INTO ${s}.entities (machine, id, machine_version, snapshot, state, version, state_entered_at, created_at, updated_at) VALUES ('order', 'z', 1, '{}', 'canceled', 1, now(), now(), now())`,
       ),
     ).rejects.toThrow(/only the gate writes lifecycle state/);

@@ -6,6 +6,8 @@ import { isTollgateError } from '../../src/errors.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { stopAll } from '../support/processes.ts';
 import { baseContext } from '../fixtures/import-records.ts';
+import { fireTimer } from '../../workers/timers.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 afterEach(stopAll);
 
@@ -125,6 +127,23 @@ describe.each(backends())('shadow mode on %s', (backend) => {
     );
   }, 60_000);
 
+  it("a move the machine would not make cancels the old state's timers and arms the new state's, from the reported time", async () => {
+    const { tg } = await runtime(backend);
+    await tg.import('subscription', [
+      { id: 'graced', state: 'grace', context, stateEnteredAt: iso(now - DAY) },
+      { id: 'idle', state: 'paused.idle', context },
+    ]);
+    const left = await tg.observe('subscription', 'graced', { event: 'RESUME', from: 'grace', to: 'active', at: iso(now) });
+    expect(left).toMatchObject({ verdict: 'illegal', code: 'TG_ILLEGAL_TRANSITION' });
+    expect(await tg.timers('subscription', 'graced')).toMatchObject([{ status: 'cancelled' }]);
+    const entered = await tg.observe('subscription', 'idle', { event: 'PAYMENT_FAILED', from: 'paused.idle', to: 'grace', at: iso(now - 2 * DAY) });
+    expect(entered).toMatchObject({ verdict: 'illegal', code: 'TG_ILLEGAL_TRANSITION' });
+    expect(await tg.get('subscription', 'idle')).toMatchObject({ state: 'grace', stateEnteredAt: iso(now - 2 * DAY) });
+    expect(await tg.timers('subscription', 'idle')).toMatchObject([
+      { sendId: 'xstate.after.gracePeriod.subscription.grace', status: 'scheduled', dueAt: iso(now - 2 * DAY + (context.gracePeriodMs as number)) },
+    ]);
+  }, 60_000);
+
   it('malformed reports are refused with a code and change nothing; a repeated key answers the first verdict', async () => {
     const { tg } = await runtime(backend);
     await tg.import('subscription', [{ id: 's1', state: 'active', context }]);
@@ -138,6 +157,9 @@ describe.each(backends())('shadow mode on %s', (backend) => {
     for (const raw of bad) expect(await codeOf(tg.observe('subscription', 's1', raw as never)), JSON.stringify(raw)).toBe('TG_INVALID_OBSERVATION');
     expect((await tg.get('subscription', 's1')).version).toBe(1);
     expect(await tg.observations('subscription', 's1')).toEqual([]);
+    // Without a mirror nothing is placed, and `to` is still checked.
+    expect(await codeOf(tg.observe('subscription', 'ghost', { event: 'CANCEL', to: 'nowhere', at: iso(now) }))).toBe('TG_INVALID_OBSERVATION');
+    expect(await tg.observations('subscription', 'ghost')).toEqual([]);
 
     const first = await tg.observe('subscription', 's1', { event: 'PAUSE', from: 'active', to: 'paused.idle', at: iso(now), key: 'legacy-row-7' });
     const again = await tg.observe('subscription', 's1', { event: 'PAUSE', from: 'active', to: 'paused.idle', at: iso(now), key: 'legacy-row-7' });
@@ -181,6 +203,29 @@ describe.each(backends())('shadow mode on %s', (backend) => {
     await tg.governance.setMode('subscription', 'shadow', { actor: 'ana', reason: 'legacy back as writer' });
     expect(await codeOf(tg.send('subscription', 'g1', { type: 'PAUSE' }))).toBe('TG_MACHINE_SHADOWED');
     expect((await tg.governance.modeSwitches('subscription')).map((s) => `${s.from}->${s.to} by ${s.actor}`)).toEqual(['enforce->shadow by ana', 'shadow->enforce by ana']);
+  }, 60_000);
+
+  it('a timer due in shadow mode waits (the legacy system decides); switched to enforce, it fires', async () => {
+    const { tg, clock } = await runtime(backend);
+    await tg.import('subscription', [{ id: 'late', state: 'grace', context, stateEnteredAt: iso(now - 8 * DAY) }]);
+    const [timer] = await tg.timers('subscription', 'late');
+    const silent = { error: () => {}, warn: () => {}, info: () => {} };
+    expect(await fireTimer(portsOf(tg), timer!.id, { clock, logger: silent })).toMatchObject({ retryInMs: expect.any(Number) });
+    expect(await tg.get('subscription', 'late')).toMatchObject({ state: 'grace' });
+    expect(await tg.timers('subscription', 'late')).toMatchObject([{ status: 'scheduled' }]);
+    await tg.governance.setMode('subscription', 'enforce', { actor: 'ana', reason: 'enforce' });
+    await fireTimer(portsOf(tg), timer!.id, { clock, logger: silent });
+    expect(await tg.get('subscription', 'late')).toMatchObject({ state: 'canceled' });
+  }, 60_000);
+
+  it('the audit replays a mirrored history: observed moves are listed as overrides, nothing else drifts', async () => {
+    const { tg } = await runtime(backend);
+    await tg.import('subscription', [{ id: 'au', state: 'active', context: { ...context, paymentMethodId: 'pm_1' } }]);
+    await tg.observe('subscription', 'au', { event: 'PAYMENT_FAILED', from: 'active', to: 'grace', at: iso(now) }); // legal
+    await tg.observe('subscription', 'au', { event: 'RESUME', from: 'grace', to: 'active', at: iso(now + 1000) }); // illegal, placed
+    await tg.observe('subscription', 'au', { event: 'PAUSE', from: 'active', to: 'paused.idle', at: iso(now + 2000) }); // legal again
+    const report = await tg.governance.audit({ machine: 'subscription' });
+    expect(report.drift.map((d) => d.kind)).toEqual(['illegal-override']);
   }, 60_000);
 
   it('counts observations per machine, verdict, mirror state and event in the metrics text', async () => {

@@ -5,6 +5,7 @@ import { checkout, differentialMachines, faulty, studio, tally, wild } from '../
 import { deep, grid } from '../fixtures/stress-machines.ts';
 import { backends, testRuntime, type Backend } from '../support/databases.ts';
 import { checkFidelity, Divergence, type DifferentialSpec, type SampleEvent } from './harness.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const registry = { ...machines, deep, grid, ...differentialMachines };
 
@@ -226,7 +227,7 @@ describe.each(backends())('differential fidelity on %s: one long-lived XState ac
       testRuntime(backend, { machines: registry, clock: new ManualClock(Date.parse('2026-01-01T00:00:00Z')), snapshotCacheSize: 0, schema });
     const first = await make();
     // The other lanes share the first one's schema (entity ids never collide; each fires only its own timer rows).
-    const others = backend === 'postgres' ? await Promise.all([1, 2, 3].map(() => make(first.internals.schema))) : [];
+    const others = backend === 'postgres' ? await Promise.all([1, 2, 3].map(() => make(testAccess(first).schema))) : [];
     lanes = [first, ...others] as unknown as Tollgate[];
   }, 60_000);
 

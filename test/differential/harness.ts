@@ -26,6 +26,8 @@ import { restoreSnapshot } from '../../src/engine/restore.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { fireTimer } from '../../workers/timers.ts';
 import { customActions, jsonOf, oracleStep, type ExpectedEffect } from '../../src/testing/oracle.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 /** An event with its payload. */
 export type SampleEvent = EventObject & { readonly [key: string]: unknown };
@@ -156,7 +158,7 @@ export interface MigratedStart {
 
 /** Runs one sequence on both sides; throws a Divergence naming the command that differed. */
 export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, input: unknown, commands: readonly Command[], stats?: FidelityStats, start?: MigratedStart): Promise<void> {
-  const clock = tg.internals.context.clock;
+  const clock = testAccess(tg).context.clock;
   if (!(clock instanceof ManualClock)) throw new Error('runDifferential needs a runtime on a ManualClock');
   const machine = spec.definition.machine;
   const t0 = start?.t0 ?? clock.now();
@@ -174,7 +176,7 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
 
   const id = start?.id ?? `diff-${process.pid}-${++counter}`;
   const target = { machine: spec.name, entityId: id, machineVersion: spec.definition.version };
-  const entitiesTable = `${quoteIdent(tg.internals.schema)}.entities`;
+  const entitiesTable = `${quoteIdent(testAccess(tg).schema)}.entities`;
   const log: string[] = [`create ${JSON.stringify(input)}`];
   let effectsSeen = 0;
   if (start) {
@@ -197,7 +199,7 @@ export async function runDifferential(tg: Tollgate, spec: DifferentialSpec, inpu
     const [effects, timerRows, rows] = await Promise.all([
       tg.effects(spec.name, id),
       tg.timers(spec.name, id),
-      tg.internals.client.query<{ snapshot: unknown }>(`SELECT snapshot FROM ${entitiesTable} WHERE machine = $1 AND id = $2`, [spec.name, id]),
+      testAccess(tg).client.query<{ snapshot: unknown }>(`SELECT snapshot FROM ${entitiesTable} WHERE machine = $1 AND id = $2`, [spec.name, id]),
     ]);
     const stored = rows[0]?.snapshot;
     const restored = restoreSnapshot(machine, stored, target);
@@ -291,8 +293,8 @@ async function fireRow(tg: Tollgate, machine: string, id: string, t0: number, ti
     .filter((t) => t.status === 'scheduled' && t.sendId === timer.sendId && t.eventType === timer.event.type && Date.parse(t.dueAt) - t0 === timer.due)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
   if (!row) return 'no such timer row';
-  const clock = tg.internals.context.clock;
-  await fireTimer(tg, row.id, { clock, logger: silent });
+  const clock = testAccess(tg).context.clock;
+  await fireTimer(portsOf(tg), row.id, { clock, logger: silent });
   const status = (await tg.timers(machine, id)).find((t) => t.id === row.id)?.status;
   if (status !== 'stale') return String(status);
   const rejection = (await tg.rejections(machine, id)).at(-1);

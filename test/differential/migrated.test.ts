@@ -23,6 +23,7 @@ import { ticketEvents, ticketInputs, ticketRelease1, ticketRelease2 } from '../f
 import { backends, type Backend } from '../support/databases.ts';
 import { releaseDatabase } from '../support/evolution.ts';
 import { commandsArbitrary, runDifferential, scenarioCommands, type Command, type DifferentialSpec, type MigratedStart, type SampleEvent } from './harness.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 interface Pair {
   readonly older: MachineRegistry;
@@ -167,10 +168,10 @@ describe.each(backends().flatMap((backend) => pairs.map((pair) => [backend, pair
   it('entities the older release wrote, migrated by their next event, go on as the new version would have', () => run(true), 300_000);
 
   it('migrated in bulk, they are what the new version would have reached, and go on as it would', async () => {
-    const report = await migrateEntities(v2.internals.context, name, { batch: 5 });
+    const report = await migrateEntities(testAccess(v2).context, name, { batch: 5 });
     expect(report).toMatchObject({ failed: 0, stopped: false });
     expect(report.migrated).toBeGreaterThanOrEqual(cases.filter((c) => !c.lazy).length);
-    expect((await migrateEntities(v2.internals.context, name)).total).toBe(0);
+    expect((await migrateEntities(testAccess(v2).context, name)).total).toBe(0);
     await run(false);
   }, 300_000);
 

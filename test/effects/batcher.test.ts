@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batcher } from '../../src/effects/batcher.ts';
+import { batcher } from '../../src/store/batcher.ts';
 
 /** A batch function whose calls the test releases one at a time. */
 function controlled() {

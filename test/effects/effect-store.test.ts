@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { effectStore } from '../../src/store/effect-store.ts';
 import { testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe('effect store', () => {
   it('records one run of an effect run twice at once, in one batch: the run it credits is the run it writes', async () => {
@@ -9,7 +10,7 @@ describe('effect store', () => {
     await tg.create('subscription', 's1', { customerId: 'c1', plan: 'pro' });
     await tg.send('subscription', 's1', { type: 'UPGRADE', paymentMethodId: 'pm_1' });
     const [effect] = await tg.effects('subscription', 's1');
-    const store = effectStore(tg.internals.client, tg.internals.schema);
+    const store = effectStore(testAccess(tg).client, testAccess(tg).schema);
     const at = new Date();
     // Three concurrent runs of one effect settle in the same turn: one batch, one statement.
     const credited = await Promise.all([

@@ -7,6 +7,7 @@ import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, type Backend } from '../support/databases.ts';
 import { releaseDatabase } from '../support/evolution.ts';
 import { DAY, start } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
 const graceIds = ids('g', 20);
@@ -41,12 +42,12 @@ describe.each(backends())('bulk migration under concurrent traffic on %s', (back
         await Promise.all(sent.splice(0));
       }
     })();
-    const [report] = await Promise.all([migrateEntities(v2.internals.context, 'subscription', { batch: 5, concurrency: backend === 'pglite' ? 1 : 4 }), traffic]);
+    const [report] = await Promise.all([migrateEntities(testAccess(v2).context, 'subscription', { batch: 5, concurrency: backend === 'pglite' ? 1 : 4 }), traffic]);
     expect(report).toMatchObject({ total: 40, failed: 0, stopped: false });
     expect(report.migrated + report.alreadyMigrated).toBe(40);
 
-    const s = quoteIdent(v2.internals.schema);
-    const rows = await v2.internals.client.query<{ id: string; version: number; machine_version: number; seqs: number[]; events: string[] }>(
+    const s = quoteIdent(testAccess(v2).schema);
+    const rows = await testAccess(v2).client.query<{ id: string; version: number; machine_version: number; seqs: number[]; events: string[] }>(
       `SELECT e.id, e.version, e.machine_version, to_jsonb(array_agg(t.seq ORDER BY t.seq)) AS seqs, to_jsonb(array_agg(t.event_type ORDER BY t.seq)) AS events
        FROM ${s}.entities e JOIN ${s}.transitions t ON t.machine = e.machine AND t.entity_id = e.id WHERE e.machine = 'subscription' GROUP BY e.id, e.version, e.machine_version`,
     );
@@ -62,7 +63,7 @@ describe.each(backends())('bulk migration under concurrent traffic on %s', (back
       expect(row.events.slice(migratedAt + 1).every((e) => e !== 'UPGRADE' && e !== 'PAYMENT_FAILED'), row.id).toBe(true);
     }
 
-    const timers = await v2.internals.client.query<{ entity_id: string; send_id: string; due_at: Date }>(
+    const timers = await testAccess(v2).client.query<{ entity_id: string; send_id: string; due_at: Date }>(
       `SELECT entity_id, send_id, due_at FROM ${s}.timers WHERE machine = 'subscription' AND status = 'scheduled' ORDER BY entity_id`,
     );
     const stillInGrace = graceIds.filter((id) => !recovered.includes(id));

@@ -13,6 +13,7 @@ import { backends, testRuntime, type Backend } from '../support/databases.ts';
 import { cliDatabase } from '../support/evolution.ts';
 import { DAY, start } from '../support/subscriptions.ts';
 import { runCli } from '../cli/support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 import { freePort, sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
 import { bullmqTransport } from '../../src/jobs/transports/bullmq.ts';
 import { readQueuedEvents } from '../../src/jobs/queued-events.ts';
@@ -48,14 +49,14 @@ const kinds = (report: DeployCheckReport) => report.problems.map((p) => [p.machi
 
 describe.each(backends())('deploy-check on %s', (backend) => {
   let tg: Tollgate<MachineRegistry>;
-  const s = () => quoteIdent(tg.internals.schema);
+  const s = () => quoteIdent(testAccess(tg).schema);
   beforeAll(async () => {
     tg = (await testRuntime(backend, { machines: { ...machines, door: door(1, true) }, clock: new ManualClock(start) })) as unknown as Tollgate<MachineRegistry>;
     await releaseOne(tg);
   }, 120_000);
 
   it('without the migration: the grace entities cannot be restored, named with their count and ids (exit 1)', async () => {
-    const report = await deployCheck(tg.internals.client, tg.internals.schema, { ...release2WithoutMigration, door: door(1, true) });
+    const report = await deployCheck(testAccess(tg).client, testAccess(tg).schema, { ...release2WithoutMigration, door: door(1, true) });
     expect(report.ok).toBe(false);
     expect(kinds(report)).toEqual([['subscription', 'unrestorable', 1, 'grace', undefined, 3]]);
     expect(report.problems[0]!.examples).toEqual(['g1', 'g2', 'g3']);
@@ -67,7 +68,7 @@ describe.each(backends())('deploy-check on %s', (backend) => {
   });
 
   it('with the migration: every entity has a path, grace migrates to grace.first_notice with its timers re-derived', async () => {
-    const report = await deployCheck(tg.internals.client, tg.internals.schema, { ...release2, door: door(1, true) });
+    const report = await deployCheck(testAccess(tg).client, testAccess(tg).schema, { ...release2, door: door(1, true) });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     const subscription = report.machines.find((m) => m.machine === 'subscription')!;
@@ -78,15 +79,15 @@ describe.each(backends())('deploy-check on %s', (backend) => {
 
   it('names removed timers, removed machines, newer versions, pending effects without a type or handler, unsent events and an unknown policy', async () => {
     // Pending work of the kinds deploy-check reads: an unsent follow-up, an unsent compensation, a policy row.
-    const [effect] = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s()}.effects WHERE machine = 'subscription' AND entity_id = 'a1' ORDER BY id LIMIT 1`);
-    await tg.internals.client.query(`UPDATE ${s()}.effects SET follow_up = '{"type":"PAYMENT_BOUNCED"}'::jsonb WHERE id = $1::text`, [effect!.id]);
-    const [failed] = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s()}.effects WHERE machine = 'subscription' AND entity_id = 'g1' ORDER BY id LIMIT 1`);
-    await tg.internals.client.query(`UPDATE ${s()}.effects SET status = 'failed', follow_up = '{"type":"CHARGE_REFUSED"}'::jsonb WHERE id = $1::text`, [failed!.id]);
-    await tg.internals.client.query(
+    const [effect] = await testAccess(tg).client.query<{ id: string }>(`SELECT id FROM ${s()}.effects WHERE machine = 'subscription' AND entity_id = 'a1' ORDER BY id LIMIT 1`);
+    await testAccess(tg).client.query(`UPDATE ${s()}.effects SET follow_up = '{"type":"PAYMENT_BOUNCED"}'::jsonb WHERE id = $1::text`, [effect!.id]);
+    const [failed] = await testAccess(tg).client.query<{ id: string }>(`SELECT id FROM ${s()}.effects WHERE machine = 'subscription' AND entity_id = 'g1' ORDER BY id LIMIT 1`);
+    await testAccess(tg).client.query(`UPDATE ${s()}.effects SET status = 'failed', follow_up = '{"type":"CHARGE_REFUSED"}'::jsonb WHERE id = $1::text`, [failed!.id]);
+    await testAccess(tg).client.query(
       `INSERT INTO ${s()}.active_policies (machine, version, activated_at, activated_by, reason) VALUES ('payout', '2026-12-24-holiday', now(), 'test', 'a newer release')`,
     );
     const { payout: _removed, ...withoutPayout } = release2;
-    const report = await deployCheck(tg.internals.client, tg.internals.schema, { ...withoutPayout, door: door(2, false) }, { handlerTypes: ['chargePayment'] });
+    const report = await deployCheck(testAccess(tg).client, testAccess(tg).schema, { ...withoutPayout, door: door(2, false) }, { handlerTypes: ['chargePayment'] });
     expect(report.ok).toBe(false);
     const found = kinds(report);
     expect(found).toContainEqual(['payout', 'machine-removed', undefined, undefined, undefined, 1]);
@@ -99,8 +100,8 @@ describe.each(backends())('deploy-check on %s', (backend) => {
 
     // The old door against a registry of version 1 after version 2 wrote one: a rollback too far.
     // As release 2's gate would have written it (the statement marks itself as the gate's, as store/commit.ts does).
-    await tg.internals.client.query(`UPDATE ${s()}.entities SET machine_version = 2 WHERE machine = 'door' AND id = 'd3' AND set_config('tollgate.gate', 'on', true) = 'on'`);
-    const policyCheck = await deployCheck(tg.internals.client, tg.internals.schema, { ...release2, door: door(1, true) }, { policies: { payout: [{ version: '2026-12-01-standard', check: () => ({ allow: true }) }] } });
+    await testAccess(tg).client.query(`UPDATE ${s()}.entities SET machine_version = 2 WHERE machine = 'door' AND id = 'd3' AND set_config('tollgate.gate', 'on', true) = 'on'`);
+    const policyCheck = await deployCheck(testAccess(tg).client, testAccess(tg).schema, { ...release2, door: door(1, true) }, { policies: { payout: [{ version: '2026-12-01-standard', check: () => ({ allow: true }) }] } });
     expect(kinds(policyCheck)).toContainEqual(['door', 'version-ahead', 2, 'closed', undefined, 1]);
     expect(kinds(policyCheck)).toContainEqual(['payout', 'policy-unknown', undefined, undefined, '2026-12-24-holiday', 0]);
     expect(policyCheck.machines.find((m) => m.machine === 'payout')!.policyVersion).toBe('2026-12-24-holiday');

@@ -9,6 +9,7 @@ import { backends, testRuntime, type Backend } from '../support/databases.ts';
 import { cliDatabase, recordSubscriptionActivity } from '../support/evolution.ts';
 import { start } from '../support/subscriptions.ts';
 import { runCli } from '../cli/support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const findings = (report: ReplayRunReport) => report.findings.map((f) => [f.machine, f.state, f.eventType, f.kind, f.count, f.examples]);
 const graceSplit = [
@@ -25,12 +26,12 @@ describe.each(backends())('replayHistory on %s', (backend) => {
   }, 120_000);
 
   it('through the same release: nothing changed; through release 2: the grace split, counted per (state, event, kind)', async () => {
-    const same = await replayHistory(tg.internals.client, tg.internals.schema, machines);
+    const same = await replayHistory(testAccess(tg).client, testAccess(tg).schema, machines);
     expect(same.findings).toEqual([]);
     expect(same.machines.find((m) => m.machine === 'subscription')).toMatchObject({ entities: 5, changedEntities: 0 });
     expect(same.transitions).toBeGreaterThanOrEqual(15);
 
-    const next = await replayHistory(tg.internals.client, tg.internals.schema, release2, { machines: ['subscription'], batchSize: 2 });
+    const next = await replayHistory(testAccess(tg).client, testAccess(tg).schema, release2, { machines: ['subscription'], batchSize: 2 });
     expect(findings(next)).toEqual(graceSplit);
     expect(next.findings[1]).toMatchObject({
       before: 'sendEmail{"customerId":"c-dunned","template":"cancellation"}',
@@ -40,9 +41,9 @@ describe.each(backends())('replayHistory on %s', (backend) => {
   });
 
   it('a sample and --since select entities', async () => {
-    const sampled = await replayHistory(tg.internals.client, tg.internals.schema, release2, { machines: ['subscription'], sample: 2 });
+    const sampled = await replayHistory(testAccess(tg).client, testAccess(tg).schema, release2, { machines: ['subscription'], sample: 2 });
     expect(sampled.entities).toBe(2);
-    const none = await replayHistory(tg.internals.client, tg.internals.schema, release2, { since: new Date(start + 30 * 86_400_000) });
+    const none = await replayHistory(testAccess(tg).client, testAccess(tg).schema, release2, { since: new Date(start + 30 * 86_400_000) });
     expect(none.entities).toBe(0);
   });
 });

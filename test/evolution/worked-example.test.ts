@@ -7,6 +7,7 @@ import { machines as release2 } from '../../examples/evolution/machines-v2.ts';
 import { backends, type Backend } from '../support/databases.ts';
 import { cliDatabase, recordSubscriptionActivity } from '../support/evolution.ts';
 import { bin, cliEnv, repoRoot, runCli } from '../cli/support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const page = readFileSync(new URL('../../docs/evolution.md', import.meta.url), 'utf8');
 const example = page.slice(page.indexOf('## Worked example'));
@@ -104,8 +105,8 @@ describe.each(backends())('docs/evolution.md worked example on %s', (backend: Ba
     const database = target[0] === '--data-dir' ? { dataDir: target[1]! } : { url: target[1]! };
     const tg = await createTollgate({ machines: release2, database, ...(target[2] === '--schema' ? { schema: target[3]! } : {}) });
     try {
-      const s = quoteIdent(tg.internals.schema);
-      const rows = await tg.internals.client.query<{ id: string; version: number; machine_version: number; seqs: number[]; migrated: number }>(
+      const s = quoteIdent(testAccess(tg).schema);
+      const rows = await testAccess(tg).client.query<{ id: string; version: number; machine_version: number; seqs: number[]; migrated: number }>(
         `SELECT e.id, e.version, e.machine_version, to_jsonb(array_agg(t.seq ORDER BY t.seq)) AS seqs, count(*) FILTER (WHERE t.event_type = '$migrated')::int AS migrated
          FROM ${s}.entities e JOIN ${s}.transitions t ON t.machine = e.machine AND t.entity_id = e.id WHERE e.machine = 'subscription' GROUP BY e.id, e.version, e.machine_version`,
       );

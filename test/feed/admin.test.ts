@@ -3,6 +3,7 @@ import { main } from '../../src/cli/main.ts';
 import { machines } from '../../machines/index.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { bearer, keys, testApi } from '../http/support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -42,7 +43,7 @@ describe.runIf(postgresAvailable())('lifecycle feed consumers: admin routes and 
 
   it('tollgate consumers: add, list (with its lag), rewind, remove', async () => {
     const tg = await testRuntime('postgres', { machines });
-    const db = ['--database-url', await testDatabaseUrl(), '--schema', tg.internals.schema];
+    const db = ['--database-url', await testDatabaseUrl(), '--schema', testAccess(tg).schema];
     const out: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       out.push(String(chunk));

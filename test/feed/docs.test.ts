@@ -13,6 +13,7 @@ import { machines } from '../../machines/index.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { stopFeeds, testFeed } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 // docs/events.md is what a second service follows: its commands, snippets and examples run here as shown.
 const docs = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
@@ -75,8 +76,8 @@ async function tollgate(args: string[], db: string[]): Promise<{ code: number; o
 
 async function runtime() {
   const tg = await testRuntime('postgres', { machines });
-  const db = ['--database-url', await testDatabaseUrl(), '--schema', tg.internals.schema];
-  return { tg, db, store: consumerStore(tg.internals.client, tg.internals.schema) };
+  const db = ['--database-url', await testDatabaseUrl(), '--schema', testAccess(tg).schema];
+  return { tg, db, store: consumerStore(testAccess(tg).client, testAccess(tg).schema) };
 }
 
 /** One subscription through four transitions: the lines the examples print for it, in order. */
@@ -103,7 +104,7 @@ describe('docs/events.md', () => {
   it('names the feed metrics and alerts that exist', () => {
     const rules = readFileSync(new URL('../../ops/prometheus-alerts.yml', import.meta.url), 'utf8');
     for (const alert of docs.match(/TollgateFeed[A-Za-z]+/g) ?? []) expect(rules, alert).toContain(`alert: ${alert}`);
-    const metricsSource = readFileSync(new URL('../../src/feed/metrics.ts', import.meta.url), 'utf8');
+    const metricsSource = readFileSync(new URL('../../src/observe/feed-metrics.ts', import.meta.url), 'utf8');
     const named = docs.match(/tollgate_feed_[a-z_]+/g) ?? [];
     expect(named.length).toBeGreaterThanOrEqual(5);
     for (const metric of named) expect(metricsSource, metric).toContain(`'${metric}'`);
@@ -121,7 +122,7 @@ describe.runIf(postgresAvailable())('docs/events.md against a real feed', () => 
     // The snippet is plain JavaScript: run it with `tg` and `auditLog` in scope.
     new Function('tg', 'auditLog', snippet as string)(tg, auditLog);
     testFeed(tg);
-    await eventually(async () => (await consumerStore(tg.internals.client, tg.internals.schema).list()).length === 1, 10_000, 'the snippet\'s consumer');
+    await eventually(async () => (await consumerStore(testAccess(tg).client, testAccess(tg).schema).list()).length === 1, 10_000, 'the snippet\'s consumer');
     await subscriptionLife(tg, 'doc-1');
     await eventually(() => appended.length === 4, 20_000, 'four events appended');
     expect(appended.map(([id, e]) => [id === e.id, e.seq, e.from, e.to])).toEqual([

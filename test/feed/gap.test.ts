@@ -6,6 +6,7 @@ import { quoteIdent } from '../../src/store/sql-client.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { feedMachines, stopFeeds, testFeed } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopFeeds);
 
@@ -16,11 +17,11 @@ afterEach(stopFeeds);
 describe.runIf(postgresAvailable())('lifecycle feed: no transition skipped', () => {
   it('delivers transitions whose transactions commit after later-numbered ones became visible', { timeout: 60_000 }, async () => {
     const tg = await testRuntime('postgres', { machines: feedMachines });
-    const s = quoteIdent(tg.internals.schema);
+    const s = quoteIdent(testAccess(tg).schema);
     const got: LifecycleEvent[] = [];
     tg.onTransition('gap', (e) => void got.push(e));
     testFeed(tg, { pollIntervalMs: 20 });
-    await eventually(async () => (await consumerStore(tg.internals.client, tg.internals.schema).list()).length === 1, 10_000, 'consumer row');
+    await eventually(async () => (await consumerStore(testAccess(tg).client, testAccess(tg).schema).list()).length === 1, 10_000, 'consumer row');
 
     const sql = postgres(await testDatabaseUrl(), { max: 12, onnotice: () => {} });
     try {

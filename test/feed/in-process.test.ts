@@ -4,6 +4,7 @@ import { consumerStore } from '../../src/store/consumer-store.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { feedMachines, stopFeeds, testFeed } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopFeeds);
 
@@ -13,7 +14,7 @@ describe.each(backends())('lifecycle feed, in-process consumers (%s)', (backend)
     const got: LifecycleEvent[] = [];
     tg.onTransition('audit', (e) => void got.push(e), { withContext: true });
     testFeed(tg);
-    await eventually(async () => (await consumerStore(tg.internals.client, tg.internals.schema).list()).length === 1, 20_000, 'consumer row');
+    await eventually(async () => (await consumerStore(testAccess(tg).client, testAccess(tg).schema).list()).length === 1, 20_000, 'consumer row');
     await tg.create('ticket', 't-1', {}, { actor: 'alice' });
     const sent = await tg.send('ticket', 't-1', { type: 'NOTE', text: 'hi' }, { idempotencyKey: 'k1' });
     await tg.send('ticket', 't-1', { type: 'CLOSE' });
@@ -51,7 +52,7 @@ describe.runIf(backends().includes('postgres'))('lifecycle feed, in-process cons
     tg.onTransition('closes', (e) => void byEvent.push(e), { events: ['CLOSE'] });
     tg.onTransition('closed', (e) => void byState.push(e), { states: ['closed'] });
     testFeed(tg);
-    await eventually(async () => (await consumerStore(tg.internals.client, tg.internals.schema).list()).length === 3, 5000, 'consumer rows');
+    await eventually(async () => (await consumerStore(testAccess(tg).client, testAccess(tg).schema).list()).length === 3, 5000, 'consumer rows');
     await tg.create('ticket', 'a', {});
     await tg.create('case', 'b', {});
     await tg.send('ticket', 'a', { type: 'CLOSE' });
@@ -69,7 +70,7 @@ describe.runIf(backends().includes('postgres'))('lifecycle feed, in-process cons
     const got: LifecycleEvent[] = [];
     tg.onTransition('resume', (e) => void got.push(e));
     const first = testFeed(tg);
-    await eventually(async () => (await consumerStore(tg.internals.client, tg.internals.schema).list()).length === 1, 5000, 'consumer row');
+    await eventually(async () => (await consumerStore(testAccess(tg).client, testAccess(tg).schema).list()).length === 1, 5000, 'consumer row');
     await tg.create('ticket', 'r', {});
     await eventually(() => got.length === 1, 10_000, 'first event');
     await first.stop();

@@ -5,6 +5,7 @@ import { quoteIdent } from '../../src/store/sql-client.ts';
 import { postgresAvailable, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { feedMachines, stopFeeds, testFeed } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopFeeds);
 
@@ -12,7 +13,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function consumer(name: string) {
   const tg = await testRuntime('postgres', { machines: feedMachines });
-  const store = consumerStore(tg.internals.client, tg.internals.schema);
+  const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
   const got: LifecycleEvent[] = [];
   tg.onTransition(name, (e) => void got.push(e));
   testFeed(tg);
@@ -55,8 +56,8 @@ describe.runIf(postgresAvailable())('lifecycle feed: pause, resume, rewind', () 
     expect(got.slice(4).map((e) => e.seq)).toEqual([3, 4]);
 
     // A position as `consumers list` shows it: the transaction id of seq 2's commit.
-    const [row] = await tg.internals.client.query<{ xid: string }>(
-      `SELECT xid::text AS xid FROM ${quoteIdent(tg.internals.schema)}.transitions WHERE entity_id = 'r' AND seq = 2`,
+    const [row] = await testAccess(tg).client.query<{ xid: string }>(
+      `SELECT xid::text AS xid FROM ${quoteIdent(testAccess(tg).schema)}.transitions WHERE entity_id = 'r' AND seq = 2`,
     );
     await store.rewind('again', { position: row?.xid as string });
     await eventually(() => got.length === 9, 10_000, 'the three from the position');

@@ -10,6 +10,7 @@ import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/data
 import { eventually } from '../support/processes.ts';
 import { freePort } from '../support/redis.ts';
 import { feedMachines, inSeqOrder, spec, startReceiver, stopFeeds, streamMessages, testFeed, type Receiver } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const children: ChildProcess[] = [];
 const receivers: Receiver[] = [];
@@ -57,7 +58,7 @@ const entities = (n: number, prefix: string) => Array.from({ length: n }, (_, i)
 describe.runIf(postgresAvailable() && inject('natsUrl') !== '')('lifecycle feed: restarts lose nothing', () => {
   it('a NATS restart mid-stream: every transition is in the stream once', { timeout: 60_000 }, async () => {
     const tg = await testRuntime('postgres', { machines: feedMachines });
-    const store = consumerStore(tg.internals.client, tg.internals.schema);
+    const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
     const nats = await privateNats();
     await store.add(spec({ name: 'js', sink: 'nats', target: `${nats.url}?stream=FEED`, maxAttempts: 1000 }));
     testFeed(tg);
@@ -74,7 +75,7 @@ describe.runIf(postgresAvailable() && inject('natsUrl') !== '')('lifecycle feed:
 
   it('a feed process killed mid-delivery: another takes over at the cursor, nothing lost, order kept', { timeout: 60_000 }, async () => {
     const tg = await testRuntime('postgres', { machines: feedMachines });
-    const store = consumerStore(tg.internals.client, tg.internals.schema);
+    const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
     const hook = await startReceiver();
     receivers.push(hook);
     let inFlight = 0;
@@ -86,7 +87,7 @@ describe.runIf(postgresAvailable() && inject('natsUrl') !== '')('lifecycle feed:
     await store.add(spec({ name: 'hook', sink: 'webhook', target: hook.url, secret: 'k' }));
     const ids = entities(10, 'k');
     const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/feed-process.ts', import.meta.url))], {
-      env: { ...process.env, DATABASE_URL: await testDatabaseUrl(), SCHEMA: tg.internals.schema },
+      env: { ...process.env, DATABASE_URL: await testDatabaseUrl(), SCHEMA: testAccess(tg).schema },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(proc);
@@ -105,7 +106,7 @@ describe.runIf(postgresAvailable() && inject('natsUrl') !== '')('lifecycle feed:
 
   it('1,000 concurrent transitions over 100 entities reach every consumer in per-entity order; two feed processes deliver none twice', { timeout: 60_000 }, async () => {
     const tg = await testRuntime('postgres', { machines: feedMachines, maxConnections: 20 });
-    const store = consumerStore(tg.internals.client, tg.internals.schema);
+    const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
     const hook = await startReceiver();
     receivers.push(hook);
     const inProcess: LifecycleEvent[] = [];

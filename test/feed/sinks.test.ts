@@ -7,6 +7,7 @@ import type { LifecycleEvent } from '../../src/feed/event.ts';
 import { postgresAvailable, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
 import { feedMachines, inSeqOrder, spec, startReceiver, stopFeeds, streamMessages, testFeed, type Receiver } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const receivers: Receiver[] = [];
 afterEach(async () => {
@@ -22,7 +23,7 @@ async function receiver(): Promise<Receiver> {
 
 async function runtime() {
   const tg = await testRuntime('postgres', { machines: feedMachines });
-  return { tg, store: consumerStore(tg.internals.client, tg.internals.schema) };
+  return { tg, store: consumerStore(testAccess(tg).client, testAccess(tg).schema) };
 }
 
 describe.runIf(postgresAvailable())('lifecycle feed: webhooks', () => {
@@ -71,15 +72,15 @@ describe.runIf(postgresAvailable())('lifecycle feed: webhooks', () => {
     // Exactly maxAttempts tries, then the dead letter records them.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(attempts.get('bad:1')).toBe(2);
-    const [letter] = await tg.internals.client.query<{ attempts: number; error: string }>(
-      `SELECT attempts, error FROM ${quoteIdent(tg.internals.schema)}.feed_dead_letters WHERE consumer = 'dl'`,
+    const [letter] = await testAccess(tg).client.query<{ attempts: number; error: string }>(
+      `SELECT attempts, error FROM ${quoteIdent(testAccess(tg).schema)}.feed_dead_letters WHERE consumer = 'dl'`,
     );
     expect(letter).toMatchObject({ attempts: 2, error: expect.stringContaining('answered 500') });
     await tg.send('ticket', 'bad', { type: 'CLOSE' });
     await tg.send('ticket', 'good', { type: 'CLOSE' });
     await eventually(async () => (await store.list('dl'))[0]?.dead_letters === 2 && hook.events.length === 2, 15_000, 'the held event and the good ones');
-    const held = await tg.internals.client.query<{ seq: number; error: string }>(
-      `SELECT seq, error FROM ${quoteIdent(tg.internals.schema)}.feed_dead_letters WHERE consumer = 'dl' ORDER BY seq`,
+    const held = await testAccess(tg).client.query<{ seq: number; error: string }>(
+      `SELECT seq, error FROM ${quoteIdent(testAccess(tg).schema)}.feed_dead_letters WHERE consumer = 'dl' ORDER BY seq`,
     );
     expect(held.map((d) => [d.seq, d.error.includes('held behind')])).toEqual([[1, false], [2, true]]);
     expect(hook.events.map((e) => `${e.entityId}:${e.seq}`)).toEqual(['good:1', 'good:2']);

@@ -6,6 +6,7 @@ import { startFeed, type Feed, type FeedOptions } from '../../src/feed/runner.ts
 import type { ConsumerSpec } from '../../src/store/consumer-store.ts';
 import type { Tollgate } from '../../src/index.ts';
 import { quietLogger } from '../support/processes.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 export { feedMachines } from '../fixtures/feed-machines.ts';
 
@@ -13,7 +14,7 @@ const feeds: Feed[] = [];
 
 /** A feed with test-fast intervals; stopped by stopFeeds. */
 export function testFeed(tg: Tollgate, options: Partial<FeedOptions> = {}): Feed {
-  const feed = startFeed(tg.internals.context, {
+  const feed = startFeed(portsOf(tg), {
     clock: systemClock,
     logger: quietLogger,
     pollIntervalMs: 50,

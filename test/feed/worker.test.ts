@@ -7,6 +7,7 @@ import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/data
 import { eventually } from '../support/processes.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { feedMachines, inSeqOrder, spec, startReceiver, type Receiver } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const machinesModule = fileURLToPath(new URL('./fixtures/machines-module.ts', import.meta.url));
 const daemons: Daemon[] = [];
@@ -21,7 +22,7 @@ afterEach(async () => {
 describe.runIf(postgresAvailable() && inject('redisUrl') !== '')('lifecycle feed in `tollgate worker`', () => {
   it('delivers to a webhook receiver and survives a SIGKILL: every transition arrives, each entity in seq order', { timeout: 120_000 }, async () => {
     const tg = await testRuntime('postgres', { machines: feedMachines });
-    const store = consumerStore(tg.internals.client, tg.internals.schema);
+    const store = consumerStore(testAccess(tg).client, testAccess(tg).schema);
     const hook = await startReceiver();
     receivers.push(hook);
     hook.respond = () => new Promise((resolve) => setTimeout(() => resolve(200), 60));
@@ -29,7 +30,7 @@ describe.runIf(postgresAvailable() && inject('redisUrl') !== '')('lifecycle feed
     const env = {
       DATABASE_URL: await testDatabaseUrl(),
       REDIS_URL: inject('redisUrl'),
-      TOLLGATE_SCHEMA: tg.internals.schema,
+      TOLLGATE_SCHEMA: testAccess(tg).schema,
       TOLLGATE_QUEUE_PREFIX: uniquePrefix(inject('redisUrl')),
       TOLLGATE_LOG_LEVEL: 'warn',
     };
@@ -49,8 +50,8 @@ describe.runIf(postgresAvailable() && inject('redisUrl') !== '')('lifecycle feed
 
     const second = await worker();
     daemons.push(second);
-    const s = quoteIdent(tg.internals.schema);
-    const committed = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s}.transitions WHERE machine = 'ticket'`);
+    const s = quoteIdent(testAccess(tg).schema);
+    const committed = await testAccess(tg).client.query<{ id: string }>(`SELECT id FROM ${s}.transitions WHERE machine = 'ticket'`);
     expect(committed).toHaveLength(150);
     // The dead worker's lease (15 s) runs out first: then the new one resumes at the cursor.
     await eventually(() => new Set(hook.events.map((e) => e.id)).size === 150, 60_000, 'every transition at the receiver');

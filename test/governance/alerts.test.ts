@@ -3,9 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
-import { feedMetrics } from '../../src/feed/metrics.ts';
-import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { backends, testRuntime } from '../support/databases.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 const rulesPath = fileURLToPath(new URL('../../ops/prometheus-alerts.yml', import.meta.url));
 const rules = readFileSync(rulesPath, 'utf8');
@@ -19,8 +18,8 @@ const namesIn = (expr: string) => [...expr.matchAll(/\b(tollgate_[a-z0-9_]+)/g)]
 describe('alert rules and dashboard', () => {
   it('cover the five journey signals, freezes and audit drift, and name only metrics tollgate exports', async () => {
     const tg = await testRuntime(backends()[0] ?? 'pglite', { machines });
-    jobMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
-    feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
+    portsOf(tg).jobMetrics(); // the workers' metrics, as startProcesses registers them
+    portsOf(tg).feedMetrics(); // the lifecycle feed's, likewise
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
     const exprs = [...rules.matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+(?:for|labels):/g)].map((m) => m[1] as string);
     const panelExprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));

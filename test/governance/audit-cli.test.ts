@@ -4,12 +4,13 @@ import { machines } from '../../machines/index.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { runCli } from '../cli/support.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe.runIf(postgresAvailable())('tollgate audit (the command)', () => {
   it('exits 0 on clean data, 1 naming the entity and the kind after a planted effect row or an illegal override; --json for tools; progress on stderr', async () => {
     const tg = await testRuntime('postgres', { machines });
     const url = await testDatabaseUrl();
-    const flags = ['--database-url', url, '--schema', tg.internals.schema, '--machines', 'machines/index.ts'];
+    const flags = ['--database-url', url, '--schema', testAccess(tg).schema, '--machines', 'machines/index.ts'];
     for (const id of ['s1', 's2']) {
       await tg.create('subscription', id, { customerId: id, plan: 'pro' });
       await tg.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm_1' });
@@ -19,8 +20,8 @@ describe.runIf(postgresAvailable())('tollgate audit (the command)', () => {
     expect(clean.stderr).toContain('[##############################] 2/2\n'); // the progress, a line per 10% off a terminal
     expect(clean).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audited 2 entities \(4 transitions replayed\) in [\d.]+ s.*; 0 unchanged since their checkpoint\nno drift\n$/) });
 
-    const s = quoteIdent(tg.internals.schema);
-    await tg.internals.client.query(
+    const s = quoteIdent(testAccess(tg).schema);
+    await testAccess(tg).client.query(
       `INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, created_at)
        VALUES ('planted-e0', $1::uuid, 'subscription', 's2', 7, 0, 'chargePayment', '{}', now())`,
       [randomUUID()],

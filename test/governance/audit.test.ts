@@ -4,6 +4,7 @@ import { machines } from '../../machines/index.ts';
 import type { AuditReport } from '../../src/audit/run-audit.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const customer = (id: string) => ({ customerId: `c-${id}`, plan: 'pro' });
 
@@ -41,8 +42,8 @@ describe.each(backends())('tollgate audit on %s', (backend) => {
 
   it('finds planted drift by kind, naming the entity: overrides, a stale timer, an edited history row, a tampered snapshot, an orphan effect, an unanswered follow-up', async () => {
     const tg = await testRuntime(backend, { machines });
-    const s = quoteIdent(tg.internals.schema);
-    const sql = tg.internals.client;
+    const s = quoteIdent(testAccess(tg).schema);
+    const sql = testAccess(tg).client;
     for (const id of ['clean', 'overridden', 'illegal', 'edited', 'tampered', 'followup']) {
       await tg.create('subscription', id, customer(id));
       await tg.send('subscription', id, { type: 'UPGRADE', paymentMethodId: 'pm_1' });

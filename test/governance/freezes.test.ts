@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
-import { dryRun } from '../../src/http/dry-run.ts';
 import { ManualClock } from '../../src/index.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, postgresAvailable, testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses } from '../support/processes.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopAll);
 
@@ -28,7 +28,7 @@ describe.each(backends())('freezes on %s', (backend) => {
       details: { freezeId: freeze.id, reason: by.reason, until: '2026-05-01T02:00:00.000Z', state: 'active', event: 'PAUSE' },
     });
     expect(await tg.get('subscription', 'a')).toMatchObject({ state: 'active', version: 2 });
-    expect(await dryRun(tg, 'subscription', 'a', { type: 'PAUSE' })).toMatchObject({ accepted: true, to: { state: 'paused.idle' } });
+    expect(await tg.dryRun('subscription', 'a', { type: 'PAUSE' })).toMatchObject({ accepted: true, to: { state: 'paused.idle' } });
     expect((await tg.rejections('subscription', 'a')).map((r) => r.code)).toEqual(['TG_FROZEN']);
     const metrics = await tg.metricsText();
     expect(metrics).toMatch(/tollgate_frozen_refusals_total\{machine="subscription",state="active",event="PAUSE"\} 1/);
@@ -101,7 +101,7 @@ describe.runIf(postgresAvailable())('freezes across processes and the system\'s 
     expect(await tg.timers('subscription', 't')).toMatchObject([{ status: 'scheduled' }]);
     expect((await tg.get('subscription', 't')).state).toBe('trial');
     expect((await tg.get('subscription', 'u')).context.payments).toBe(0);
-    const followUps = await tg.internals.client.query<{ status: string; follow_up_outcome: unknown }>(
+    const followUps = await testAccess(tg).client.query<{ status: string; follow_up_outcome: unknown }>(
       `SELECT status, follow_up_outcome FROM ${quoteIdent(schema)}.effects WHERE entity_id = 'u' AND type = 'chargePayment'`,
     );
     expect(followUps).toEqual(Array.from({ length: 1 + renewed }, () => ({ status: 'completed', follow_up_outcome: null })));

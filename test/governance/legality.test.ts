@@ -5,6 +5,7 @@ import { legalPairs } from '../../src/engine/legal-pairs.ts';
 import { legalityTriggersSql } from '../../src/store/legality-sql.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe('legal pairs', () => {
   it('are the (from, to) pairs one event can take, whatever the guards (both branches of the trial timer), resolving compound and parallel targets', () => {
@@ -24,8 +25,8 @@ describe('legal pairs', () => {
 describe.each(backends())('only the gate writes lifecycle state, on %s', (backend) => {
   it('refuses direct writes, lets an audited override through to a reachable state, and an illegal one only when forced', async () => {
     const tg = await testRuntime(backend, { machines });
-    const s = quoteIdent(tg.internals.schema);
-    const sql = tg.internals.client;
+    const s = quoteIdent(testAccess(tg).schema);
+    const sql = testAccess(tg).client;
     await tg.create('subscription', 'e1', { customerId: 'e1', plan: 'pro' });
     await tg.send('subscription', 'e1', { type: 'UPGRADE', paymentMethodId: 'pm' });
 

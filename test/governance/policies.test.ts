@@ -4,6 +4,7 @@ import { machines } from '../../machines/index.ts';
 import type { Policy } from '../../src/index.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, postgresAvailable, testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 // p1 forbids pausing; p2 allows everything.
 const p1: Policy = { version: 'p1', check: ({ event }) => (event.type === 'PAUSE' ? { allow: false, reason: 'no pauses under p1' } : { allow: true }) };
@@ -64,7 +65,7 @@ describe.runIf(postgresAvailable())('versioned policies shared by every process 
     expect((await b.get('subscription', probe())).state).toBe('active');
 
     // A switch written without the NOTIFY (straight to the row) is still applied within 1 s: the read's age limit.
-    await a.internals.client.query(`UPDATE ${quoteIdent(schema)}.active_policies SET version = 'p2' WHERE machine = 'subscription'`);
+    await testAccess(a).client.query(`UPDATE ${quoteIdent(schema)}.active_policies SET version = 'p2' WHERE machine = 'subscription'`);
     const viaPoll = await until(() => b.send('subscription', probe(), { type: 'PAUSE' }), 'ok', async () => {
       attempt++;
       await active(a, probe());

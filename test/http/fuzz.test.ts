@@ -7,6 +7,7 @@ import { quoteIdent } from '../../src/store/sql-client.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { fixtures, requestsOf, valuesOf, type Document, type Generated, type Operation, type Schema } from './fuzz-requests.ts';
 import { keys, testApi } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 // The fuzz reads the server's own OpenAPI document, generates requests for every operation from its documented
 // parameters and bodies (fuzz-requests.ts), with every kind of key, mixes in hostile values, and checks every answer
@@ -91,8 +92,8 @@ describe('OpenAPI-driven fuzz of the HTTP API', () => {
       return check(value) ? undefined : ajv.errorsText(check.errors);
     };
 
-    const client = tg.internals.client;
-    const s = quoteIdent(tg.internals.schema);
+    const client = testAccess(tg).client;
+    const s = quoteIdent(testAccess(tg).schema);
     // What a lane's writes may change. An entity: its row, history, effects and timers (a refusal's own rejection
     // record is expected, so rejections are left out), its shadow observations. Global: consumers, policies, freezes,
     // modes.

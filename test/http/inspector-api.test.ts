@@ -6,6 +6,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
 import { bearer, expectProblem, keys, testApi } from './support.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const admin = bearer(keys.admin);
 const read = bearer(keys.read);
@@ -99,8 +100,8 @@ describe('the HTTP the inspector needs (Postgres)', () => {
     const retry = (effectId: string, headers = admin, payload: object = { reason: 'provider outage over' }) =>
       app.inject({ method: 'POST', url: `/v1/entities/subscription/t1/effects/${effectId}:retry`, headers, payload });
     expectProblem(await retry(charge!.id), 'TG_EFFECT_NOT_FAILED'); // pending: nothing to retry
-    const s = quoteIdent(tg.internals.schema);
-    await tg.internals.client.query(`UPDATE ${s}.effects SET status = 'failed', attempts = 3, error = '{"message":"declined"}'::jsonb WHERE id = $1`, [charge!.id]);
+    const s = quoteIdent(testAccess(tg).schema);
+    await testAccess(tg).client.query(`UPDATE ${s}.effects SET status = 'failed', attempts = 3, error = '{"message":"declined"}'::jsonb WHERE id = $1`, [charge!.id]);
     expectProblem(await retry(charge!.id, bearer(keys.write)), 'TG_FORBIDDEN');
     expectProblem(await retry(charge!.id, admin, {}), 'TG_INVALID_ARGUMENT');
     const retried = await retry(charge!.id);
@@ -133,7 +134,7 @@ describe('the HTTP the inspector needs (Postgres)', () => {
 
   it('streams committed transitions (SSE): its own at once, another process\'s through the shared history tail', async () => {
     const tg = await testRuntime('postgres', { machines });
-    const other = await testRuntime('postgres', { machines, schema: tg.internals.schema }); // another process's runtime
+    const other = await testRuntime('postgres', { machines, schema: testAccess(tg).schema }); // another process's runtime
     const { app } = await testApi('postgres', {}, tg);
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

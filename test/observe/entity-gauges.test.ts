@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dwellLimits } from '../../src/observe/entity-gauges.ts';
 import { backends } from '../support/databases.ts';
-import { jobMetrics } from '../../src/jobs/job-metrics.ts';
-import { feedMetrics } from '../../src/feed/metrics.ts';
 import { DAY, HOUR, activeSubscription, subscriptionRuntime } from '../support/subscriptions.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 describe('dwell limits', () => {
   it("come from the states' meta.maxDwell as leaf-path prefixes", async () => {
@@ -45,8 +44,8 @@ describe('alert rules', () => {
   it('name only metrics tollgate exports', async () => {
     const rules = readFileSync(new URL('../../ops/prometheus-alerts.yml', import.meta.url), 'utf8');
     const { tg } = await subscriptionRuntime(backends()[0] ?? 'pglite');
-    jobMetrics(tg.internals.metrics.registry); // the workers' metrics, as startProcesses registers them
-    feedMetrics(tg.internals.metrics.registry); // the lifecycle feed's, likewise
+    portsOf(tg).jobMetrics(); // the workers' metrics, as startProcesses registers them
+    portsOf(tg).feedMetrics(); // the lifecycle feed's, likewise
     const exported = new Set([...(await tg.metricsText()).matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
     const named = [...rules.matchAll(/\b(tollgate_[a-z0-9_]+)/g)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(3);

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { systemClock } from '../../src/clock.ts';
-import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { startRelay } from '../../src/outbox/relay.ts';
 import { sweepEffects } from '../../src/outbox/sweeper.ts';
 import type { NewJob, QueueKind, Transport } from '../../src/jobs/transport.ts';
@@ -10,6 +9,8 @@ import { outboxChannel } from '../../src/store/commit.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger } from '../support/processes.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -37,11 +38,11 @@ function recording(delayMs = 0) {
 
 async function world() {
   const tg = await testRuntime('postgres', { machines, maxConnections: 6 });
-  const s = quoteIdent(tg.internals.schema);
+  const s = quoteIdent(testAccess(tg).schema);
   const notifications: number[] = [];
-  const unlisten = await tg.internals.client.listen(outboxChannel(tg.internals.schema), () => void notifications.push(Date.now()));
+  const unlisten = await testAccess(tg).client.listen(outboxChannel(testAccess(tg).schema), () => void notifications.push(Date.now()));
   cleanups.push(() => unlisten());
-  const statuses = async () => (await tg.internals.client.query<{ id: string; status: string }>(`SELECT id, status FROM ${s}.effects ORDER BY id`)).map((r) => r.status);
+  const statuses = async () => (await testAccess(tg).client.query<{ id: string; status: string }>(`SELECT id, status FROM ${s}.effects ORDER BY id`)).map((r) => r.status);
   return { tg, s, notifications, statuses };
 }
 
@@ -49,7 +50,7 @@ describe('direct hand-off (a relay in the committing process)', () => {
   it('writes a commit\'s effects dispatched and adds them at once: no claim, no NOTIFY', async () => {
     const { tg, notifications, statuses } = await world();
     const t = recording();
-    const relay = await startRelay(tg.internals, { transport: t.transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
+    const relay = await startRelay(portsOf(tg), { transport: t.transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
     cleanups.push(() => relay.stop());
     await tg.create('subscription', 'd1', { customerId: 'c', plan: 'pro' });
     await tg.send('subscription', 'd1', { type: 'CANCEL' });
@@ -63,9 +64,9 @@ describe('direct hand-off (a relay in the committing process)', () => {
 
   it('is off by default, and once its relay stops: effects are written pending and relays are notified', async () => {
     const { tg, notifications, statuses } = await world();
-    const plain = await startRelay(tg.internals, { transport: recording().transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    const plain = await startRelay(portsOf(tg), { transport: recording().transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
     await plain.stop();
-    const relay = await startRelay(tg.internals, { transport: recording().transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
+    const relay = await startRelay(portsOf(tg), { transport: recording().transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
     await relay.stop();
     await tg.create('subscription', 'd2', { customerId: 'c', plan: 'pro' });
     await tg.send('subscription', 'd2', { type: 'CANCEL' });
@@ -76,7 +77,7 @@ describe('direct hand-off (a relay in the committing process)', () => {
   it('coalesces the adds of concurrent commits, each effect added once, and stop waits for the adds under way', async () => {
     const { tg } = await world();
     const t = recording(30);
-    const relay = await startRelay(tg.internals, { transport: t.transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
+    const relay = await startRelay(portsOf(tg), { transport: t.transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
     const ids = Array.from({ length: 40 }, (_, i) => `c${i}`);
     for (const id of ids) await tg.create('subscription', id, { customerId: 'c', plan: 'pro' });
     await Promise.all(ids.map((id) => tg.send('subscription', id, { type: 'CANCEL' })));
@@ -89,7 +90,7 @@ describe('direct hand-off (a relay in the committing process)', () => {
   it('stops within its deadline when an add hangs (Redis unreachable), leaving the effect dispatched for the sweeper', async () => {
     const { tg, statuses } = await world();
     const hung: Transport = { ...inProcessTransport(), add: () => new Promise<void>(() => {}) };
-    const relay = await startRelay(tg.internals, { transport: hung, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
+    const relay = await startRelay(portsOf(tg), { transport: hung, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
     await tg.create('subscription', 'h1', { customerId: 'c', plan: 'pro' });
     await tg.send('subscription', 'h1', { type: 'CANCEL' });
     const at = Date.now();
@@ -103,7 +104,7 @@ describe('direct hand-off (a relay in the committing process)', () => {
     const { tg, s, statuses } = await world();
     const t = recording();
     t.state.failing = true;
-    const relay = await startRelay(tg.internals, { transport: t.transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
+    const relay = await startRelay(portsOf(tg), { transport: t.transport, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger, directHandOff: true });
     cleanups.push(() => relay.stop());
     await tg.create('subscription', 'f1', { customerId: 'c', plan: 'pro' });
     await tg.send('subscription', 'f1', { type: 'CANCEL' });
@@ -111,9 +112,9 @@ describe('direct hand-off (a relay in the committing process)', () => {
     expect(t.ids()).toEqual([]);
     expect(await statuses()).toEqual(['dispatched']);
     t.state.failing = false;
-    const metrics = jobMetrics(tg.internals.metrics.registry);
-    expect(await sweepEffects(tg.internals.client, tg.internals.schema, t.transport, metrics, { minAgeMs: 0 })).toHaveLength(1);
-    const [row] = await tg.internals.client.query<{ id: string }>(`SELECT id FROM ${s}.effects`);
+    const metrics = portsOf(tg).jobMetrics();
+    expect(await sweepEffects(portsOf(tg).outboxStore, t.transport, metrics, { minAgeMs: 0 })).toHaveLength(1);
+    const [row] = await testAccess(tg).client.query<{ id: string }>(`SELECT id FROM ${s}.effects`);
     expect(t.readded).toEqual([row?.id]);
     expect(t.ids()).toEqual([]);
   });

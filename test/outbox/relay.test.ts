@@ -10,6 +10,8 @@ import { startEffectWorker } from '../../workers/effects.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, transportKinds } from '../support/processes.ts';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -29,7 +31,7 @@ function counting(inner: Transport, counts: Map<string, number>): Transport {
 
 async function subscriptions() {
   const tg = await testRuntime('postgres', { machines, maxConnections: 6 });
-  const s = quoteIdent(tg.internals.schema);
+  const s = quoteIdent(testAccess(tg).schema);
   return { tg, s };
 }
 
@@ -38,7 +40,7 @@ describe('relay', () => {
     const { tg } = await subscriptions();
     const added: string[] = [];
     const transport = inProcessTransport();
-    const relay = await startRelay(tg.internals, { transport: { ...transport, add: async (_q, jobs) => void added.push(...jobs.map((j) => j.id)) }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    const relay = await startRelay(portsOf(tg), { transport: { ...transport, add: async (_q, jobs) => void added.push(...jobs.map((j) => j.id)) }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
     cleanups.push(() => relay.stop());
     await new Promise((r) => setTimeout(r, 200)); // the first (empty) round is done; now only a NOTIFY can wake it
     await tg.create('subscription', 'n1', { customerId: 'c', plan: 'pro' });
@@ -51,22 +53,22 @@ describe('relay', () => {
   it('claims without waiting for the WAL flush, and leaves the session committing durably for the next statement', async () => {
     // One connection per pool: the claim and the checks below share a session.
     const tg = await testRuntime('postgres', { machines, maxConnections: 1 });
-    const s = quoteIdent(tg.internals.schema);
+    const s = quoteIdent(testAccess(tg).schema);
     await tg.create('subscription', 'd1', { customerId: 'c', plan: 'pro' });
     await tg.send('subscription', 'd1', { type: 'CANCEL' });
-    const relay = await startRelay(tg.internals, { transport: { ...inProcessTransport(), add: async () => {} }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    const relay = await startRelay(portsOf(tg), { transport: { ...inProcessTransport(), add: async () => {} }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
     cleanups.push(() => relay.stop());
-    await eventually(async () => (await tg.internals.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status = 'dispatched'`))[0]?.n === 1);
+    await eventually(async () => (await testAccess(tg).client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status = 'dispatched'`))[0]?.n === 1);
     // A worker's completion runs on these sessions next: it must wait for its flush.
-    expect(await tg.internals.client.query(`SELECT current_setting('synchronous_commit') AS v, $1::int AS n`, [1], planEachRun)).toEqual([{ v: 'on', n: 1 }]);
-    expect(await tg.internals.client.query(`SELECT current_setting('synchronous_commit') AS v`)).toEqual([{ v: 'on' }]);
+    expect(await testAccess(tg).client.query(`SELECT current_setting('synchronous_commit') AS v, $1::int AS n`, [1], planEachRun)).toEqual([{ v: 'on', n: 1 }]);
+    expect(await testAccess(tg).client.query(`SELECT current_setting('synchronous_commit') AS v`)).toEqual([{ v: 'on' }]);
   });
 
   it('is woken after every commit of a burst: 40 concurrent commits, all dispatched without a poll', async () => {
     const { tg } = await subscriptions();
     const added = new Set<string>();
     const transport = inProcessTransport();
-    const relay = await startRelay(tg.internals, { transport: { ...transport, add: async (_q, jobs) => void jobs.forEach((j) => added.add(j.id)) }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    const relay = await startRelay(portsOf(tg), { transport: { ...transport, add: async (_q, jobs) => void jobs.forEach((j) => added.add(j.id)) }, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
     cleanups.push(() => relay.stop());
     const ids = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
     for (const id of ids) await tg.create('subscription', id, { customerId: 'c', plan: 'pro' });
@@ -79,10 +81,10 @@ describe('relay', () => {
   it('stops within its deadline when a round hangs on the add (Redis unreachable), the claimed effect left to the sweeper', async () => {
     const { tg, s } = await subscriptions();
     const hung: Transport = { ...inProcessTransport(), add: () => new Promise<void>(() => {}) };
-    const relay = await startRelay(tg.internals, { transport: hung, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
+    const relay = await startRelay(portsOf(tg), { transport: hung, clock: systemClock, pollIntervalMs: 60_000, logger: quietLogger });
     await tg.create('subscription', 'h1', { customerId: 'c', plan: 'pro' });
     await tg.send('subscription', 'h1', { type: 'CANCEL' });
-    const status = async () => (await tg.internals.client.query<{ status: string }>(`SELECT status FROM ${s}.effects`))[0]?.status;
+    const status = async () => (await testAccess(tg).client.query<{ status: string }>(`SELECT status FROM ${s}.effects`))[0]?.status;
     await eventually(async () => (await status()) === 'dispatched', 5000, 'the claim');
     const at = Date.now();
     await relay.stop(300);
@@ -93,15 +95,15 @@ describe('relay', () => {
   it('finds by polling an effect whose notification was lost', async () => {
     const { tg, s } = await subscriptions();
     const added: string[] = [];
-    const relay = await startRelay(tg.internals, { transport: { ...inProcessTransport(), add: async (_q, jobs) => void added.push(...jobs.map((j) => j.id)) }, clock: systemClock, pollIntervalMs: 200, logger: quietLogger });
+    const relay = await startRelay(portsOf(tg), { transport: { ...inProcessTransport(), add: async (_q, jobs) => void added.push(...jobs.map((j) => j.id)) }, clock: systemClock, pollIntervalMs: 200, logger: quietLogger });
     cleanups.push(() => relay.stop());
     // An effect row written without NOTIFY (as if the notification were lost).
-    await tg.internals.client.query(
+    await testAccess(tg).client.query(
       `INSERT INTO ${s}.effects (id, transition_id, machine, entity_id, seq, idx, type, params, status, created_at)
        VALUES ('00000000-0000-4000-8000-000000000001-e0', '00000000-0000-4000-8000-000000000001', 'subscription', 'lost', 1, 0, 'sendEmail', '{}'::jsonb, 'pending', now())`,
     );
     await eventually(() => added.length === 1, 3000, 'the poll');
-    const [row] = await tg.internals.client.query<{ status: string }>(`SELECT status FROM ${s}.effects`);
+    const [row] = await testAccess(tg).client.query<{ status: string }>(`SELECT status FROM ${s}.effects`);
     expect(row?.status).toBe('dispatched');
   });
 });
@@ -110,7 +112,7 @@ describe.each(transportKinds())('two relays and three workers on %s', (kind) => 
   it('dispatches and runs each of the effects of 1,000 transitions exactly once', async () => {
     const { tg, s } = await subscriptions();
     const prefix = kind === 'bullmq' ? uniquePrefix() : '';
-    const make = () => (kind === 'bullmq' ? bullmqTransport({ redisUrl: sharedRedisUrl(), prefix, namespace: tg.internals.schema }) : undefined);
+    const make = () => (kind === 'bullmq' ? bullmqTransport({ redisUrl: sharedRedisUrl(), prefix, namespace: testAccess(tg).schema }) : undefined);
     const shared = kind === 'in-process' ? inProcessTransport() : undefined;
     const transport = () => shared ?? (make() as Transport);
     const runs = new Map<string, number>();
@@ -122,10 +124,10 @@ describe.each(transportKinds())('two relays and three workers on %s', (kind) => 
     const transports = [transport(), transport(), transport(), transport(), transport()];
     cleanups.push(async () => void (await Promise.all(transports.map((t) => t.close()))));
     const relays = await Promise.all(
-      [0, 1].map((i) => startRelay(tg.internals, { transport: counting(transports[i]!, dispatched), clock: systemClock, pollIntervalMs: 100, batchSize: 50, logger: quietLogger })),
+      [0, 1].map((i) => startRelay(portsOf(tg), { transport: counting(transports[i]!, dispatched), clock: systemClock, pollIntervalMs: 100, batchSize: 50, logger: quietLogger })),
     );
     cleanups.push(async () => void (await Promise.all(relays.map((r) => r.stop()))));
-    const workers = [2, 3, 4].map((i) => startEffectWorker(tg, { transport: transports[i]!, concurrency: 8, clock: systemClock, logger: quietLogger }));
+    const workers = [2, 3, 4].map((i) => startEffectWorker(portsOf(tg), { transport: transports[i]!, concurrency: 8, clock: systemClock, logger: quietLogger }));
     cleanups.push(async () => void (await Promise.all(workers.map((w) => w.close(1000)))));
     // 500 creations (no effect) and 500 cancellations (one sendEmail each), from 10 concurrent writers.
     await Promise.all(Array.from({ length: 10 }, async (_, w) => {
@@ -135,7 +137,7 @@ describe.each(transportKinds())('two relays and three workers on %s', (kind) => 
       }
     }));
     await eventually(async () => {
-      const [row] = await tg.internals.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status = 'completed'`);
+      const [row] = await testAccess(tg).client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status = 'completed'`);
       return row?.n === 500;
     }, 40_000, 'every effect to complete');
     await new Promise((r) => setTimeout(r, 300));

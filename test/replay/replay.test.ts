@@ -13,6 +13,7 @@ import { DAY, start } from '../support/subscriptions.ts';
 import { defineMachine } from '../../src/engine/definition.ts';
 import { setup } from 'xstate';
 import { z } from 'zod';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 /** Five subscriptions with real histories: dunning to cancellation by timer, recovery, pause, a refused event, an expired trial. */
 async function recordActivity(backend: Parameters<typeof testRuntime>[0]) {
@@ -39,7 +40,7 @@ async function recordActivity(backend: Parameters<typeof testRuntime>[0]) {
 
 async function readAll(tg: Awaited<ReturnType<typeof recordActivity>>['tg']): Promise<RecordedEntity[]> {
   const all: RecordedEntity[] = [];
-  for await (const batch of recordedEntities(tg.internals.client, tg.internals.schema, { machine: 'subscription', batchSize: 2 })) all.push(...batch);
+  for await (const batch of recordedEntities(testAccess(tg).client, testAccess(tg).schema, { machine: 'subscription', batchSize: 2 })) all.push(...batch);
   return all;
 }
 

@@ -1,13 +1,14 @@
+import type { Tollgate } from '../../src/runtime/create-tollgate.ts';
 import { describe, expect, it } from 'vitest';
 import { isTollgateError } from '../../src/errors.ts';
-import { dryRun } from '../../src/http/dry-run.ts';
 import { gadgetRelease1, gadgetRelease2, sprocketRelease1, sprocketRelease2, widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
 import { testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe('the gate during a rolling deploy', () => {
   it('refuses, retryably and writing nothing, an event for an entity a newer machine version wrote', async () => {
     const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
-    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: testAccess(newer).schema });
     await newer.create('widget', 'w1', {});
     const error = await older.send('widget', 'w1', { type: 'GO' }).catch((e: unknown) => e);
     expect(isTollgateError(error, 'TG_MACHINE_VERSION_AHEAD')).toBe(true);
@@ -20,7 +21,7 @@ describe('the gate during a rolling deploy', () => {
 
   it('an event type only the newer release has, for an entity that release wrote, is 503 retryable (not a final 422)', async () => {
     const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
-    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: testAccess(newer).schema });
     await newer.create('widget', 'p1', {});
     const error = await older.send('widget', 'p1', { type: 'PING' } as never).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD', status: 503, retryable: true });
@@ -34,7 +35,7 @@ describe('the gate during a rolling deploy', () => {
 
   it('an entity in a state only the newer release has is 503 retryable (not a final 500 TG_SNAPSHOT_INCOMPATIBLE)', async () => {
     const newer = await testRuntime('postgres', { machines: { gadget: gadgetRelease2 }, maxConnections: 2 });
-    const older = await testRuntime('postgres', { machines: { gadget: gadgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    const older = await testRuntime('postgres', { machines: { gadget: gadgetRelease1 }, maxConnections: 2, schema: testAccess(newer).schema });
     await newer.create('gadget', 'g1', {});
     await newer.send('gadget', 'g1', { type: 'HOLD' });
     expect(await older.send('gadget', 'g1', { type: 'GO' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD', status: 503, retryable: true });
@@ -42,7 +43,7 @@ describe('the gate during a rolling deploy', () => {
 
   it('a retry of a request the newer release committed replays, whether or not the older process cached the entity', async () => {
     const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
-    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: testAccess(newer).schema });
     await newer.create('widget', 'p2', {});
     await newer.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' });
     expect(await older.send('widget', 'p2', { type: 'GO' }, { idempotencyKey: 'k1' })).toMatchObject({ replayed: true });
@@ -52,7 +53,7 @@ describe('the gate during a rolling deploy', () => {
 
   it('a retry of a request the newer release committed into a state only it has is 503 retryable, cached or not (not a final 500)', async () => {
     const newer = await testRuntime('postgres', { machines: { sprocket: sprocketRelease2 }, maxConnections: 2 });
-    const older = await testRuntime('postgres', { machines: { sprocket: sprocketRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    const older = await testRuntime('postgres', { machines: { sprocket: sprocketRelease1 }, maxConnections: 2, schema: testAccess(newer).schema });
     for (const id of ['s1', 's2']) {
       await newer.create('sprocket', id, {});
       await newer.send('sprocket', id, { type: 'GO' }, { idempotencyKey: 'k1' }); // waiting -> held, a state only release 2 has
@@ -67,22 +68,22 @@ describe('the gate during a rolling deploy', () => {
 
   it('a dry run of an event only the newer release knows, for an entity it wrote, is the same retryable refusal', async () => {
     const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
-    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema });
+    const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: testAccess(newer).schema });
     await newer.create('widget', 'd1', {});
-    expect(await dryRun(older as never, 'widget', 'd1', { type: 'PING' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD' });
-    expect(await dryRun(older as never, 'widget', 'd1', { type: 'GO' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD' });
+    expect(await (older as never as Tollgate).dryRun('widget', 'd1', { type: 'PING' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD' });
+    expect(await (older as never as Tollgate).dryRun('widget', 'd1', { type: 'GO' }).catch((e: unknown) => e)).toMatchObject({ code: 'TG_MACHINE_VERSION_AHEAD' });
   });
 
   it('after a rollback, acceptNewerMachineVersions lets the older release write what the newer one touched', async () => {
     const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2 });
-    const rolledBack = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: newer.internals.schema, acceptNewerMachineVersions: true });
+    const rolledBack = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2, schema: testAccess(newer).schema, acceptNewerMachineVersions: true });
     await newer.create('widget', 'p3', {});
     expect(await rolledBack.send('widget', 'p3', { type: 'GO' })).toMatchObject({ entity: { state: 'done', machineVersion: 1 } });
   });
 
   it('an older version entity is taken by the newer release as before', async () => {
     const older = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 2 });
-    const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2, schema: older.internals.schema });
+    const newer = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 2, schema: testAccess(older).schema });
     await older.create('widget', 'w2', {});
     expect(await newer.send('widget', 'w2', { type: 'PING' })).toMatchObject({ entity: { state: 'done', machineVersion: 2 } });
   });

@@ -4,13 +4,14 @@ import { machines } from '../../machines/index.ts';
 import type { TransitionView } from '../../src/index.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { eventually } from '../support/processes.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const sub = { customerId: 'c', plan: 'pro' };
 
 describe.runIf(postgresAvailable())('watching commits (the live hub behind SSE streams and the inspector)', () => {
   it('delivers what commits after the watch began, never what had committed before, even while an old transaction holds the horizon back', async () => {
     const tg = await testRuntime('postgres', { machines });
-    const other = await testRuntime('postgres', { machines, schema: tg.internals.schema }); // another process
+    const other = await testRuntime('postgres', { machines, schema: testAccess(tg).schema }); // another process
     const elsewhere = postgres(await testDatabaseUrl(), { max: 1, onnotice: () => {} });
     try {
       let release = () => {};

@@ -8,6 +8,7 @@ import { defineMachine } from '../../src/engine/definition.ts';
 import { backends } from '../support/databases.ts';
 import { fireDueTimers, releaseDatabase } from '../support/evolution.ts';
 import { DAY, start } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 // Release 2 whose migration throws for one customer: what a bad migration does.
 const brokenRelease2 = {
@@ -92,7 +93,7 @@ describe.each(backends())('snapshot migrations on %s', (backend) => {
     await expect(broken.send('subscription', 'bad', { type: 'PAYMENT_SUCCEEDED' })).rejects.toMatchObject({ code: 'TG_MIGRATION_FAILED' });
     expect(await broken.history('subscription', 'bad')).toHaveLength(3);
     expect((await broken.rejections('subscription', 'bad')).map((r) => r.code)).toEqual(['TG_MIGRATION_FAILED']);
-    const bulk = await migrateEntities(broken.internals.context, 'subscription', { dryRun: true, maxFailures: 0, batch: 1 });
+    const bulk = await migrateEntities(testAccess(broken).context, 'subscription', { dryRun: true, maxFailures: 0, batch: 1 });
     // 'act' sorts first and would migrate; 'bad' fails and stops the run (maxFailures 0) before 'g1'.
     expect(bulk).toMatchObject({ migrated: 1, failed: 1, stopped: true, failures: [{ id: 'bad', state: 'grace', code: 'TG_MIGRATION_FAILED' }] });
     expect(await broken.history('subscription', 'bad')).toHaveLength(3);
@@ -100,9 +101,9 @@ describe.each(backends())('snapshot migrations on %s', (backend) => {
 
   it('migrates in bulk: counts per (version, from, to), timers re-derived, nothing left for a second run', async () => {
     const v2 = await db.open(release2, clock);
-    const dry = await migrateEntities(v2.internals.context, 'subscription', { dryRun: true, batch: 2, maxFailures: 5 });
+    const dry = await migrateEntities(testAccess(v2).context, 'subscription', { dryRun: true, batch: 2, maxFailures: 5 });
     expect(await v2.history('subscription', 'g1')).toHaveLength(3); // the dry run wrote nothing
-    const run = await migrateEntities(v2.internals.context, 'subscription', { batch: 2, maxFailures: 5 });
+    const run = await migrateEntities(testAccess(v2).context, 'subscription', { batch: 2, maxFailures: 5 });
     for (const report of [dry, run]) {
       expect(report).toMatchObject({ total: 5, migrated: 5, failed: 0, stopped: false });
       expect(report.counts).toEqual([
@@ -113,7 +114,7 @@ describe.each(backends())('snapshot migrations on %s', (backend) => {
       expect(report.timers).toEqual({ kept: 1, rearmed: 0, cancelled: 3, armed: 3 });
     }
     expect((await v2.history('subscription', 'g1')).at(-1)).toMatchObject({ seq: 4, eventType: '$migrated', toState: 'grace.first_notice', machineVersion: 2 });
-    expect((await migrateEntities(v2.internals.context, 'subscription')).total).toBe(0); // nothing left to migrate
+    expect((await migrateEntities(testAccess(v2).context, 'subscription')).total).toBe(0); // nothing left to migrate
 
     clock.advance(DAY); // past the first notice, due half of the 4-day grace after the grace entry
     await fireDueTimers(v2, clock);

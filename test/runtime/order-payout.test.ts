@@ -3,6 +3,7 @@ import type { Tollgate } from '../../src/index.ts';
 import type { machines } from '../../machines/index.ts';
 import { backends } from '../support/databases.ts';
 import { footprint, subscriptionRuntime } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 type Tg = Tollgate<typeof machines>;
 const effectTypes = async (tg: Tg, machine: 'order' | 'payout', id: string) => (await tg.effects(machine, id)).map((e) => e.type);
@@ -59,7 +60,7 @@ describe.each(backends())('order and payout through the runtime on %s', (backend
     expect((await tg.get('payout', 'p1')).value).toBe('retrying');
     const retry = (await tg.timers('payout', 'p1')).find((t) => t.status === 'scheduled');
     expect(retry?.eventType).toBe('xstate.after.retryDelay.payout.retrying');
-    await tg.internals.send('payout', 'p1', { type: retry?.eventType }, { internal: true, firedTimerId: retry?.id, idempotencyKey: retry?.id });
+    await testAccess(tg).send('payout', 'p1', { type: retry?.eventType }, { internal: true, firedTimerId: retry?.id, idempotencyKey: retry?.id });
     expect((await tg.get('payout', 'p1')).value).toBe('processing');
     await tg.send('payout', 'p1', { type: 'TRANSFER_SUCCEEDED' });
     expect((await tg.get('payout', 'p1')).value).toBe('paid');

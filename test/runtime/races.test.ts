@@ -4,6 +4,7 @@ import { isTollgateError } from '../../src/index.ts';
 import { subscriptionMachine } from '../../machines/subscription.ts';
 import { backends } from '../support/databases.ts';
 import { activeSubscription, subscriptionRuntime } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const mixed = [
   { type: 'RENEW' },
@@ -67,7 +68,7 @@ describe.each(backends())('concurrent writers on %s', (backend) => {
     await activeSubscription(a, 'shared');
     const { testRuntime } = await import('../support/databases.ts');
     const { machines } = await import('../../machines/index.ts');
-    const b = await testRuntime(backend, { machines, schema: a.internals.schema });
+    const b = await testRuntime(backend, { machines, schema: testAccess(a).schema });
     await b.get('subscription', 'shared'); // warm b's cache
     for (let i = 0; i < 10; i++) {
       await a.send('subscription', 'shared', { type: 'PAYMENT_SUCCEEDED' });

@@ -10,6 +10,7 @@ import {
 } from '../contracts/subscription-contract.ts';
 import { backends } from '../support/databases.ts';
 import { footprint, subscriptionRuntime } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 type Tg = Tollgate<typeof machines>;
 let counter = 0;
@@ -18,7 +19,7 @@ let counter = 0;
 async function deliver(tg: Tg, id: string, event: ContractEvent) {
   if (!event.type.startsWith('xstate.after.')) return tg.send('subscription', id, event as EventOf<(typeof machines)['subscription']>);
   const timer = (await tg.timers('subscription', id)).find((t) => t.eventType === event.type && t.status === 'scheduled');
-  return tg.internals.send('subscription', id, event, { internal: true, firedTimerId: timer?.id, idempotencyKey: timer?.id });
+  return testAccess(tg).send('subscription', id, event, { internal: true, firedTimerId: timer?.id, idempotencyKey: timer?.id });
 }
 
 async function reach(tg: Tg, situation: SubscriptionSituation): Promise<string> {

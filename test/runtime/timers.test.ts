@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backends } from '../support/databases.ts';
 import { DAY, activeSubscription, start, subscriptionRuntime } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe.each(backends())('timer rows on %s', (backend) => {
   it('create schedules the trial timer from context and the injected clock', async () => {
@@ -36,7 +37,7 @@ describe.each(backends())('timer rows on %s', (backend) => {
     const timer = (await tg.timers('subscription', 's1')).find((t) => t.status === 'scheduled');
     if (!timer) throw new Error('no grace timer');
     clock.advance(7 * DAY);
-    const fire = () => tg.internals.send('subscription', 's1', { type: timer.eventType }, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
+    const fire = () => testAccess(tg).send('subscription', 's1', { type: timer.eventType }, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
     const fired = await fire();
     expect(fired.entity.state).toBe('canceled');
     expect((await tg.timers('subscription', 's1')).find((t) => t.id === timer.id)).toMatchObject({ status: 'fired', settledAt: fired.transition.createdAt });

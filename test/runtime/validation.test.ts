@@ -5,6 +5,7 @@ import { createTollgate, defineMachine, type Policy } from '../../src/index.ts';
 import { machines, subscription } from '../../machines/index.ts';
 import { backends, postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { activeSubscription, footprint, subscriptionRuntime } from '../support/subscriptions.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe.each(backends())('bad input changes nothing on %s', (backend) => {
   it.each([
@@ -17,7 +18,7 @@ describe.each(backends())('bad input changes nothing on %s', (backend) => {
     const { tg } = await subscriptionRuntime(backend);
     await activeSubscription(tg, 's1');
     const before = await footprint(tg, 'subscription', 's1');
-    const error = await tg.internals.send('subscription', 's1', event).catch((e: unknown) => e);
+    const error = await testAccess(tg).send('subscription', 's1', event).catch((e: unknown) => e);
     expect(error).toMatchObject({ code, status: 400 });
     expect((error as Error).message).toMatch(message);
     expect(await footprint(tg, 'subscription', 's1')).toEqual(before);
@@ -29,7 +30,7 @@ describe.each(backends())('bad input changes nothing on %s', (backend) => {
     await expect(tg.create('subscription', '', { customerId: 'c', plan: 'p' })).rejects.toMatchObject({ code: 'TG_INVALID_ARGUMENT' });
     await expect(tg.create('subscription', 'ok', { customerId: 'c', plan: 'p' }, { idempotencyKey: 'a\nb' })).rejects.toMatchObject({ code: 'TG_INVALID_ARGUMENT' });
     await expect(tg.create('subscription', 'ok', { customerId: '', plan: 'p' })).rejects.toMatchObject({ code: 'TG_INVALID_INPUT', details: { field: 'customerId' } });
-    await expect(tg.internals.send('invoice', 'ok', { type: 'X' })).rejects.toMatchObject({ code: 'TG_UNKNOWN_MACHINE' });
+    await expect(testAccess(tg).send('invoice', 'ok', { type: 'X' })).rejects.toMatchObject({ code: 'TG_UNKNOWN_MACHINE' });
     await expect(tg.send('subscription', 'missing', { type: 'RENEW' })).rejects.toMatchObject({ code: 'TG_ENTITY_NOT_FOUND' });
     await expect(tg.get('subscription', 'ok')).rejects.toMatchObject({ code: 'TG_ENTITY_NOT_FOUND' });
     // SQL-looking and unicode ids are just ids.
@@ -83,7 +84,7 @@ describe.runIf(postgresAvailable())('machine upgrades', () => {
       input: z.object({}),
       events: { CANCEL: z.strictObject({}) },
     });
-    const later = await createTollgate({ machines: { ...machines, subscription: v2 }, database: { url: await testDatabaseUrl() }, schema: tg.internals.schema });
+    const later = await createTollgate({ machines: { ...machines, subscription: v2 }, database: { url: await testDatabaseUrl() }, schema: testAccess(tg).schema });
     try {
       const error = await later.send('subscription', 's1', { type: 'CANCEL' }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'TG_SNAPSHOT_INCOMPATIBLE', details: { entityId: 's1', machineVersion: 1 } });

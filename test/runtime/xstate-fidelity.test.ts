@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { isTollgateError } from '../../src/errors.ts';
 import { buildServer } from '../../src/http/server.ts';
-import { dryRun } from '../../src/http/dry-run.ts';
 import { fidelityMachines } from '../fixtures/fidelity-machines.ts';
 import { backends, testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses } from '../support/processes.ts';
@@ -41,7 +40,7 @@ describe.each(backends())('XState fidelity through the gate on %s', (backend) =>
     await tg.create('wild', 'w1', {});
     // nextEvents lists the declared events the wildcards match, never the pattern itself.
     expect((await tg.get('wild', 'w1')).nextEvents).toEqual(['FOO', 'BAR', 'order.paid', 'order.refund.requested', 'BACK']);
-    expect(await dryRun(tg, 'wild', 'w1', { type: 'BAR' })).toMatchObject({ to: { state: 'other' }, effects: [{ type: 'audit', params: { type: 'BAR' } }] });
+    expect(await tg.dryRun('wild', 'w1', { type: 'BAR' })).toMatchObject({ to: { state: 'other' }, effects: [{ type: 'audit', params: { type: 'BAR' } }] });
     // FOO's guard fails: XState falls back to the '*' transition.
     expect((await tg.send('wild', 'w1', { type: 'FOO' })).entity.state).toBe('other');
     await tg.send('wild', 'w1', { type: 'BACK' });
@@ -50,7 +49,7 @@ describe.each(backends())('XState fidelity through the gate on %s', (backend) =>
     const order = await tg.send('wild', 'w1', { type: 'order.paid' });
     expect(order.entity).toMatchObject({ state: 'order', context: { seen: ['order.paid'] }, nextEvents: ['BACK', 'order.refund.requested'] });
     expect(await codeOf(tg.send('wild', 'w1', { type: 'BAR' }))).toBe('TG_ILLEGAL_TRANSITION');
-    expect(await codeOf(dryRun(tg, 'wild', 'w1', { type: 'BAR' }))).toBe('TG_ILLEGAL_TRANSITION');
+    expect(await codeOf(tg.dryRun('wild', 'w1', { type: 'BAR' }))).toBe('TG_ILLEGAL_TRANSITION');
     expect((await tg.send('wild', 'w1', { type: 'order.refund.requested' })).entity).toMatchObject({ state: 'refund', status: 'done', nextEvents: [] });
   }, 60_000);
 
@@ -66,7 +65,7 @@ describe.each(backends())('XState fidelity through the gate on %s', (backend) =>
       expect(isTollgateError(error, 'TG_MACHINE_FAULT')).toBe(true);
       expect(error).toMatchObject({ status: 422, retryable: false, details: { machine: 'faulty', entityId: 'f1', state: 'open', event: event.type } });
       expect((error as Error).message).toMatch(new RegExp(`^Machine 'faulty' threw while evaluating '${String(event.type)}' for faulty/f1 in state 'open': [\\s\\S]*${thrown.source}`));
-      expect(await codeOf(dryRun(tg, 'faulty', 'f1', event))).toBe('TG_MACHINE_FAULT');
+      expect(await codeOf(tg.dryRun('faulty', 'f1', event as never))).toBe('TG_MACHINE_FAULT');
     }
     await tg.send('faulty', 'f1', { type: 'SET', value: 13 });
     expect(await codeOf(tg.send('faulty', 'f1', { type: 'CLOSE' }))).toBe('TG_MACHINE_FAULT'); // the output throws

@@ -3,11 +3,12 @@ import { createDemoTables } from '../../machines/demo-handlers.ts';
 import { machines } from '../../machines/index.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe('the demo tables are the demo’s, not tollgate migrate’s', () => {
   it('migrate leaves none; the demo makes its own; 0009 drops empty ones and keeps ones with rows, with a warning', async () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 2 });
-    const { client, schema } = tg.internals;
+    const { client, schema } = testAccess(tg);
     const s = quoteIdent(schema);
     const exists = async (table: string) => (await client.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [`${s}.${table}`]))[0]?.r != null;
     expect(await exists('demo_charges')).toBe(false);

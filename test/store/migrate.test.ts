@@ -3,6 +3,7 @@ import { createTollgate } from '../../src/index.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
 import { machines } from '../../machines/index.ts';
 import { postgresAvailable, testDatabaseUrl } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 describe.runIf(postgresAvailable())('migrations on Postgres', () => {
   it('apply once into a configurable schema; a second run applies nothing', async () => {
@@ -11,12 +12,12 @@ describe.runIf(postgresAvailable())('migrations on Postgres', () => {
     try {
       expect(await tg.migrate()).toEqual(loadMigrations('billing_lifecycles').map((m) => m.tag));
       expect(await tg.migrate()).toEqual([]);
-      const tables = await tg.internals.client.query<{ table_name: string }>(
+      const tables = await testAccess(tg).client.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = 'billing_lifecycles' ORDER BY 1`,
       );
       expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['entities', 'transitions', 'effects', 'timers', 'rejections']));
       await tg.create('subscription', 's', { customerId: 'c', plan: 'pro' });
-      const inDefault = await tg.internals.client.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = 'tollgate'`);
+      const inDefault = await testAccess(tg).client.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = 'tollgate'`);
       expect(inDefault).toEqual([]);
     } finally {
       await tg.close();

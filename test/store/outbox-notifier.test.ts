@@ -3,17 +3,18 @@ import { machines } from '../../machines/index.ts';
 import { outboxChannel } from '../../src/store/commit.ts';
 import { outboxNotifier } from '../../src/store/outbox-notifier.ts';
 import { testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
 describe('outbox notifier', () => {
   it('coalesces pokes made while a NOTIFY is in flight into exactly one more, sent after them', async () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
-    const channel = outboxChannel(tg.internals.schema);
+    const channel = outboxChannel(testAccess(tg).schema);
     let received = 0;
-    const unlisten = await tg.internals.client.listen(channel, () => void received++);
+    const unlisten = await testAccess(tg).client.listen(channel, () => void received++);
     try {
-      const notifier = outboxNotifier(tg.internals.client, channel);
+      const notifier = outboxNotifier(testAccess(tg).client, channel);
       notifier.poke(); // sent at once
       notifier.poke(); // in flight: one follow-up
       notifier.poke(); // folded into that follow-up
@@ -31,11 +32,11 @@ describe('outbox notifier', () => {
 
   it('notifies at once after a quiet spell, and sends pokes within the gap as one NOTIFY at its end', async () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
-    const channel = outboxChannel(tg.internals.schema);
+    const channel = outboxChannel(testAccess(tg).schema);
     const arrivals: number[] = [];
-    const unlisten = await tg.internals.client.listen(channel, () => void arrivals.push(performance.now()));
+    const unlisten = await testAccess(tg).client.listen(channel, () => void arrivals.push(performance.now()));
     try {
-      const notifier = outboxNotifier(tg.internals.client, channel, { minGapMs: 600 });
+      const notifier = outboxNotifier(testAccess(tg).client, channel, { minGapMs: 600 });
       const first = performance.now();
       notifier.poke();
       await notifier.drain();
@@ -55,16 +56,16 @@ describe('outbox notifier', () => {
 
   it('leaves the session committing durably: the next commit on its connection waits for its flush', async () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 1 }); // the NOTIFY and the check share a session
-    const notifier = outboxNotifier(tg.internals.client, outboxChannel(tg.internals.schema));
+    const notifier = outboxNotifier(testAccess(tg).client, outboxChannel(testAccess(tg).schema));
     notifier.poke();
     await notifier.drain();
-    expect(await tg.internals.client.query(`SELECT current_setting('synchronous_commit') AS v`)).toEqual([{ v: 'on' }]);
+    expect(await testAccess(tg).client.query(`SELECT current_setting('synchronous_commit') AS v`)).toEqual([{ v: 'on' }]);
   });
 
   it('is poked by commits that write effects, and only by those', async () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
     let received = 0;
-    const unlisten = await tg.internals.client.listen(outboxChannel(tg.internals.schema), () => void received++);
+    const unlisten = await testAccess(tg).client.listen(outboxChannel(testAccess(tg).schema), () => void received++);
     try {
       await tg.create('subscription', 'n1', { customerId: 'c', plan: 'pro' }); // trial: a timer, no effect
       await tg.send('subscription', 'n1', { type: 'UPGRADE', paymentMethodId: 'pm' }); // chargePayment

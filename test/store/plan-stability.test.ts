@@ -5,6 +5,7 @@ import { commitStatement } from '../../src/store/commit.ts';
 import { createQueries } from '../../src/store/queries.ts';
 import type { SqlClient } from '../../src/store/sql-client.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 /**
  * The gate's statements are prepared once per connection, and after five runs Postgres keeps a generic plan made
@@ -53,7 +54,7 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
 
   it('the commit checks the idempotency key on the (machine, entity, key) index and updates the entity by its key', async () => {
     const tg = await testRuntime('postgres', { machines });
-    const text = commitStatement(tg.internals.schema, 'update');
+    const text = commitStatement(testAccess(tg).schema, 'update');
     const args = `'m','e',1,2,1,'{}','s',true,now(),'00000000-0000-0000-0000-000000000000','X','{}','k',null,'f',null,null,'[]','[]','[]',null,false`;
     const reads = await genericPlan(text, args);
     const transitions = reads.filter((n) => n['Relation Name'] === 'transitions');
@@ -65,7 +66,7 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
 
   it("the gate's lookups by key, by seq and of the entity read one entity's rows", async () => {
     const tg = await testRuntime('postgres', { machines });
-    const { queries, last } = recordedQueries(tg.internals.schema);
+    const { queries, last } = recordedQueries(testAccess(tg).schema);
     await queries.transitionByKey('m', 'e', 'k');
     const byKey = await genericPlan(last(), `'m','e','k'`);
     expect(byKey.map((n) => n['Index Name'])).toEqual(['transitions_entity_key_uq']);

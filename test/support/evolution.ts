@@ -9,25 +9,26 @@ import { isTollgateError } from '../../src/errors.ts';
 import type { Tollgate } from '../../src/runtime/create-tollgate.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import type { MachineRegistry } from '../../src/engine/definition.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 /** Fires every scheduled timer due on `clock` through the gate, as the timer worker does; returns how many committed. */
 export async function fireDueTimers(tg: Tollgate<MachineRegistry>, clock: Clock): Promise<number> {
-  const s = quoteIdent(tg.internals.schema);
+  const s = quoteIdent(testAccess(tg).schema);
   let fired = 0;
   for (;;) {
-    const due = await tg.internals.client.query<{ id: string; machine: string; entity_id: string; event: { type: string } }>(
+    const due = await testAccess(tg).client.query<{ id: string; machine: string; entity_id: string; event: { type: string } }>(
       `SELECT id, machine, entity_id, event FROM ${s}.timers WHERE status = 'scheduled' AND due_at <= $1::timestamptz ORDER BY due_at, id`,
       [new Date(clock.now())],
     );
     let progress = false;
     for (const timer of due) {
       try {
-        await tg.internals.send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
+        await testAccess(tg).send(timer.machine, timer.entity_id, timer.event, { internal: true, firedTimerId: timer.id, idempotencyKey: timer.id });
         fired++;
         progress = true;
       } catch (error) {
         if (!isTollgateError(error) || error.retryable) throw error;
-        await tg.internals.client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [timer.id, new Date(clock.now())]);
+        await testAccess(tg).client.query(`UPDATE ${s}.timers SET status = 'stale', settled_at = $2::timestamptz WHERE id = $1::text AND status = 'scheduled'`, [timer.id, new Date(clock.now())]);
         progress = true;
       }
     }
@@ -41,7 +42,12 @@ export async function fireDueTimers(tg: Tollgate<MachineRegistry>, clock: Clock)
  */
 export async function releaseDatabase(
   backend: Backend,
-): Promise<{ open<R extends MachineRegistry>(machines: R, clock: Clock, options?: { snapshotCacheSize?: number }): Promise<Tollgate<R>>; close(): Promise<void> }> {
+): Promise<{
+  open<R extends MachineRegistry>(machines: R, clock: Clock, options?: { snapshotCacheSize?: number }): Promise<Tollgate<R>>;
+  /** Closes the open runtimes (a `tollgate` command may then open an embedded data directory); the flags that point it here. */
+  release(): Promise<string[]>;
+  close(): Promise<void>;
+}> {
   const schema = `evo_${process.pid}_${++releaseCounter}`;
   const dataDir = backend === 'pglite' ? mkdtempSync(join(tmpdir(), 'tollgate-evolution-')) : undefined;
   const database = dataDir ? { dataDir } : { url: await testDatabaseUrl(), maxConnections: 10 };
@@ -50,6 +56,10 @@ export async function releaseDatabase(
     async close() {
       for (const tg of open.splice(0)) await tg.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    async release() {
+      for (const tg of open.splice(0)) await tg.close();
+      return dataDir ? ['--data-dir', dataDir] : ['--database-url', await testDatabaseUrl(), '--schema', schema];
     },
     async open(machines, clock, options = {}) {
       if ('dataDir' in database) for (const tg of open.splice(0)) await tg.close();

@@ -9,6 +9,7 @@ import { ManualClock, type Tollgate } from '../../src/index.ts';
 import { pathTests, type ModelTransition } from '../../src/testing/index.ts';
 import { testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { pathTestOptions, subscriptionInput } from './fixtures/coverage-options.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 const trialEnds = 'xstate.after.trialPeriod.subscription.trial';
 const key = (t: ModelTransition) => `${t.from} --${t.event}--> ${t.to}`;
@@ -35,7 +36,7 @@ async function productionTraffic(prod: Tollgate<typeof machines>, clock: ManualC
   await prod.create('subscription', 's-3', { customerId: 'c3', plan: 'basic', trialPeriodMs: 60_000 });
   const [timer] = await prod.timers('subscription', 's-3');
   clock.set(Date.parse(timer!.dueAt));
-  await prod.internals.send('subscription', 's-3', { type: timer!.eventType }, { internal: true, firedTimerId: timer!.id, idempotencyKey: timer!.id });
+  await testAccess(prod).send('subscription', 's-3', { type: timer!.eventType }, { internal: true, firedTimerId: timer!.id, idempotencyKey: timer!.id });
   expect((await prod.get('subscription', 's-3')).value).toBe('canceled');
   // Another machine's history in the same table: not the subscription's.
   await prod.create('order', 'o-1', { orderId: 'o-1', customerId: 'c1', amountCents: 500 });

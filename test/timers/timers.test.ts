@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
 import { createDemoTables, registerDemoHandlers } from '../../machines/demo-handlers.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
-import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import type { Transport } from '../../src/jobs/transport.ts';
 import { bullmqTransport } from '../../src/jobs/transports/bullmq.ts';
 import { inProcessTransport } from '../../src/jobs/transports/in-process.ts';
@@ -15,6 +14,8 @@ import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
 import { PrivateRedis, uniquePrefix } from '../support/redis.ts';
 import { widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 afterEach(stopAll);
 
@@ -29,8 +30,8 @@ async function setup(kind: 'in-process' | 'bullmq', except: string[] = []) {
   await createDemoTables(tg);
   const processes = await testProcesses(tg, kind, process.env.DBG ? { logger: { error: (o: object, m: string) => console.log('ERR', m, o), warn: (o: object, m: string) => console.log('WARN', m, o), info() {} } } : {});
   const emails = (id: string) =>
-    tg.internals.client.query<{ template: string }>(
-      `SELECT template FROM ${quoteIdent(tg.internals.schema)}.demo_emails WHERE customer_id = $1::text ORDER BY created_at`,
+    testAccess(tg).client.query<{ template: string }>(
+      `SELECT template FROM ${quoteIdent(testAccess(tg).schema)}.demo_emails WHERE customer_id = $1::text ORDER BY created_at`,
       [id],
     );
   return { clock, tg, processes, emails };
@@ -105,8 +106,8 @@ describe.each(transportKinds())('durable timers on %s (simulated clock)', (kind)
     const clock = new ManualClock(start);
     const tg = await testRuntime('postgres', { machines, clock, maxConnections: 4 });
     registerDemoHandlers(tg);
-    const metrics = jobMetrics(tg.internals.metrics.registry);
-    const { client, schema } = tg.internals;
+    const metrics = portsOf(tg).jobMetrics();
+    const { schema } = testAccess(tg);
     const redis = kind === 'bullmq' ? await PrivateRedis.start() : undefined;
     const prefix = kind === 'bullmq' ? uniquePrefix(redis!.url) : '';
     const make = (): Transport =>
@@ -115,7 +116,7 @@ describe.each(transportKinds())('durable timers on %s (simulated clock)', (kind)
     await tg.create('subscription', 'lost', { customerId: 'lost', plan: 'pro' });
     clock.advance(14 * DAY);
     // Armed (a due job in the queue), but no timer worker yet.
-    const scheduler = startTimerScheduler(client, schema, { transport, clock, logger: quietLogger, pollIntervalMs: 60_000 });
+    const scheduler = startTimerScheduler(portsOf(tg).timerStore, { transport, clock, logger: quietLogger, pollIntervalMs: 60_000 });
     await scheduler.stop();
     const [timer] = await tg.timers('subscription', 'lost');
     expect(await transport.present('timers', [timer!.id])).toEqual(new Set([timer!.id]));
@@ -127,11 +128,11 @@ describe.each(transportKinds())('durable timers on %s (simulated clock)', (kind)
     }
     transport = make();
     expect(await transport.present('timers', [timer!.id])).toEqual(new Set());
-    expect(await sweepTimers(client, schema, transport, metrics, { minAgeMs: 0 })).toEqual([timer!.id]);
-    const worker = startTimerWorker(tg as never, { transport, clock, logger: quietLogger });
+    expect(await sweepTimers(portsOf(tg).timerStore, transport, metrics, { minAgeMs: 0 })).toEqual([timer!.id]);
+    const worker = startTimerWorker(portsOf(tg), { transport, clock, logger: quietLogger });
     await eventually(async () => (await tg.get('subscription', 'lost')).state === 'canceled', 10_000, 'the re-armed timer');
     await new Promise((r) => setTimeout(r, 200));
-    expect(await sweepTimers(client, schema, transport, metrics, { minAgeMs: 0 })).toEqual([]);
+    expect(await sweepTimers(portsOf(tg).timerStore, transport, metrics, { minAgeMs: 0 })).toEqual([]);
     expect((await tg.history('subscription', 'lost')).filter((t) => t.eventType.startsWith('xstate.after'))).toHaveLength(1);
     await worker.close(1000);
     await transport.close();
@@ -139,8 +140,8 @@ describe.each(transportKinds())('durable timers on %s (simulated clock)', (kind)
 });
 
 /** Holds the timer worker right after its read of a timer's row, until `release()`; `restore()` undoes the hold. */
-function holdTimerWorkerAfterRead(tg: { internals: { client: SqlClient } }) {
-  const client = tg.internals.client as { query: SqlClient['query'] };
+function holdTimerWorkerAfterRead(tg: Parameters<typeof testAccess>[0]) {
+  const client = testAccess(tg).client as { query: SqlClient['query'] };
   const original = client.query;
   let sawRead!: () => void;
   const read = new Promise<void>((r) => (sawRead = r));
@@ -220,7 +221,7 @@ describe('timers during a rolling deploy (in-process, simulated clock)', () => {
     const clock = new ManualClock(start);
     const tgNew = await testRuntime('postgres', { machines, clock, maxConnections: 4 });
     // An older release's worker on the same database: it does not know the `order` machine yet.
-    const tgOld = await testRuntime('postgres', { machines: { subscription }, clock, maxConnections: 4, schema: tgNew.internals.schema });
+    const tgOld = await testRuntime('postgres', { machines: { subscription }, clock, maxConnections: 4, schema: testAccess(tgNew).schema });
     await tgNew.create('order', 'o1', { orderId: 'o1', customerId: 'c-o1', amountCents: 500, paymentTimeoutMs: 30 * 60_000 });
     const warnings: string[] = [];
     const logger = { ...quietLogger, warn: (_: object, message: string) => void warnings.push(message) };
@@ -240,7 +241,7 @@ describe('timers during a rolling deploy (in-process, simulated clock)', () => {
   it('a worker of an older machine version leaves a timer its release does not have scheduled; the newer release fires it', async () => {
     const clock = new ManualClock(start);
     const tgNew = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, clock, maxConnections: 4 });
-    const tgOld = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, clock, maxConnections: 4, schema: tgNew.internals.schema });
+    const tgOld = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, clock, maxConnections: 4, schema: testAccess(tgNew).schema });
     await tgNew.create('widget', 'w1', {});
     const warnings: string[] = [];
     const logger = { ...quietLogger, warn: (_: object, message: string) => void warnings.push(message) };
@@ -260,12 +261,12 @@ describe.runIf(transportKinds().includes('bullmq'))('the timer scheduler while R
   it('holds no timer row while its add waits: a transition that cancels the timer commits at once', async () => {
     const redis = await PrivateRedis.start();
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
-    const { client, schema } = tg.internals;
+    const { client, schema } = testAccess(tg);
     const transport = bullmqTransport({ redisUrl: redis.url, prefix: uniquePrefix(redis.url), namespace: schema });
     await redis.shutdownNoSave();
     // A trial ending in 30 s: within the scheduler's 60 s horizon, so its round claims it and waits on Redis.
     await tg.create('subscription', 'down', { customerId: 'down', plan: 'pro', trialPeriodMs: 30_000 });
-    const scheduler = startTimerScheduler(client, schema, { transport, clock: systemClock, logger: quietLogger, pollIntervalMs: 50 });
+    const scheduler = startTimerScheduler(portsOf(tg).timerStore, { transport, clock: systemClock, logger: quietLogger, pollIntervalMs: 50 });
     // Claimed: marked armed, or locked by a round still open (a row the SKIP LOCKED read cannot get).
     const t = `${quoteIdent(schema)}.timers`;
     const claimed = async () =>

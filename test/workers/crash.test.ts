@@ -7,6 +7,7 @@ import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses, transportKinds, type TransportKind } from '../support/processes.ts';
 import { PrivateRedis, sharedRedisUrl, uniquePrefix } from '../support/redis.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopAll);
 const children: ChildProcess[] = [];
@@ -36,13 +37,13 @@ async function world(kind: TransportKind, redisUrl = sharedRedisUrl(), except: s
   const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
   registerDemoHandlers(tg, { except });
   await createDemoTables(tg); // made on first use by the handlers; read here before any may have run
-  const s = quoteIdent(tg.internals.schema);
+  const s = quoteIdent(testAccess(tg).schema);
   const prefix = kind === 'bullmq' ? uniquePrefix(redisUrl) : '';
-  const env = { DATABASE_URL: await testDatabaseUrl(), SCHEMA: tg.internals.schema, TRANSPORT: kind, REDIS_URL: kind === 'bullmq' ? redisUrl : '', PREFIX: prefix };
+  const env = { DATABASE_URL: await testDatabaseUrl(), SCHEMA: testAccess(tg).schema, TRANSPORT: kind, REDIS_URL: kind === 'bullmq' ? redisUrl : '', PREFIX: prefix };
   const emails = () =>
-    tg.internals.client.query<{ effect_id: string; calls: number }>(`SELECT effect_id, calls FROM ${s}.demo_emails ORDER BY effect_id`);
+    testAccess(tg).client.query<{ effect_id: string; calls: number }>(`SELECT effect_id, calls FROM ${s}.demo_emails ORDER BY effect_id`);
   const effectStates = () =>
-    tg.internals.client.query<{ id: string; status: string; attempts: number }>(`SELECT id, status, attempts FROM ${s}.effects WHERE type = 'sendEmail' ORDER BY id`);
+    testAccess(tg).client.query<{ id: string; status: string; attempts: number }>(`SELECT id, status, attempts FROM ${s}.effects WHERE type = 'sendEmail' ORDER BY id`);
   /** Subscriptions paused: each commit writes one sendEmail effect. */
   const createMany = async (n: number) => {
     for (let i = 0; i < n; i++) await tg.create('subscription', `s${i}`, { customerId: `c${i}`, plan: 'pro' });
@@ -120,9 +121,9 @@ describe.runIf(sharedRedisUrl() !== '')('Redis restarted with jobs in flight', (
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise((r) => setTimeout(r, 20));
-      await w.tg.internals.client.query(
-        `INSERT INTO ${quoteIdent(w.tg.internals.schema)}.demo_emails (effect_id, customer_id, template) VALUES ($1::text, 'c', 't')
-         ON CONFLICT (effect_id) DO UPDATE SET calls = ${quoteIdent(w.tg.internals.schema)}.demo_emails.calls + 1`,
+      await testAccess(w.tg).client.query(
+        `INSERT INTO ${quoteIdent(testAccess(w.tg).schema)}.demo_emails (effect_id, customer_id, template) VALUES ($1::text, 'c', 't')
+         ON CONFLICT (effect_id) DO UPDATE SET calls = ${quoteIdent(testAccess(w.tg).schema)}.demo_emails.calls + 1`,
         [ctx.effectId],
       );
       inFlight--;

@@ -3,19 +3,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { machines, subscription } from '../../machines/index.ts';
 import { RetryableError, TerminalError } from '../../src/effects/errors.ts';
 import { effectJob } from '../../src/outbox/effect-job.ts';
-import { jobMetrics } from '../../src/jobs/job-metrics.ts';
 import { sweepEffects } from '../../src/outbox/sweeper.ts';
 import { inProcessTransport } from '../../src/jobs/transports/in-process.ts';
 import type { EffectContext } from '../../src/effects/registry.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
+import { portsOf } from '../../src/runtime/ports.ts';
 
 afterEach(stopAll);
 
 const effectRows = (tg: Awaited<ReturnType<typeof runtime>>, id: string) =>
-  tg.internals.client.query<{ type: string; status: string; attempts: number; follow_up: unknown; follow_up_outcome: { status: string; code?: string } | null; compensated: boolean }>(
-    `SELECT type, status, attempts, follow_up, follow_up_outcome, compensated FROM ${quoteIdent(tg.internals.schema)}.effects WHERE entity_id = $1::text ORDER BY seq, idx`,
+  testAccess(tg).client.query<{ type: string; status: string; attempts: number; follow_up: unknown; follow_up_outcome: { status: string; code?: string } | null; compensated: boolean }>(
+    `SELECT type, status, attempts, follow_up, follow_up_outcome, compensated FROM ${quoteIdent(testAccess(tg).schema)}.effects WHERE entity_id = $1::text ORDER BY seq, idx`,
     [id],
   );
 
@@ -79,7 +80,7 @@ describe.each(transportKinds())('effect failures and deliveries on %s', (kind) =
       await processes.transport.add('effects', [{ id: effect!.id, data: { effectId: effect!.id, machine: 'subscription', entityId: 'd1', type: 'chargePayment' } }]);
       await eventually(async () => (await processes.transport.present('effects', [effect!.id])).size === 0);
     }
-    const skipped = (await tg.internals.metrics.registry.getSingleMetricAsString('tollgate_effect_outcomes_total'));
+    const skipped = (await testAccess(tg).metrics.registry.getSingleMetricAsString('tollgate_effect_outcomes_total'));
     expect(skipped).toContain('outcome="skipped"} 5');
     expect(calls).toBe(1);
     expect((await tg.get('subscription', 'd1')).context.payments).toBe(1);
@@ -106,7 +107,7 @@ describe.each(transportKinds())('effect failures and deliveries on %s', (kind) =
     expect(calls).toBe(2);
     expect((await effectRows(tg, 'c1'))[0]).toMatchObject({ status: 'completed', attempts: 1 });
     // The losing run records after the winner's follow-up may already be out: wait for both outcomes.
-    const outcomes = () => tg.internals.metrics.registry.getSingleMetricAsString('tollgate_effect_outcomes_total');
+    const outcomes = () => testAccess(tg).metrics.registry.getSingleMetricAsString('tollgate_effect_outcomes_total');
     await eventually(async () => (await outcomes()).includes('outcome="duplicate"'), 5000, 'the second run to record');
     const metric = await outcomes();
     expect(metric).toContain('outcome="completed"} 1');
@@ -154,7 +155,7 @@ describe.each(transportKinds())('effect failures and deliveries on %s', (kind) =
     expect(charge).toMatchObject({ type: 'chargePayment', status: 'failed', attempts: 1, compensated: true, follow_up: { type: 'PAYMENT_FAILED' } });
     expect((await tg.effects('subscription', 't1'))[0]?.followUp).toMatchObject({ event: { type: 'PAYMENT_FAILED' }, outcome: { status: 'committed', state: 'grace' } });
     expect((await tg.history('subscription', 't1')).at(-1)).toMatchObject({ eventType: 'PAYMENT_FAILED', actor: 'effect/chargePayment' });
-    expect(await tg.internals.metrics.registry.getSingleMetricAsString('tollgate_compensations_total')).toContain(
+    expect(await testAccess(tg).metrics.registry.getSingleMetricAsString('tollgate_compensations_total')).toContain(
       'tollgate_compensations_total{machine="subscription",type="chargePayment",event="PAYMENT_FAILED"} 1',
     );
     expect(await tg.metricsText()).toMatch(/tollgate_compensations_per_1000_transitions \d/);
@@ -268,7 +269,7 @@ describe('effect workers during a rolling deploy (in-process)', () => {
   it('a worker that does not know the effect\'s machine does not run it and leaves it open; a worker that knows runs it once', async () => {
     const tgNew = await runtime();
     // An older release's worker on the same database: it has the handler, but not the `order` machine.
-    const tgOld = await testRuntime('postgres', { machines: { subscription }, maxConnections: 4, schema: tgNew.internals.schema });
+    const tgOld = await testRuntime('postgres', { machines: { subscription }, maxConnections: 4, schema: testAccess(tgNew).schema });
     const calls: string[] = [];
     for (const tg of [tgOld, tgNew]) tg.effect('sendEmail', (ctx) => void calls.push(ctx.effectId));
     const warnings: string[] = [];
@@ -308,7 +309,7 @@ describe('effects the relay never claimed (in-process)', () => {
     expect((await effectRows(tg, 'p1'))[0]?.status).toBe('dispatched');
     // The queue then loses the delayed job (Redis restarted without persistence): the sweeper must find the effect.
     const emptyQueue = inProcessTransport();
-    const readded = await sweepEffects(tg.internals.client, tg.internals.schema, emptyQueue, jobMetrics(tg.internals.metrics.registry), { minAgeMs: 0 });
+    const readded = await sweepEffects(portsOf(tg).outboxStore, emptyQueue, portsOf(tg).jobMetrics(), { minAgeMs: 0 });
     await emptyQueue.close();
     expect(readded).toEqual([effect!.id]);
   });

@@ -5,6 +5,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses } from '../support/processes.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopAll);
 
@@ -22,9 +23,9 @@ describe('embedded mode (PGlite + in-process)', () => {
     await eventually(async () => (await tg.get('subscription', 'e1')).context.payments === 1, 10_000, 'the charge follow-up');
     clock.advance(15 * 24 * 3600_000);
     await eventually(async () => (await tg.get('subscription', 'e2')).state === 'canceled', 10_000, 'the trial timer');
-    const s = quoteIdent(tg.internals.schema);
-    await eventually(async () => (await tg.internals.client.query(`SELECT 1 FROM ${s}.demo_emails WHERE customer_id = 'e2'`)).length === 1);
-    expect(await tg.internals.client.query(`SELECT template, calls FROM ${s}.demo_emails`)).toEqual([{ template: 'trial_expired', calls: 1 }]);
-    expect(await tg.internals.client.query(`SELECT customer_id, status, calls FROM ${s}.demo_charges`)).toEqual([{ customer_id: 'e1', status: 'succeeded', calls: 1 }]);
+    const s = quoteIdent(testAccess(tg).schema);
+    await eventually(async () => (await testAccess(tg).client.query(`SELECT 1 FROM ${s}.demo_emails WHERE customer_id = 'e2'`)).length === 1);
+    expect(await testAccess(tg).client.query(`SELECT template, calls FROM ${s}.demo_emails`)).toEqual([{ template: 'trial_expired', calls: 1 }]);
+    expect(await testAccess(tg).client.query(`SELECT customer_id, status, calls FROM ${s}.demo_charges`)).toEqual([{ customer_id: 'e1', status: 'succeeded', calls: 1 }]);
   });
 });

@@ -6,6 +6,7 @@ import { testRuntime } from '../support/databases.ts';
 import { eventually, quietLogger, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
 import { uniquePrefix } from '../support/redis.ts';
 import { widgetRelease1, widgetRelease2 } from '../fixtures/widget-releases.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopAll);
 
@@ -65,7 +66,7 @@ describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during 
     const queuePrefix = uniquePrefix(redisUrl);
     const tgNew = await testRuntime('postgres', { machines, maxConnections: 4 });
     // An older release's event worker on the same database and queues: it does not know the `order` machine.
-    const tgOld = await testRuntime('postgres', { machines: { subscription }, maxConnections: 4, schema: tgNew.internals.schema });
+    const tgOld = await testRuntime('postgres', { machines: { subscription }, maxConnections: 4, schema: testAccess(tgNew).schema });
     const metricLine = /tollgate_queued_events_total\{[^}]*machine="order"[^}]*outcome="retried"[^}]*\} 1/;
     const old = await testProcesses(tgOld, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false, logger: quietLogger });
     // The producer runs the new release and consumes nothing.
@@ -80,7 +81,7 @@ describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during 
     await old.stop({ deadlineMs: 1000 });
     // The new release's worker takes it once its retry is due (promoted here instead of waiting 30 s).
     await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false });
-    const queue = new Queue(`${tgNew.internals.schema}-events`, { connection: { url: redisUrl }, prefix: queuePrefix });
+    const queue = new Queue(`${testAccess(tgNew).schema}-events`, { connection: { url: redisUrl }, prefix: queuePrefix });
     await (await queue.getJob(queued.jobId))?.promote();
     await queue.close();
     expect(await queued.outcome()).toMatchObject({ status: 'accepted', state: 'canceled' });
@@ -90,7 +91,7 @@ describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during 
     const redisUrl = inject('redisUrl') as string;
     const queuePrefix = uniquePrefix(redisUrl);
     const tgNew = await testRuntime('postgres', { machines: { widget: widgetRelease2 }, maxConnections: 4 });
-    const tgOld = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 4, schema: tgNew.internals.schema });
+    const tgOld = await testRuntime('postgres', { machines: { widget: widgetRelease1 }, maxConnections: 4, schema: testAccess(tgNew).schema });
     const old = await testProcesses(tgOld, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false });
     await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false, eventWorkers: false });
     // Created by the older release (version 1), so only the event's own version tells the old worker it is newer.
@@ -101,7 +102,7 @@ describe.runIf(transportKinds().includes('bullmq'))('queue-driven events during 
     expect(await tgNew.rejections('widget', 'w2')).toEqual([]);
     await old.stop({ deadlineMs: 1000 });
     await testProcesses(tgNew, 'bullmq', { redisUrl, queuePrefix, relay: false, effectWorkers: false, timers: false });
-    const queue = new Queue(`${tgNew.internals.schema}-events`, { connection: { url: redisUrl }, prefix: queuePrefix });
+    const queue = new Queue(`${testAccess(tgNew).schema}-events`, { connection: { url: redisUrl }, prefix: queuePrefix });
     await (await queue.getJob(queued.jobId))?.promote();
     await queue.close();
     expect(await queued.outcome()).toMatchObject({ status: 'accepted', state: 'done' });
@@ -124,9 +125,9 @@ describe('queue-driven events, embedded (in-process)', () => {
     const tg = await testRuntime('postgres', { machines, maxConnections: 4 });
     const processes = await testProcesses(tg, 'in-process', { relay: false, effectWorkers: false, timers: false });
     await tg.create('subscription', 'e-retry', { customerId: 'c', plan: 'pro' });
-    const original = tg.internals.send;
+    const original = testAccess(tg).send;
     let threw = false;
-    (tg.internals as { send: typeof original }).send = async (...args) => {
+    (testAccess(tg) as { send: typeof original }).send = async (...args) => {
       if (!threw) {
         threw = true;
         throw new Error('connection reset'); // retryable: the transport retries it within a few hundred ms
@@ -136,7 +137,7 @@ describe('queue-driven events, embedded (in-process)', () => {
     await tg.enqueue('subscription', 'e-retry', { type: 'CANCEL' }, { idempotencyKey: 'cancel-retry' });
     while (!threw) await sleep(5);
     await processes.stop({ deadlineMs: 5000 });
-    (tg.internals as { send: typeof original }).send = original;
+    (testAccess(tg) as { send: typeof original }).send = original;
     expect((await tg.get('subscription', 'e-retry')).state).toBe('canceled');
   });
 });

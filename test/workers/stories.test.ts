@@ -6,6 +6,7 @@ import { timerJob } from '../../src/timers/scheduler.ts';
 import { quoteIdent } from '../../src/store/sql-client.ts';
 import { testRuntime } from '../support/databases.ts';
 import { eventually, stopAll, testProcesses, transportKinds } from '../support/processes.ts';
+import { testAccess } from '../../src/runtime/test-access.ts';
 
 afterEach(stopAll);
 
@@ -19,8 +20,8 @@ describe.each(transportKinds())('the seed stories on %s', (kind) => {
     const tg = await testRuntime('postgres', { machines, clock, maxConnections: 6 });
     registerDemoHandlers(tg, { failureRate, seed: 7, except });
     const processes = await testProcesses(tg, kind);
-    const s = quoteIdent(tg.internals.schema);
-    const q = <T extends object>(sql: string, params: unknown[] = []) => tg.internals.client.query<T>(sql, params);
+    const s = quoteIdent(testAccess(tg).schema);
+    const q = <T extends object>(sql: string, params: unknown[] = []) => testAccess(tg).client.query<T>(sql, params);
     const quiet = () =>
       eventually(async () => {
         const [row] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.effects WHERE status IN ('pending', 'dispatched') OR (follow_up IS NOT NULL AND follow_up_outcome IS NULL)`);

@@ -1,7 +1,7 @@
 import { consumerSpecOf, rewindTargetOf, toConsumerView, type ConsumerView } from '../../feed/consumer-spec.ts';
-import { consumerStore } from '../../store/consumer-store.ts';
 import { intFlag, parse, UsageError } from '../args.ts';
 import { databaseFlags, databaseFlagsHelp, openRuntime } from '../runtime.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const usage = `tollgate consumers add <name> (--webhook URL --secret S | --nats URL) [--machines a,b] [--events X,Y] [--states s] [--with-context] [--max-attempts N] [--from-beginning]
        tollgate consumers list [--json]
@@ -53,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   if (!['add', 'list', 'pause', 'resume', 'rewind', 'remove', 'redeliver'].includes(action)) throw new UsageError(`unknown action '${action}'. Usage: ${usage}`);
   if (needsName && name === undefined) throw new UsageError(`consumers ${action} needs a consumer name. Usage: ${usage}`);
   const { tg } = await openRuntime({ ...f, machines: f['machines-module'] } as Parameters<typeof openRuntime>[0]);
-  const store = consumerStore(tg.internals.client, tg.internals.schema);
+  const store = portsOf(tg).consumerStore;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
     await tg.migrate();

@@ -2,8 +2,8 @@ import { intFlag, parse } from '../args.ts';
 import { progressBar } from '../progress-bar.ts';
 import { queuePrefixOf, redisUrlOf, registerHandlers } from '../processes.ts';
 import { databaseFlags, databaseFlagsHelp, loadMachineModule, openRuntime } from '../runtime.ts';
-import { registeredEffectTypes } from '../../effects/registry.ts';
 import { deployCheck, type DeployCheckReport } from '../../evolution/deploy-check.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const usage = 'tollgate deploy-check --machines <new module> [--handlers MODULE] [--redis-url URL] [--queue-prefix P] [--batch 500] [--json]';
 
@@ -43,13 +43,14 @@ export async function run(args: string[]): Promise<number> {
   const { tg } = await openRuntime(flags);
   const bar = progressBar(flags.json === true);
   try {
-    const handlers = flags.handlers === undefined ? undefined : (await registerHandlers(tg, flags.handlers), registeredEffectTypes(tg));
-    const schema = tg.internals.schema;
+    const handlers = flags.handlers === undefined ? undefined : (await registerHandlers(tg, flags.handlers), [...portsOf(tg).effectHandlers.keys()]);
+    const { database, machines } = portsOf(tg);
+    const schema = database.schema;
     const queuedEvents = redisUrl
       ? // BullMQ is loaded only when there is a queue to read.
         (await import('../../jobs/queued-events.ts')).readQueuedEvents({ redisUrl, prefix: await queuePrefixOf(flags), namespace: schema, pageSize: batch })
       : { unchecked: "no Redis configured: set REDIS_URL, --redis-url or the config's redis" };
-    const report = await deployCheck(tg.internals.client, schema, Object.fromEntries(tg.internals.context.machines), {
+    const report = await deployCheck(database.client, schema, Object.fromEntries(machines), {
       ...(policies ? { policies } : {}),
       queuedEvents,
       ...(handlers ? { handlerTypes: handlers } : {}),

@@ -1,7 +1,8 @@
 import { intFlag, parse, UsageError } from '../args.ts';
 import { databaseFlags, databaseFlagsHelp, openRuntime } from '../runtime.ts';
 import { progressBar } from '../progress-bar.ts';
-import { migrateEntities, type BulkMigrationReport } from '../../runtime/migrate-entities.ts';
+import type { BulkMigrationReport } from '../../runtime/migrate-entities.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const usage = 'tollgate entities migrate <machine> [--to N] [--batch 500] [--dry-run] [--max-failures 10] [--json]';
 
@@ -37,7 +38,7 @@ export async function run(args: string[]): Promise<number> {
   const { tg } = await openRuntime(flags);
   const bar = progressBar(flags.json === true);
   try {
-    const report = await migrateEntities(tg.internals.context, machine, {
+    const report = await portsOf(tg).migrateEntities(machine, {
       ...(to === undefined ? {} : { to }),
       batch,
       maxFailures,

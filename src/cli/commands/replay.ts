@@ -1,9 +1,9 @@
 import { systemClock } from '../../clock.ts';
 import { replayFindingKinds, replayHistory, type ReplayFindingKind, type ReplayRunReport } from '../../replay/replay-run.ts';
-import { machineOf } from '../../runtime/runtime-context.ts';
 import { intFlag, parse, UsageError } from '../args.ts';
 import { progressBar } from '../progress-bar.ts';
 import { databaseFlags, databaseFlagsHelp, openRuntime } from '../runtime.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const usage = 'tollgate replay --machines <new module> [--since 7d] [--machine M] [--sample N] [--allow KIND]... [--json]';
 
@@ -54,9 +54,9 @@ export async function run(args: string[]): Promise<number> {
   const { tg } = await openRuntime(flags);
   const bar = progressBar(flags.json === true);
   try {
-    const ctx = tg.internals.context;
-    if (flags.machine !== undefined) machineOf(ctx, flags.machine); // TG_UNKNOWN_MACHINE
-    const report = await replayHistory(tg.internals.client, tg.internals.schema, Object.fromEntries(ctx.machines), {
+    const { database, machines, definition } = portsOf(tg);
+    if (flags.machine !== undefined) definition(flags.machine); // TG_UNKNOWN_MACHINE
+    const report = await replayHistory(database.client, database.schema, Object.fromEntries(machines), {
       ...(flags.machine !== undefined ? { machines: [flags.machine] } : {}),
       ...(since ? { since } : {}),
       ...(sample !== undefined ? { sample } : {}),

@@ -6,7 +6,8 @@ import { formatCoverage, formatPathTable, mergeCoverage, pathTestDefaults, produ
 import { jsonArg, parse, UsageError } from '../args.ts';
 import { loadMachines } from '../runtime.ts';
 import type { AnyMachineDefinition, MachineRegistry } from '../../engine/definition.ts';
-import { quoteIdent } from '../../store/sql-client.ts';
+import { firstIssue } from '../../zod-issue.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const usage = 'tollgate test-paths <machine> [--input JSON] [--options MODULE] [--paths shortest|transitions|simple] [--machines MODULE] [--database-url URL [--schema NAME]] [--coverage-from URL [--coverage-schema NAME]]';
 
@@ -82,10 +83,9 @@ export async function run(args: string[]): Promise<number> {
 function checkInput(name: string, definition: AnyMachineDefinition, input: unknown, fromFlag: boolean): void {
   const parsed = definition.input.safeParse(input);
   if (parsed.success) return;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.join('.') || '(input)';
+  const { field, message } = firstIssue(parsed.error, '(input)');
   const source = fromFlag ? '--input' : `the path-testing input of '${name}'`;
-  throw new UsageError(`${source} is not a valid create input for '${name}': '${field}' ${issue?.message ?? 'is invalid'}.`);
+  throw new UsageError(`${source} is not a valid create input for '${name}': '${field}' ${message}.`);
 }
 
 // Paths that cannot be generated (no payload for an event, an unbounded context) are a problem of the options: exit 2.
@@ -148,8 +148,7 @@ async function runPaths(
 async function openHistory(machines: MachineRegistry, url: string, schema: string): Promise<Tollgate> {
   const prod = (await createTollgate({ machines, database: { url }, schema })) as Tollgate;
   try {
-    const [row] = await prod.internals.client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${quoteIdent(schema)}.transitions`]);
-    if (!row?.t) throw new UsageError(`no history table "${schema}".transitions in the --coverage-from database; pass the schema production runs in with --coverage-schema.`);
+    if (!(await portsOf(prod).hasHistory())) throw new UsageError(`no history table "${schema}".transitions in the --coverage-from database; pass the schema production runs in with --coverage-schema.`);
     return prod;
   } catch (error) {
     await prod.close();

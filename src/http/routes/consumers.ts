@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { consumerSpecOf, rewindTargetOf, toConsumerView } from '../../feed/consumer-spec.ts';
-import { consumerStore } from '../../store/consumer-store.ts';
 import type { Tollgate } from '../../runtime/create-tollgate.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const tag = 'consumers';
 
@@ -49,7 +49,7 @@ const done = z.object({ name: z.string(), status: z.string(), redelivering: z.nu
 
 /** Admin routes over the lifecycle feed's consumers (what `tollgate consumers` does). */
 export function consumerRoutes(tg: Tollgate): AnyRouteSpec[] {
-  const store = () => consumerStore(tg.internals.client, tg.internals.schema);
+  const store = () => portsOf(tg).consumerStore;
   const view = async (name: string) => {
     const [row] = await store().list(name);
     if (!row) await store().get(name);

@@ -1,5 +1,4 @@
 import type { Tollgate } from '../../runtime/create-tollgate.ts';
-import { listEntities } from '../entity-list.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import {
   createBody,
@@ -21,6 +20,7 @@ import {
   transitionPage,
 } from '../schemas.ts';
 import { actorOf, idempotencyKeyOf } from './request-options.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const tag = 'entities';
 
@@ -61,7 +61,7 @@ export function entityRoutes(tg: Tollgate): AnyRouteSpec[] {
       query: listQuery,
       success: { status: 200, description: 'One page, ordered by id', schema: entityPage },
       errors: ['TG_UNKNOWN_MACHINE', 'TG_INVALID_ARGUMENT'],
-      handler: ({ params, query }) => listEntities(tg, params.machine, query),
+      handler: ({ params, query }) => portsOf(tg).listEntities(params.machine, query),
     }),
     defineRoute({
       method: 'GET',

@@ -1,5 +1,4 @@
 import type { Tollgate } from '../../runtime/create-tollgate.ts';
-import { dryRun } from '../dry-run.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import { dryRunResult, entityParams, eventBody, idempotencyKeyHeader, sendResult } from '../schemas.ts';
 import { actorOf, idempotencyKeyOf } from './request-options.ts';
@@ -55,7 +54,7 @@ export function eventRoutes(tg: Tollgate): AnyRouteSpec[] {
       validateBody: false,
       success: { status: 200, description: 'The event would be accepted', schema: dryRunResult },
       errors: ['TG_UNKNOWN_MACHINE', 'TG_ENTITY_NOT_FOUND', 'TG_INVALID_EVENT', 'TG_INVALID_ARGUMENT', ...refusals, 'TG_POLICY_UNAVAILABLE'],
-      handler: ({ params, body }) => dryRun(tg, params.machine, params.id, body),
+      handler: ({ params, body }) => tg.dryRun(params.machine, params.id, body as never),
     }),
   ];
 }

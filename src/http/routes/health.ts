@@ -3,6 +3,7 @@ import type { Tollgate } from '../../runtime/create-tollgate.ts';
 import type { Access } from '../auth.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import { health, readiness } from '../schemas.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 /** A named readiness probe: resolves when the service answers. */
 export type ReadinessCheck = () => Promise<void>;
@@ -19,7 +20,7 @@ const tag = 'operations';
 export function healthRoutes(tg: Tollgate, options: HealthOptions): AnyRouteSpec[] {
   const checks: Record<string, ReadinessCheck> = {
     postgres: async () => {
-      await tg.internals.client.query('SELECT 1');
+      await portsOf(tg).ping();
     },
     ...options.readiness,
   };

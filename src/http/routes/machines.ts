@@ -5,6 +5,7 @@ import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import { mermaidDiagram } from '../../introspect/mermaid.ts';
 import { machineGraph } from '../../introspect/machine-graph.ts';
 import { machineDetail, machineDiagram, machineGraphView, machineList, machineParams, machineStatsQuery, machineStatsView } from '../schemas.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const tag = 'machines';
 
@@ -36,7 +37,7 @@ export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
       params: machineParams,
       success: { status: 200, description: 'The machine', schema: machineDetail },
       errors: ['TG_UNKNOWN_MACHINE'],
-      handler: async ({ params }) => describeMachineInDetail(params.machine, tg.internals.definition(params.machine)),
+      handler: async ({ params }) => describeMachineInDetail(params.machine, portsOf(tg).definition(params.machine)),
     }),
     defineRoute({
       method: 'GET',
@@ -49,7 +50,7 @@ export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
       success: { status: 200, description: 'The diagram and the counts it draws', schema: machineDiagram },
       errors: ['TG_UNKNOWN_MACHINE'],
       handler: async ({ params }) => {
-        const definition = tg.internals.definition(params.machine);
+        const definition = portsOf(tg).definition(params.machine);
         const stateCounts = await tg.stateCounts(params.machine);
         return {
           name: params.machine,
@@ -94,7 +95,7 @@ export function machineRoutes(tg: Tollgate): AnyRouteSpec[] {
       params: machineParams,
       success: { status: 200, description: 'The graph', schema: machineGraphView },
       errors: ['TG_UNKNOWN_MACHINE'],
-      handler: async ({ params }) => machineGraph(params.machine, tg.internals.definition(params.machine).machine),
+      handler: async ({ params }) => machineGraph(params.machine, portsOf(tg).definition(params.machine).machine),
     }),
   ];
 }

@@ -4,6 +4,7 @@ import { canAccessMachine, requireMachine } from '../auth.ts';
 import { defineRoute, type AnyRouteSpec } from '../route.ts';
 import { entityParams, entityStreamQuery, streamQuery } from '../schemas.ts';
 import { openEventStream, type OpenStreams } from '../sse.ts';
+import { portsOf } from '../../runtime/ports.ts';
 
 const tag = 'streams';
 
@@ -30,7 +31,7 @@ export function streamRoutes(tg: Tollgate, open: OpenStreams): AnyRouteSpec[] {
         const machine = query.machine;
         if (machine !== undefined) {
           requireMachine(caller, machine);
-          tg.internals.definition(machine); // TG_UNKNOWN_MACHINE before the stream opens
+          portsOf(tg).definition(machine); // TG_UNKNOWN_MACHINE before the stream opens
         }
         const stream = openEventStream(request, reply, open, query.maxDurationMs);
         const send = (t: TransitionView) => {

@@ -1,12 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
- * The feed's metrics, registered once per runtime registry. Counters count what this process delivered; the lag
+ * The feed's metrics, registered on `registry` (a runtime builds them on first use: `RuntimeContext.feedMetrics`). Counters count what this process delivered; the lag
  * gauges are set by the process that holds a consumer's lease (labels of consumers it no longer holds are removed).
  */
-export function feedMetrics(registry: Registry): FeedMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+export function createFeedMetrics(registry: Registry): FeedMetrics {
   const labelNames = ['consumer'] as const;
   const metrics = {
     delivered: new Counter({ name: 'tollgate_feed_delivered_total', help: 'Lifecycle events delivered, by consumer.', labelNames, registers: [registry] }),
@@ -30,7 +28,6 @@ export function feedMetrics(registry: Registry): FeedMetrics {
       registers: [registry],
     }),
   };
-  cache.set(registry, metrics);
   return metrics;
 }
 
@@ -42,4 +39,3 @@ export interface FeedMetrics {
   readonly behind: Gauge<'consumer'>;
 }
 
-const cache = new WeakMap<Registry, FeedMetrics>();

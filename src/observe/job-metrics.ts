@@ -6,18 +6,11 @@ interface OutboxSources {
 }
 
 /**
- * The effect, outbox and timer metrics, registered on the runtime's registry (`tg.internals.metrics.registry`)
- * once: relay, workers and timers in one process share them.
+ * The metrics of the job processes (relay and sweepers, effect, event and timer workers), registered on `registry`.
+ * A runtime builds them on first use (`RuntimeContext.jobMetrics`), so a process that runs no jobs exposes none, and
+ * relay, workers and timers in one process share them.
  */
-export function jobMetrics(registry: Registry): JobMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
-  const metrics = buildMetrics(registry);
-  cache.set(registry, metrics);
-  return metrics;
-}
-
-function buildMetrics(registry: Registry) {
+export function createJobMetrics(registry: Registry) {
   const sources: OutboxSources = {};
   let last = { count: 0, oldestAgeSeconds: 0 };
   const readPending = async () => {
@@ -126,9 +119,7 @@ function buildMetrics(registry: Registry) {
   return metrics;
 }
 
-export type JobMetrics = ReturnType<typeof buildMetrics>;
-
-const cache = new WeakMap<Registry, JobMetrics>();
+export type JobMetrics = ReturnType<typeof createJobMetrics>;
 
 async function sumOf(metric: Counter): Promise<number> {
   return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
