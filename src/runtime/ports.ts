@@ -10,7 +10,6 @@ import type { EffectStore } from '../store/effect-store.ts';
 import type { OutboxStore } from '../store/outbox-store.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { TimerStore } from '../store/timer-store.ts';
-import type { Tollgate } from './create-tollgate.ts';
 import type { EntityListOptions, EntityPage } from './entity-list.ts';
 import type { InternalSendOptions, SendResult } from './gate.ts';
 import type { BulkMigrationOptions, BulkMigrationReport } from './migrate-entities.ts';
@@ -72,6 +71,8 @@ export interface RuntimePorts {
   readonly database: { readonly client: SqlClient; readonly schema: string };
 }
 
+// A runtime is taken as any object (not the `Tollgate` type) so this module does not import create-tollgate.ts,
+// which imports it: the handle is checked at run time (TG_INVALID_ARGUMENT).
 /** What createTollgate attaches to the runtime it returns, under a key only this module knows. */
 interface RuntimeHandle {
   readonly ports: RuntimePorts;
@@ -85,18 +86,18 @@ export function runtimeHandle(ports: RuntimePorts, context: RuntimeContext): { r
   return { [handleKey]: { ports, context } };
 }
 
-function handleOf(tg: Tollgate): RuntimeHandle {
+function handleOf(tg: object): RuntimeHandle {
   const handle = (tg as unknown as { [handleKey]?: RuntimeHandle })[handleKey];
   if (!handle) throw new TollgateError('TG_INVALID_ARGUMENT', 'Expected a runtime made by createTollgate.', { argument: 'tg' });
   return handle;
 }
 
 /** The ports of a runtime made by createTollgate (TG_INVALID_ARGUMENT for anything else). */
-export function portsOf(tg: Tollgate): RuntimePorts {
+export function portsOf(tg: object): RuntimePorts {
   return handleOf(tg).ports;
 }
 
 /** The runtime's context: for src/runtime/ only (a lint rule keeps it there). */
-export function contextOf(tg: Tollgate): RuntimeContext {
+export function contextOf(tg: object): RuntimeContext {
   return handleOf(tg).context;
 }
