@@ -77,11 +77,9 @@ export async function sendEvent(
   for (let attempt = 0; ; ) {
     let loaded: LoadedEntity | undefined = fresh ? undefined : ctx.cache.get(machine, id);
     if (!loaded) {
-      if (key) {
-        const prior = await ctx.queries.transitionByKey(machine, id, key);
-        if (prior) return replay(ctx, definition, prior, print, event);
-        await faultPoint('gate.after-key-check');
-      }
+      const committed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
+      if (committed) return committed;
+      if (key) await faultPoint('gate.after-key-check');
       // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
       // request that newer release committed still replays.
       loaded = await loadMigrating(ctx, definition, machine, id, event, key, actor);
@@ -113,7 +111,7 @@ export async function sendEvent(
     }
     if (!admission.allowed) {
       // The key was checked before the load: an earlier attempt of this request may have committed in between.
-      const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
+      const committed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
       if (committed) return committed;
       return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
     }
@@ -130,7 +128,7 @@ export async function sendEvent(
       await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
       // The state that refuses may be this very request's doing: an earlier attempt with the same key (its answer
       // lost) committed between the key check and the load. Then the retry answers with that commit.
-      const committed = await committedMeanwhile(ctx, definition, machine, id, key, print, event);
+      const committed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
       if (committed) return committed;
       return reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
     }
@@ -165,10 +163,8 @@ export async function sendEvent(
     // Lost the race (or the key was taken meanwhile): re-read the truth and go round again.
     ctx.cache.delete(machine, id);
     fresh = true;
-    if (key) {
-      const prior = await ctx.queries.transitionByKey(machine, id, key);
-      if (prior) return replay(ctx, definition, prior, print, event);
-    }
+    const replayed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
+    if (replayed) return replayed;
     // A timer's firing commits only while the timer is scheduled: cancelled by a transition that got in first
     // (even one that re-entered the same state and armed a new timer), its event must not apply.
     await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
@@ -187,8 +183,8 @@ export async function sendEvent(
   }
 }
 
-/** The replay of an earlier attempt of this request that committed after its key was first checked, if any. */
-async function committedMeanwhile(
+/** The replay of this request's commit under its idempotency key, if one committed (before or during this send). */
+async function replayIfCommitted(
   ctx: RuntimeContext,
   definition: AnyMachineDefinition,
   machine: string,

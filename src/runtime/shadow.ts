@@ -7,6 +7,7 @@ import { evaluate } from '../engine/evaluate.ts';
 import { importedSnapshot, restingStateOf, toStateValue } from '../engine/imported-snapshot.ts';
 import { stateToString } from '../engine/state-value.ts';
 import { TollgateError, entityRef, isTollgateError } from '../errors.ts';
+import { parseSince } from '../since.ts';
 import type { CommitInput } from '../store/commit.ts';
 import { importedEventType } from '../store/import-statement.ts';
 import { observedEventType, shadowEventMember, type NewObservation, type ObservationRow, type Verdict } from '../store/shadow-store.ts';
@@ -519,13 +520,10 @@ export interface ShadowReportOptions {
   readonly since?: Date | string;
 }
 
-const units: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
 /** `since` as a time: a Date, an ISO time, or a duration back from `now`; TG_INVALID_ARGUMENT otherwise. */
 function sinceOf(machine: string, since: Date | string, now: number): Date {
-  const duration = typeof since === 'string' ? /^(\d+)([smhdw])$/.exec(since) : null;
-  const at = duration ? new Date(now - Number(duration[1]) * (units[duration[2] as string] as number)) : new Date(since);
-  if (Number.isNaN(at.getTime())) {
+  const at = typeof since === 'string' ? parseSince(since, now) : since;
+  if (!at || Number.isNaN(at.getTime())) {
     throw new TollgateError('TG_INVALID_ARGUMENT', `'since' must be a duration ('7d', '12h') or an ISO time; got '${String(since).slice(0, 60)}'.`, { machine, argument: 'since' });
   }
   return at;

@@ -4,6 +4,7 @@ import { intFlag, parse, UsageError } from '../args.ts';
 import { progressBar } from '../progress-bar.ts';
 import { databaseFlags, databaseFlagsHelp, openRuntime } from '../runtime.ts';
 import { portsOf } from '../../runtime/ports.ts';
+import { parseSince } from '../../since.ts';
 
 const usage = 'tollgate replay --machines <new module> [--since 7d] [--machine M] [--sample N] [--allow KIND]... [--json]';
 
@@ -72,13 +73,11 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** `7d`, `12h`, `30m`, `45s` before `now`, or a date. */
+/** `7d`, `12h`, `30m`, `45s`, `2w` before `now`, or a date. */
 export function sinceOf(value: string, now: number): Date {
-  const relative = /^(\d+)([smhd])$/.exec(value);
-  if (relative) return new Date(now - Number(relative[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd']);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) throw new UsageError(`--since must be a duration (30m, 12h, 7d) or a date (2026-11-01), got '${value}'.`);
-  return new Date(at);
+  const at = parseSince(value, now);
+  if (!at) throw new UsageError(`--since must be a duration (30m, 12h, 7d) or a date (2026-11-01), got '${value}'.`);
+  return at;
 }
 
 function allowedKinds(values: readonly string[] | undefined): Set<ReplayFindingKind> {
