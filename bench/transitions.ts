@@ -162,6 +162,12 @@ function pgbenchSide(url: string, concurrency: number, binary: string): Side {
   };
 }
 
+/** The server's WAL insert position in bytes: the difference over a run is the WAL its commits wrote. */
+async function walPosition(sql: postgres.Sql): Promise<number> {
+  const [row] = await sql<Array<{ lsn: string }>>`SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS lsn`;
+  return Number(row?.lsn ?? 0);
+}
+
 /**
  * tollgate, the seed's transaction and pgbench at each concurrency: each side warmed with the same number of
  * operations, then BENCH_RUNS measured runs with the sides' order rotating, medians per side.
@@ -175,31 +181,39 @@ async function levelsPart(): Promise<void> {
     await seedBaseline(db.url);
     await (await seedTollgate(db.url)).close();
     const monitor = postgres(db.url, { max: 1, onnotice: () => {} });
+    // BENCH_SYNCHRONOUS_COMMIT=off: every side's commits stop waiting for the WAL flush (an attribution run: how much
+    // of a gap is the flush of more WAL, not CPU). Set on the database, so pgbench's sessions take it too.
+    const syncCommit = process.env.BENCH_SYNCHRONOUS_COMMIT;
+    if (syncCommit) {
+      await monitor.unsafe(`ALTER DATABASE ${db.name} SET synchronous_commit TO ${syncCommit === 'off' ? 'off' : 'on'}`);
+      console.log(`synchronous_commit = ${syncCommit === 'off' ? 'off' : 'on'} for every side (BENCH_SYNCHRONOUS_COMMIT)`);
+    }
     // Each level's row is printed as it completes (a full run takes a while).
     printTable(
-      ['concurrency', 'tollgate send/s', 'p50 ms', 'p99 ms', 'seed tx/s', 'p50 ms', 'p99 ms', 'tollgate / seed', 'pgbench tx/s (+history)', 'p50 ms', 'p99 ms', 'tollgate / pgbench', 'each run / seed median', 'Node CPU µs/op tollgate / seed', 'Postgres CPU µs/op tollgate / seed', 'machine CPU busy', 'errors'],
+      ['concurrency', 'tollgate send/s', 'p50 ms', 'p99 ms', 'seed tx/s', 'p50 ms', 'p99 ms', 'tollgate / seed', 'pgbench tx/s (+history)', 'p50 ms', 'p99 ms', 'tollgate / pgbench', 'each run / seed median', 'Node CPU µs/op tollgate / seed', 'Postgres CPU µs/op tollgate / seed', 'WAL bytes/op tollgate / seed / pgbench', 'machine CPU busy', 'errors'],
       [],
     );
     for (const concurrency of levels) {
       const sides = [await tollgateSide(db.url, concurrency), await seedSide(db.url, concurrency), ...(pgbench ? [pgbenchSide(db.url, concurrency, pgbench)] : [])];
       const warmup = Math.max(concurrency * 20, Math.floor(opsPerLevel / 10));
       for (const side of sides) await side.run(warmup);
-      const results = new Map<string, Array<Measured & { busy: number; nodeUs: number; postgresUs: number }>>(sides.map((side) => [side.name, []]));
+      const results = new Map<string, Array<Measured & { busy: number; nodeUs: number; postgresUs: number; walBytes: number }>>(sides.map((side) => [side.name, []]));
       for (let run = 0; run < runs; run++) {
         for (let k = 0; k < sides.length; k++) {
           const side = sides[(run + k) % sides.length]!;
-          const before = { machine: cpuReading(), node: process.cpuUsage(), postgres: await backendCpuSeconds(monitor, db.name) };
+          const before = { machine: cpuReading(), node: process.cpuUsage(), postgres: await backendCpuSeconds(monitor, db.name), wal: await walPosition(monitor) };
           const m = await side.run(opsPerLevel);
           const node = process.cpuUsage(before.node);
           // Per operation, in microseconds: this process (the sides that run in it) and the database's backends
           // (pgbench's connect and leave within the run, so its server share is not read).
           const nodeUs = side.name === 'pgbench' ? NaN : (node.user + node.system) / opsPerLevel;
           const postgresUs = side.name === 'pgbench' ? NaN : (cpuSecondsBetween(before.postgres, await backendCpuSeconds(monitor, db.name)) * 1e6) / opsPerLevel;
-          results.get(side.name)!.push({ ...m, busy: busyBetween(before.machine, cpuReading()), nodeUs, postgresUs });
+          const walBytes = (await walPosition(monitor)) - before.wal;
+          results.get(side.name)!.push({ ...m, busy: busyBetween(before.machine, cpuReading()), nodeUs, postgresUs, walBytes: walBytes / opsPerLevel });
         }
       }
       for (const side of sides) await side.close();
-      const med = (name: string, f: (m: Measured & { busy: number; nodeUs: number; postgresUs: number }) => number) => median((results.get(name) ?? []).map(f));
+      const med = (name: string, f: (m: Measured & { busy: number; nodeUs: number; postgresUs: number; walBytes: number }) => number) => median((results.get(name) ?? []).map(f));
       const rate = (name: string) => med(name, (m) => m.opsPerSec);
       const cell = (name: string) => (results.has(name) ? [rate(name).toFixed(0), med(name, (m) => m.p50).toFixed(2), med(name, (m) => m.p99).toFixed(2)] : ['', '', '']);
       const allBusy = [...results.values()].flat().map((m) => m.busy);
@@ -213,6 +227,7 @@ async function levelsPart(): Promise<void> {
         (results.get('tollgate') ?? []).map((m) => (m.opsPerSec / rate('seed')).toFixed(2)).join(', '),
         `${med('tollgate', (m) => m.nodeUs).toFixed(0)} / ${med('seed', (m) => m.nodeUs).toFixed(0)}`,
         `${med('tollgate', (m) => m.postgresUs).toFixed(0)} / ${med('seed', (m) => m.postgresUs).toFixed(0)}`,
+        ['tollgate', 'seed', 'pgbench'].map((name) => (results.has(name) ? med(name, (m) => m.walBytes).toFixed(0) : '-')).join(' / '),
         percent(median(allBusy)),
         [...results.values()].flat().reduce((n, m) => n + m.errors, 0),
       ]);

@@ -52,6 +52,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
   const durationMs = options.quick ? 90_000 : options.minutes * 60_000;
   print(`chaos: seed ${options.seed}, ${options.quick ? 'quick (one fault of each kind)' : `${options.minutes} min`}`);
   const cluster = await Cluster.start(print);
+  const removeSignalHandler = cluster.destroyOnSignal((line) => print(`chaos: ${line}`));
   const admin = postgres(cluster.databaseUrl, { max: 2, onnotice: () => {}, connect_timeout: 5 });
   try {
     const serves = [await cluster.spawnTollgate('serve', 'serve-1', await freePort()), await cluster.spawnTollgate('serve', 'serve-2', await freePort())];
@@ -179,6 +180,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
   } finally {
     await admin.end({ timeout: 1 }).catch(() => {});
     await cluster.destroy();
+    removeSignalHandler();
   }
 }
 

@@ -59,12 +59,7 @@ async function redisUsedMemory(redis: Redis): Promise<number> {
 export async function runSoak(options: SoakOptions): Promise<number> {
   const { print } = options;
   const cluster = await Cluster.start(print);
-  const stopOnSignal = () => {
-    print('soak: interrupted; stopping every process and removing the cluster');
-    void cluster.destroy().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
+  const removeSignalHandler = cluster.destroyOnSignal((line) => print(`soak: ${line}`));
   const admin = postgres(cluster.databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   let load: SteadyLoad | undefined;
@@ -159,8 +154,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     redis.disconnect();
     await admin.end({ timeout: 1 }).catch(() => {});
     await cluster.destroy();
-    process.removeListener('SIGINT', stopOnSignal);
-    process.removeListener('SIGTERM', stopOnSignal);
+    removeSignalHandler();
   }
 }
 

@@ -84,7 +84,8 @@ function errorStatuses(route: AnyRouteSpec): Map<number, TollgateErrorCode[]> {
   // Every route can meet a bug (500) and the HTTP parser's refusals (400, 408, 431), answered before routing.
   const codes: TollgateErrorCode[] = [...route.errors, 'TG_BAD_REQUEST', 'TG_REQUEST_TIMEOUT', 'TG_HEADERS_TOO_LARGE', 'TG_INTERNAL'];
   if (route.access !== 'open') codes.push('TG_UNAUTHENTICATED', 'TG_FORBIDDEN', 'TG_RATE_LIMITED');
-  if (route.params || route.query) codes.push('TG_INVALID_ARGUMENT');
+  // A value its schema refuses: a path or query parameter, or a body the route validates (route.ts parse).
+  if (route.params || route.query || (route.body && route.validateBody !== false)) codes.push('TG_INVALID_ARGUMENT');
   if (route.body) codes.push('TG_BAD_REQUEST', 'TG_PAYLOAD_TOO_LARGE', 'TG_UNSUPPORTED_MEDIA_TYPE');
   const byStatus = new Map<number, TollgateErrorCode[]>();
   for (const code of new Set(codes)) {

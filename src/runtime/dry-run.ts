@@ -1,8 +1,6 @@
 import type { EventObject, StateValue } from 'xstate';
 import { nextEvents } from '../engine/accepted-events.ts';
-import { evaluate } from '../engine/evaluate.ts';
-import { admit } from './admission.ts';
-import { checkedEvent, refusal } from './gate.ts';
+import { checkedEvent, decide } from './gate.ts';
 import { loadEntity } from './load.ts';
 import { checkIdentifier } from './identifier.ts';
 import { machineOf, type RuntimeContext } from './runtime-context.ts';
@@ -30,10 +28,9 @@ export async function dryRun(ctx: RuntimeContext, machine: string, entityId: str
   const id = checkIdentifier('entity id', entityId, machine);
   const event: EventObject = await checkedEvent(ctx, definition, machine, id, rawEvent, { count: false });
   const loaded = await loadEntity(ctx, definition, machine, id, { forWrite: true });
-  const admission = await admit(ctx, { machine, id, loaded, event, dryRun: true });
-  if (!admission.allowed) throw admission.error;
-  const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
-  if (decision.kind === 'refused') throw refusal(machine, id, event, decision, true);
+  const decided = await decide(ctx, definition, machine, id, loaded, event, true);
+  if (decided.kind !== 'accepted') throw decided.error;
+  const decision = decided.accepted;
   const now = ctx.clock.now();
   return {
     accepted: true,

@@ -56,9 +56,9 @@ export interface InternalSendOptions extends SendOptions {
 }
 
 /**
- * The gate (docs/architecture.md, "One event, from HTTP to effect"): idempotency, load, policy, pure evaluation,
- * one-statement commit under the version check, retried with jitter when a concurrent writer won. Nothing here runs
- * an effect.
+ * The gate (docs/architecture.md, "One event, from HTTP to effect"): the event checked once, then
+ * load -> decide -> commit, round again on a fresher read when a cached snapshot cannot decide or a concurrent
+ * writer won (with jitter, up to `maxConflictRetries` lost races). Nothing here runs an effect.
  */
 export async function sendEvent(
   ctx: RuntimeContext,
@@ -67,159 +67,224 @@ export async function sendEvent(
   rawEvent: unknown,
   options: InternalSendOptions = {},
 ): Promise<SendResult> {
+  const request = await gateRequest(ctx, machine, entityId, rawEvent, options);
+  let fresh = false; // true once the snapshot must come from the database, not the cache
+  for (let lostRaces = 0; ; fresh = true) {
+    const load = await loadForSend(ctx, request, fresh);
+    if (load === AGAIN) continue;
+    if (isResult(load)) return load;
+    const loaded = load.entity;
+    const decided = await decideForSend(ctx, request, loaded, load.fromDatabase);
+    if (decided === AGAIN) continue;
+    if (isResult(decided)) return decided;
+    const committed = await commitAccepted(ctx, request, loaded, decided);
+    if (committed) return committed;
+    const replayed = await afterLostRace(ctx, request, loaded, decided.accepted, lostRaces);
+    if (replayed) return replayed;
+    lostRaces++;
+  }
+}
+
+/** One send's checked arguments: what every step reads and none changes. */
+interface GateRequest {
+  readonly definition: AnyMachineDefinition;
+  readonly machine: string;
+  readonly id: string;
+  readonly event: EventObject;
+  readonly key: string | null;
+  readonly actor: string | null;
+  /** The event's fingerprint, stored with the key: a retry must carry the same event. */
+  readonly print: string;
+  readonly options: InternalSendOptions;
+}
+
+/** "Read the database's current row and go round again": a cached snapshot cannot decide, or a migration committed alone. */
+const AGAIN = Symbol('again');
+
+function isResult(value: object): value is SendResult {
+  return 'transition' in value && 'replayed' in value;
+}
+
+async function gateRequest(ctx: RuntimeContext, machine: string, entityId: string, rawEvent: unknown, options: InternalSendOptions): Promise<GateRequest> {
   const { definition, id, key, actor } = writeArgs(ctx, machine, entityId, options);
   const event = options.internal ? (rawEvent as EventObject) : await checkedEvent(ctx, definition, machine, id, rawEvent, { count: true });
   // A machine in shadow mode is written by a legacy system: every send is refused, the system's own timers and follow-ups too.
   await refuseIfShadowed(ctx, machine, id, event.type);
-  const print = fingerprint(event);
-
-  let fresh = false; // true once this attempt's snapshot came from the database, not the cache
-  for (let attempt = 0; ; ) {
-    let loaded: LoadedEntity | undefined = fresh ? undefined : ctx.cache.get(machine, id);
-    if (!loaded) {
-      const committed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
-      if (committed) return committed;
-      if (key) await faultPoint('gate.after-key-check');
-      // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
-      // request that newer release committed still replays.
-      loaded = await loadMigrating(ctx, definition, machine, id, event, key, actor);
-      fresh = true;
-    }
-    // A cached entity a newer release wrote (cached by a read): decide on the database's row, as above.
-    if (refusesVersion(ctx, definition, loaded.machineVersion)) {
-      fresh = true;
-      ctx.cache.delete(machine, id);
-      continue;
-    }
-    // A timer of the older version that the migration cancels or re-arms: commit the migration alone (its timers
-    // take over) and settle this firing, instead of refusing an event the new version does not know.
-    if (loaded.migratedFrom && options.firedTimerId) {
-      const alone = await lazyMigration(ctx, definition, machine, id, loaded, new Date(ctx.clock.now()), actor, null);
-      if (alone.settles.has(options.firedTimerId)) {
-        ctx.cache.delete(machine, id);
-        fresh = true;
-        if (!(await tryCommit(ctx, alone.input))) continue;
-        await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, alone.input.state, event);
-      }
-    }
-
-    const admission = await admit(ctx, { machine, id, loaded, event });
-    if (!admission.allowed && !fresh) {
-      // Decided on a cached snapshot: refuse only on the database's current state (a freeze may name states).
-      fresh = true;
-      continue;
-    }
-    if (!admission.allowed) {
-      // The key was checked before the load: an earlier attempt of this request may have committed in between.
-      const committed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
-      if (committed) return committed;
-      return refuseAdmission(ctx, { machine, id, state: loaded.state, event, key, actor, error: admission.error }, admission.record, options);
-    }
-
-    const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
-    if (decision.kind === 'refused') {
-      // A cached snapshot may be stale: only the database's current state may refuse an event.
-      if (!fresh) {
-        fresh = true;
-        continue;
-      }
-      // A timer's event refused because a transition that got in first cancelled the timer (and left its state):
-      // not an illegal attempt, just a stale timer.
-      await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
-      // The state that refuses may be this very request's doing: an earlier attempt with the same key (its answer
-      // lost) committed between the key check and the load. Then the retry answers with that commit.
-      const committed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
-      if (committed) return committed;
-      return reject(ctx, { machine, id, state: loaded.state, event, key, actor, error: refusal(machine, id, event, decision) });
-    }
-
-    const accepted: Accepted = decision;
-    const transitionId = randomUUID();
-    const now = new Date(ctx.clock.now());
-    // An entity of an older machine version: its `$migrated` row commits first, in the same transaction.
-    const migration = loaded.migratedFrom ? (await lazyMigration(ctx, definition, machine, id, loaded, now, actor, admission.policyVersion)).input : undefined;
-    const base = migration ? { ...loaded, version: loaded.version + 1 } : loaded;
-    const input = commitInput({ machine, id, loaded: base, accepted, definition, transitionId, now, event, key, print, actor, options, policyVersion: admission.policyVersion });
-    const committed = await tryCommit(ctx, input, migration);
-    if (committed) {
-      const stateEnteredAt = committed;
-      ctx.cache.set(machine, id, {
-        version: base.version + 1,
-        machineVersion: definition.version,
-        snapshot: accepted.snapshot,
-        state: accepted.state,
-        stateEnteredAt,
-      });
-      recordCommit(ctx, machine, loaded, accepted, event, now);
-      const transition = transitionViewOf(input, accepted);
-      ctx.feed.publish({ transition, snapshot: accepted.snapshot });
-      return {
-        entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version: base.version + 1, machineVersion: definition.version, stateEnteredAt }, definition.events),
-        transition,
-        replayed: false,
-      };
-    }
-
-    // Lost the race (or the key was taken meanwhile): re-read the truth and go round again.
-    ctx.cache.delete(machine, id);
-    fresh = true;
-    const replayed = await replayIfCommitted(ctx, definition, machine, id, key, print, event);
-    if (replayed) return replayed;
-    // A timer's firing commits only while the timer is scheduled: cancelled by a transition that got in first
-    // (even one that re-entered the same state and armed a new timer), its event must not apply.
-    await throwIfTimerSettled(ctx, options.firedTimerId, machine, id, loaded.state, event);
-    if (attempt >= ctx.maxConflictRetries) {
-      ctx.metrics.conflicts.inc({ machine });
-      throw new TollgateError(
-        'TG_VERSION_CONFLICT',
-        `${entityRef(machine, id)} changed ${attempt + 1} times while '${event.type}' was being applied ` +
-          `(concurrent writers). Nothing was written; send it again (with the same idempotency key).`,
-        { machine, entityId: id, state: loaded.state, event: event.type },
-      );
-    }
-    ctx.metrics.conflictRetries.inc({ machine, from: loaded.state, to: accepted.state });
-    attempt++;
-    await sleep(backoffMs(attempt, { baseMs: 4, jitter: [0, 1] }));
-  }
+  return { definition, machine, id, event, key, actor, print: fingerprint(event), options };
 }
 
-/** The replay of this request's commit under its idempotency key, if one committed (before or during this send). */
-async function replayIfCommitted(
+/**
+ * Load: the entity from the cache, or (when `fresh` or not cached) the answer of an already committed idempotency
+ * key, else the database's row, migrated in memory when an older machine version wrote it.
+ */
+async function loadForSend(ctx: RuntimeContext, r: GateRequest, fresh: boolean): Promise<Loaded | SendResult | typeof AGAIN> {
+  const { definition, machine, id } = r;
+  if (fresh) ctx.cache.delete(machine, id);
+  let loaded = fresh ? undefined : ctx.cache.get(machine, id);
+  const fromDatabase = !loaded;
+  if (!loaded) {
+    const committed = await replayIfCommitted(ctx, r);
+    if (committed) return committed;
+    if (r.key) await faultPoint('gate.after-key-check');
+    // A newer release wrote it: refused (TG_MACHINE_VERSION_AHEAD), after the key check above, so a retry of a
+    // request that newer release committed still replays.
+    loaded = await loadMigrating(ctx, r);
+  } else if (refusesVersion(ctx, definition, loaded.machineVersion)) {
+    // A cached entity a newer release wrote (cached by a read): decide on the database's row, as above.
+    return AGAIN;
+  }
+  // A timer of the older version that the migration cancels or re-arms: commit the migration alone (its timers
+  // take over) and settle this firing, instead of refusing an event the new version does not know.
+  const timerId = r.options.firedTimerId;
+  if (loaded.migratedFrom && timerId) {
+    const alone = await lazyMigration(ctx, r, loaded, new Date(ctx.clock.now()), null);
+    if (alone.settles.has(timerId)) {
+      if (!(await tryCommit(ctx, alone.input))) return AGAIN;
+      ctx.cache.delete(machine, id);
+      await throwIfTimerSettled(ctx, r, alone.input.state);
+      return { entity: loaded, fromDatabase: true };
+    }
+  }
+  return { entity: loaded, fromDatabase };
+}
+
+/** A loaded entity, and whether it was read from the database now (only that may refuse an event). */
+interface Loaded {
+  readonly entity: LoadedEntity;
+  readonly fromDatabase: boolean;
+}
+
+/** What the decide step accepted: the engine's transition and the policy version that allowed it. */
+interface Decided {
+  readonly accepted: Accepted;
+  readonly policyVersion: string | null;
+}
+
+/**
+ * Decide: freezes and the active policy, then the pure engine. A refusal decided on a cached snapshot goes round
+ * again on the database's row; a refusal on the current row is recorded and thrown, unless this very request's
+ * earlier attempt committed meanwhile (then its answer is returned).
+ */
+async function decideForSend(ctx: RuntimeContext, r: GateRequest, loaded: LoadedEntity, fromDatabase: boolean): Promise<Decided | SendResult | typeof AGAIN> {
+  const decision = await decide(ctx, r.definition, r.machine, r.id, loaded, r.event);
+  if (decision.kind === 'accepted') return decision;
+  if (!fromDatabase) return AGAIN;
+  // A timer's event refused because a transition that got in first cancelled the timer (and left its state):
+  // not an illegal attempt, just a stale timer.
+  if (decision.kind === 'refused') await throwIfTimerSettled(ctx, r, loaded.state);
+  // The key was checked before the load: the state that refuses may be this very request's doing, an earlier
+  // attempt with the same key (its answer lost) that committed between the key check and the load.
+  const committed = await replayIfCommitted(ctx, r);
+  if (committed) return committed;
+  const rejection = { machine: r.machine, id: r.id, state: loaded.state, event: r.event, key: r.key, actor: r.actor, error: decision.error };
+  if (decision.kind === 'not-admitted') return refuseAdmission(ctx, rejection, decision.record, r.options);
+  return reject(ctx, rejection);
+}
+
+/** The decide step's outcome, shared by the send and the dry run (`would` phrases a refusal for a dry run). */
+export type Decision =
+  | { readonly kind: 'accepted'; readonly accepted: Accepted; readonly policyVersion: string | null }
+  /** Refused by a freeze or the policy; `record`: a refusal the gate records. */
+  | { readonly kind: 'not-admitted'; readonly error: TollgateError; readonly record: boolean }
+  /** Refused by the machine (illegal, guarded, or a machine that threw). */
+  | { readonly kind: 'refused'; readonly error: TollgateError };
+
+/** Freezes and the active policy (a dry run skips freezes), then the pure evaluation. Writes nothing. */
+export async function decide(
   ctx: RuntimeContext,
   definition: AnyMachineDefinition,
   machine: string,
   id: string,
-  key: string | null,
-  print: string,
+  loaded: LoadedEntity,
   event: EventObject,
-): Promise<SendResult | undefined> {
-  if (!key) return undefined;
-  const prior = await ctx.queries.transitionByKey(machine, id, key);
-  return prior ? replay(ctx, definition, prior, print, event) : undefined;
+  dryRun = false,
+): Promise<Decision> {
+  const admission = await admit(ctx, { machine, id, loaded, event, ...(dryRun ? { dryRun } : {}) });
+  if (!admission.allowed) return { kind: 'not-admitted', error: admission.error, record: admission.record };
+  const decision = evaluate(definition.machine, loaded.snapshot, event, { machine, entityId: id });
+  if (decision.kind === 'refused') return { kind: 'refused', error: refusal(machine, id, event, decision, dryRun) };
+  return { kind: 'accepted', accepted: decision, policyVersion: admission.policyVersion };
+}
+
+/**
+ * Commit: the accepted transition in one statement (after the `$migrated` row of an entity of an older machine
+ * version, in the same transaction); the send's result, or undefined when a concurrent writer won.
+ */
+async function commitAccepted(ctx: RuntimeContext, r: GateRequest, loaded: LoadedEntity, d: Decided): Promise<SendResult | undefined> {
+  const { definition, machine, id, event } = r;
+  const { accepted, policyVersion } = d;
+  const transitionId = randomUUID();
+  const now = new Date(ctx.clock.now());
+  const migration = loaded.migratedFrom ? (await lazyMigration(ctx, r, loaded, now, policyVersion)).input : undefined;
+  const base = migration ? { ...loaded, version: loaded.version + 1 } : loaded;
+  const input = commitInput({ machine, id, loaded: base, accepted, definition, transitionId, now, event, key: r.key, print: r.print, actor: r.actor, options: r.options, policyVersion });
+  const stateEnteredAt = await tryCommit(ctx, input, migration);
+  if (!stateEnteredAt) return undefined;
+  const version = base.version + 1;
+  ctx.cache.set(machine, id, { version, machineVersion: definition.version, snapshot: accepted.snapshot, state: accepted.state, stateEnteredAt });
+  recordCommit(ctx, machine, loaded, accepted, event, now);
+  const transition = transitionViewOf(input, accepted);
+  ctx.feed.publish({ transition, snapshot: accepted.snapshot });
+  return {
+    entity: toEntityView({ machine, id, snapshot: accepted.snapshot, state: accepted.state, version, machineVersion: definition.version, stateEnteredAt }, definition.events),
+    transition,
+    replayed: false,
+  };
+}
+
+/**
+ * After a lost race (or a key taken meanwhile): this request's own commit answers if it was the winner; a stale
+ * timer's firing is settled; past `maxConflictRetries` TG_VERSION_CONFLICT; otherwise a jittered wait before the
+ * next round.
+ */
+async function afterLostRace(ctx: RuntimeContext, r: GateRequest, loaded: LoadedEntity, accepted: Accepted, lostRaces: number): Promise<SendResult | undefined> {
+  const { machine, id, event } = r;
+  const replayed = await replayIfCommitted(ctx, r);
+  if (replayed) return replayed;
+  // A timer's firing commits only while the timer is scheduled: cancelled by a transition that got in first
+  // (even one that re-entered the same state and armed a new timer), its event must not apply.
+  await throwIfTimerSettled(ctx, r, loaded.state);
+  if (lostRaces >= ctx.maxConflictRetries) {
+    ctx.metrics.conflicts.inc({ machine });
+    throw new TollgateError(
+      'TG_VERSION_CONFLICT',
+      `${entityRef(machine, id)} changed ${lostRaces + 1} times while '${event.type}' was being applied ` +
+        `(concurrent writers). Nothing was written; send it again (with the same idempotency key).`,
+      { machine, entityId: id, state: loaded.state, event: event.type },
+    );
+  }
+  ctx.metrics.conflictRetries.inc({ machine, from: loaded.state, to: accepted.state });
+  await sleep(backoffMs(lostRaces + 1, { baseMs: 4, jitter: [0, 1] }));
+  return undefined;
+}
+
+/** The replay of this request's commit under its idempotency key, if one committed (before or during this send). */
+async function replayIfCommitted(ctx: RuntimeContext, r: GateRequest): Promise<SendResult | undefined> {
+  if (!r.key) return undefined;
+  const prior = await ctx.queries.transitionByKey(r.machine, r.id, r.key);
+  return prior ? replay(ctx, r.definition, prior, r.print, r.event) : undefined;
 }
 
 /** Loads the entity for a write; a failed snapshot migration is recorded as a rejection of the event, then thrown. */
-async function loadMigrating(ctx: RuntimeContext, definition: AnyMachineDefinition, machine: string, id: string, event: EventObject, key: string | null, actor: string | null): Promise<LoadedEntity> {
+async function loadMigrating(ctx: RuntimeContext, r: GateRequest): Promise<LoadedEntity> {
   try {
-    return await loadEntity(ctx, definition, machine, id, { forWrite: true });
+    return await loadEntity(ctx, r.definition, r.machine, r.id, { forWrite: true });
   } catch (error) {
     if (!isTollgateError(error, 'TG_MIGRATION_FAILED')) throw error;
-    const row = await ctx.queries.loadEntity(machine, id);
-    return reject(ctx, { machine, id, state: row?.state ?? '(unknown)', event, key, actor, error });
+    const row = await ctx.queries.loadEntity(r.machine, r.id);
+    return reject(ctx, { machine: r.machine, id: r.id, state: row?.state ?? '(unknown)', event: r.event, key: r.key, actor: r.actor, error });
   }
 }
 
 /** The `$migrated` commit of an entity loaded migrated (load.ts), its timers re-derived from the stored ones. */
 async function lazyMigration(
   ctx: RuntimeContext,
-  definition: AnyMachineDefinition,
-  machine: string,
-  id: string,
+  r: GateRequest,
   loaded: LoadedEntity,
   now: Date,
-  actor: string | null,
   policyVersion: string | null,
 ): Promise<{ input: CommitInput; settles: ReadonlySet<string> }> {
+  const { definition, machine, id, actor } = r;
   const from = loaded.migratedFrom!;
   const timers = await ctx.queries.timers(machine, id);
   const plan = planMigration(
@@ -234,15 +299,16 @@ async function lazyMigration(
   };
 }
 
-/** TG_TIMER_SETTLED if `timerId` (the timer this send fires) is no longer scheduled. */
-async function throwIfTimerSettled(ctx: RuntimeContext, timerId: string | undefined, machine: string, id: string, state: string, event: EventObject): Promise<void> {
+/** TG_TIMER_SETTLED if the timer this send fires (`firedTimerId`) is no longer scheduled. */
+async function throwIfTimerSettled(ctx: RuntimeContext, r: GateRequest, state: string): Promise<void> {
+  const timerId = r.options.firedTimerId;
   if (!timerId) return;
   const timerStatus = await ctx.queries.timerStatus(timerId);
   if (timerStatus === undefined || timerStatus === 'scheduled') return;
   throw new TollgateError(
     'TG_TIMER_SETTLED',
-    `Timer '${timerId}' of ${entityRef(machine, id)} is ${timerStatus}: its event '${event.type}' was not applied.`,
-    { machine, entityId: id, state, event: event.type, timerId, timerStatus },
+    `Timer '${timerId}' of ${entityRef(r.machine, r.id)} is ${timerStatus}: its event '${r.event.type}' was not applied.`,
+    { machine: r.machine, entityId: r.id, state, event: r.event.type, timerId, timerStatus },
   );
 }
 

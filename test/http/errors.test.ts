@@ -105,6 +105,11 @@ describe('HTTP request errors', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '408', '431', '500']));
     }
+    // A body the route validates is refused with TG_INVALID_ARGUMENT, documented even where no parameter is (a freeze).
+    const freeze = await app.inject({ method: 'POST', url: '/v1/freezes', headers: { ...bearer(keys.admin), 'content-type': 'application/json' }, payload: '{"reason":"r"}' });
+    expectProblem(freeze, 'TG_INVALID_ARGUMENT');
+    const freezeRefusals = (doc.paths['/v1/freezes']?.post?.responses['400'] as { description: string }).description.split(', ');
+    expect(freezeRefusals).toContain('TG_INVALID_ARGUMENT');
     const self = doc.paths['/openapi.json']?.get?.responses['200'] as { content: Record<string, { schema: { type?: string } }> };
     expect(self.content['application/json']?.schema.type).toBe('object');
     // HEAD is not documented, so it is not answered either.

@@ -13,7 +13,7 @@ export interface Operation {
   readonly path: string;
   readonly parameters: readonly Parameter[];
   readonly body?: Schema;
-  readonly responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+  readonly responses: Record<string, { description?: string; content?: Record<string, { schema: Schema }> }>;
 }
 export interface Document {
   readonly paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Operation['responses'] }>>;
@@ -28,6 +28,8 @@ export interface Generated {
   readonly payload?: string;
   /** The decoded path parameters (machine, id, ...), for the fuzz's lanes. */
   readonly params: Record<string, string>;
+  /** From the valid share (fuzz-valid.ts): what a careful client would send. */
+  readonly valid?: boolean;
 }
 
 const hostile = [
