@@ -2,6 +2,21 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const wallClock = {
+  selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+  message: 'Use the injected clock (src/clock.ts), never Date.now(), so time is testable.',
+};
+const sqlMessage = 'SQL lives in src/store/: call a named function of a store module (through portsOf(tg) or the database port), not the driver.';
+const drivers = String.raw`/^(postgres|drizzle-orm|@electric-sql\/pglite)(\/|$)/`;
+const sqlOutsideStore = [
+  { selector: `ImportDeclaration[source.value=${drivers}]`, message: sqlMessage },
+  { selector: `ImportExpression[source.value=${drivers}]`, message: sqlMessage },
+  { selector: "CallExpression[callee.property.name=/^(query|unsafe|transaction)$/]", message: sqlMessage },
+  // A client's exec (migrations), not a RegExp's.
+  { selector: "CallExpression[callee.property.name='exec']:not([callee.object.regex])", message: sqlMessage },
+  { selector: "TaggedTemplateExpression[tag.name=/^(sql|tx|db)$/]", message: sqlMessage },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'drizzle/**', 'coverage/**', '.tollgate/**', '.scratch/**', 'src/http/inspector-assets/**'] },
   js.configs.recommended,
@@ -13,23 +28,28 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // One home for SQL (docs/architecture.md): outside src/store/ no file imports a database driver or query builder,
+  // runs a statement (`.query(`, `.exec(` on a client, `.unsafe(`, `.transaction(`) or writes a tagged `sql`/`tx`/`db`
+  // template; it calls a named function of a src/store/ module. Core code reads time only through the injected
+  // clock; programs (CLI, demo) and tests may use the wall clock. Later blocks win for the files they match, so each
+  // block lists every selector its files need.
   {
-    // Core code reads time only through the injected clock; programs (CLI, demo) and tests may use the wall clock.
-    files: ['src/**/*.ts'],
-    ignores: ['src/clock.ts', 'src/cli/**', 'src/demo/**'],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
-          message: 'Use the injected clock (src/clock.ts), never Date.now(), so time is testable.',
-        },
-      ],
-    },
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    ignores: ['src/store/**'],
+    rules: { 'no-restricted-syntax': ['error', ...sqlOutsideStore] },
   },
-  // Import direction (docs/architecture.md): engine and store import nothing above them; only src/runtime/ reaches
-  // into the runtime's internals (others get a port: src/runtime/ports.ts); tests and benches alone use test-access. Tests may
-  // import anything: they test the internals too. Later blocks win for the files they match: engine and store last.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/clock.ts', 'src/cli/**', 'src/demo/**', 'src/store/**'],
+    rules: { 'no-restricted-syntax': ['error', wallClock, ...sqlOutsideStore] },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', wallClock] },
+  },
+  // Import direction (docs/architecture.md): engine and store import nothing above them, policy/observe/introspect
+  // nothing of the runtime or above; only src/runtime/ reaches into the runtime's internals (others get a port:
+  // src/runtime/ports.ts); tests and benches alone use test-access. Tests may import anything: they test the internals too. Later blocks win for the files they match: engine and store last.
   {
     files: ['src/**/*.ts', 'workers/**/*.ts', 'machines/**/*.ts'],
     ignores: ['src/runtime/**'],
@@ -50,6 +70,12 @@ export default tseslint.config(
         { regex: String.raw`runtime/gate\.ts$`, allowTypeImports: true, message: "The gate is the runtime's: send through tg.send or the port's send (src/runtime/ports.ts)." },
         { regex: String.raw`runtime/ports\.ts$`, importNames: ['contextOf'], message: "The runtime's context stays in src/runtime/: use portsOf(tg)." },
       ] }],
+    },
+  },
+  {
+    files: ['src/policy/**/*.ts', 'src/observe/**/*.ts', 'src/introspect/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: String.raw`(^|/)(runtime|effects|outbox|jobs|timers|feed|http|cli|testing|demo|audit|replay|evolution|discover|config|workers|machines)/`, message: 'Rules and signals (policy, observe, introspect) import only base modules, the engine, the store and each other: shared types live down here, not in src/runtime/.' }] }],
     },
   },
   {

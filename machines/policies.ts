@@ -1,4 +1,4 @@
-import type { Policy } from '../src/runtime/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 
 /**
  * The demo's policy versions (docs/governance.md): registered in code, oldest first; which one applies is switched

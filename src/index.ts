@@ -14,7 +14,7 @@ export type { ModeStatus } from './runtime/machine-mode.ts';
 export type { Verdict } from './store/shadow-store.ts';
 export type { EntityView, TransitionView, EffectView, TimerView, RejectionView } from './runtime/views.ts';
 export type { EffectFollowUpOutcome } from './store/rows.ts';
-export type { Policy, PolicyDecision, PolicyRequest } from './runtime/policy.ts';
+export type { Policy, PolicyDecision, PolicyRequest } from './policy/policy.ts';
 export { defineMachine } from './engine/definition.ts';
 export { MAX_TIMER_DELAY_MS } from './engine/timer-delay.ts';
 export type { MachineDefinition, AnyMachineDefinition, MachineRegistry, MachineMode, EventOf, InputOf } from './engine/definition.ts';

@@ -1,8 +1,7 @@
 import type { AnyMachineDefinition } from '../engine/definition.ts';
-import { entityFilter, recordedEntities, type HistorySelection } from '../replay/recorded-history.ts';
+import { recordedEntities, type HistorySelection } from '../replay/recorded-history.ts';
 import type { RecordedEntity } from '../replay/recorded.ts';
 import type { AuditStore, Checkpoint } from '../store/audit-store.ts';
-import { quoteIdent } from '../store/sql-client.ts';
 import { auditEntity } from './audit-entity.ts';
 import { driftKinds, type DriftFinding, type DriftKind, type EntityDrift } from './drift.ts';
 
@@ -88,11 +87,9 @@ export async function runAudit(ctx: AuditContext, options: AuditOptions = {}): P
     const definition = ctx.machines.get(machine)!;
     const scope: HistorySelection = { machine, ...(options.since ? { since: options.since } : {}) };
     const selection: HistorySelection = { ...scope, rejections: false, stepSnapshots: 'rebase-points', unaudited: !options.full, batchSize: options.batchSize ?? 500 };
-    const inScope = entityFilter(quoteIdent(ctx.schema), scope);
-    const toAudit = entityFilter(quoteIdent(ctx.schema), selection);
-    const total = await ctx.store.count(toAudit.where, toAudit.params);
-    unchanged += (await ctx.store.count(inScope.where, inScope.params)) - total;
-    const held = options.full ? [] : await ctx.store.heldFindings(inScope.where, inScope.params);
+    const total = await ctx.store.count(selection);
+    unchanged += (await ctx.store.count(scope)) - total;
+    const held = options.full ? [] : await ctx.store.heldFindings(scope);
 
     const found = new Map<string, DriftFinding[]>();
     for (const checkpoint of held) found.set(checkpoint.entityId, [...(checkpoint.findings as DriftFinding[])]);

@@ -8,8 +8,9 @@ import { isTollgateError } from '../errors.ts';
 import { resolvePolicy, type PolicyVersions } from '../policy/policies.ts';
 import { planMigration, type TimerChange } from '../runtime/migration.ts';
 import type { QueuedEvent } from '../jobs/queued-events.ts';
+import { deployCheckReads, type DeployCheckReads, type LiveEntityRecord } from '../store/deploy-check-reads.ts';
 import type { TimerRow } from '../store/rows.ts';
-import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import type { SqlClient } from '../store/sql-client.ts';
 
 /**
  * What keeps a live entity (or its pending work) from a path into the new release:
@@ -114,14 +115,6 @@ export interface DeployCheckOptions {
   readonly queuedEvents?: AsyncIterable<readonly QueuedEvent[]> | { readonly unchecked: string };
 }
 
-interface EntityRecord {
-  id: string;
-  machine_version: number;
-  state: string;
-  snapshot: unknown;
-  state_entered_at: Date | string;
-}
-
 /**
  * Checks, against the live database and writing nothing, that every live entity of every machine has a path into
  * a new release's registry (`tollgate deploy-check`): each entity is restored as stored or carried through the
@@ -134,21 +127,21 @@ interface EntityRecord {
  * if (!report.ok) for (const p of report.problems) console.log(p.machine, p.kind, p.state, p.count, p.examples);
  */
 export async function deployCheck(client: SqlClient, schemaName: string, registry: MachineRegistry, options: DeployCheckOptions = {}): Promise<DeployCheckReport> {
-  const s = quoteIdent(schemaName);
+  const reads = deployCheckReads(client, schemaName);
   const problems: DeployProblem[] = [];
-  const stored = await client.query<{ machine: string; n: number }>(`SELECT machine, count(*)::int AS n FROM ${s}.entities GROUP BY machine ORDER BY machine`);
-  const total = stored.filter((r) => Object.hasOwn(registry, r.machine)).reduce((sum, r) => sum + Number(r.n), 0);
+  const stored = await reads.storedMachines();
+  const total = stored.filter((r) => Object.hasOwn(registry, r.machine)).reduce((sum, r) => sum + r.n, 0);
   for (const row of stored) {
     if (Object.hasOwn(registry, row.machine)) continue;
-    const examples = await client.query<{ id: string }>(`SELECT id FROM ${s}.entities WHERE machine = $1::text ORDER BY id LIMIT 3`, [row.machine]);
-    problems.push({ machine: row.machine, kind: 'machine-removed', detail: `the new release does not register machine '${row.machine}'`, count: Number(row.n), examples: examples.map((e) => e.id) });
+    const examples = await reads.exampleIds(row.machine, 3);
+    problems.push({ machine: row.machine, kind: 'machine-removed', detail: `the new release does not register machine '${row.machine}'`, count: row.n, examples });
   }
-  const active = new Map((await client.query<{ machine: string; version: string }>(`SELECT machine, version FROM ${s}.active_policies`)).map((r) => [r.machine, r.version]));
+  const active = await reads.activePolicies();
   const progress = { done: 0, total };
   const machines: MachineCheck[] = [];
   for (const [machine, definition] of Object.entries(registry)) {
-    machines.push(await checkEntities(client, s, machine, definition, options, problems, progress));
-    await checkPendingWork(client, s, machine, definition, options, problems);
+    machines.push(await checkEntities(reads, machine, definition, options, problems, progress));
+    await checkPendingWork(reads, machine, definition, options, problems);
     const resolved = resolvePolicy(options.policies ?? {}, undefined, machine, active.get(machine));
     if (resolved.kind === 'unknown') {
       problems.push({
@@ -204,8 +197,7 @@ async function checkQueuedEvents(pages: AsyncIterable<readonly QueuedEvent[]>, r
 }
 
 async function checkEntities(
-  client: SqlClient,
-  s: string,
+  reads: DeployCheckReads,
   machine: string,
   definition: AnyMachineDefinition,
   options: DeployCheckOptions,
@@ -227,7 +219,7 @@ async function checkEntities(
     if (entry.examples.length < 3 && !entry.examples.includes(id)) entry.examples.push(id);
     found.set(key, entry);
   };
-  const pathOf = (row: EntityRecord, path: DeployPath['path'], toState?: string) => {
+  const pathOf = (row: LiveEntityRecord, path: DeployPath['path'], toState?: string) => {
     const key = `${row.machine_version}\u0000${row.state}`;
     const entry = paths.get(key) ?? { machineVersion: row.machine_version, state: row.state, path, count: 0, toStates: {} };
     if (path === 'blocked') entry.path = 'blocked';
@@ -238,15 +230,9 @@ async function checkEntities(
 
   let after = '';
   for (;;) {
-    const rows = await client.query<EntityRecord>(
-      `SELECT id, machine_version, state, snapshot, state_entered_at FROM ${s}.entities WHERE machine = $1::text AND id > $2::text ORDER BY id LIMIT ${batch}`,
-      [machine, after],
-    );
+    const rows = await reads.entityPage(machine, after, batch);
     if (rows.length === 0) break;
-    const timerRows = await client.query<TimerRow>(
-      `SELECT * FROM ${s}.timers WHERE machine = $1::text AND status = 'scheduled' AND entity_id IN (SELECT jsonb_array_elements_text($2::text::jsonb))`,
-      [machine, JSON.stringify(rows.map((r) => r.id))],
-    );
+    const timerRows = await reads.scheduledTimers(machine, rows.map((r) => r.id));
     const timersOf = new Map<string, TimerRow[]>();
     for (const t of timerRows) timersOf.set(t.entity_id, [...(timersOf.get(t.entity_id) ?? []), t]);
 
@@ -320,15 +306,11 @@ async function checkEntities(
 }
 
 /** Pending effects, unsent follow-ups and compensations, against the release's declared effect types and events. */
-async function checkPendingWork(client: SqlClient, s: string, machine: string, definition: AnyMachineDefinition, options: DeployCheckOptions, problems: DeployProblem[]): Promise<void> {
+async function checkPendingWork(reads: DeployCheckReads, machine: string, definition: AnyMachineDefinition, options: DeployCheckOptions, problems: DeployProblem[]): Promise<void> {
   const declared = new Set(effectTypes(definition.machine));
   const events = new Set(Object.keys(definition.events));
   const handlers = options.handlerTypes ? new Set(options.handlerTypes) : undefined;
-  const open = await client.query<{ type: string; n: number; examples: string[] }>(
-    `SELECT type, count(*)::int AS n, to_jsonb((array_agg(DISTINCT entity_id ORDER BY entity_id))[1:3]) AS examples
-     FROM ${s}.effects WHERE machine = $1::text AND status IN ('pending', 'dispatched') GROUP BY type ORDER BY type`,
-    [machine],
-  );
+  const open = await reads.openEffects(machine);
   const openTypes = new Set<string>();
   for (const row of open) {
     openTypes.add(row.type);
@@ -344,13 +326,7 @@ async function checkPendingWork(client: SqlClient, s: string, machine: string, d
       problems.push({ machine, kind: 'effect-no-handler', subject: type, detail: `version ${definition.version} declares effect '${type}' and the release has no handler for it`, count: 0, examples: [] });
     }
   }
-  const unsent = await client.query<{ type: string; compensation: boolean; n: number; examples: string[] }>(
-    `SELECT follow_up->>'type' AS type, status = 'failed' AS compensation, count(*)::int AS n,
-            to_jsonb((array_agg(DISTINCT entity_id ORDER BY entity_id))[1:3]) AS examples
-     FROM ${s}.effects WHERE machine = $1::text AND follow_up IS NOT NULL AND follow_up_outcome IS NULL
-     GROUP BY 1, 2 ORDER BY 1, 2`,
-    [machine],
-  );
+  const unsent = await reads.unsentFollowUps(machine);
   for (const row of unsent) {
     if (events.has(row.type)) continue;
     problems.push({

@@ -142,7 +142,7 @@ export async function registerApi(app: FastifyInstance, tg: Tollgate, options: A
     limit: (caller, request) => take?.(caller.name ?? `address:${request.ip}`),
   };
   const registered: string[] = [];
-  routeTables.set(app, registered);
+  app.decorate('tollgateRoutes', registered);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) registered.push(`${method} ${route.url}`);
   });
@@ -183,9 +183,14 @@ export async function registerApi(app: FastifyInstance, tg: Tollgate, options: A
   }
 }
 
-const routeTables = new WeakMap<FastifyInstance, readonly string[]>();
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** `METHOD /fastify/:path` of every route registerApi added to this instance (a decoration it makes). */
+    tollgateRoutes?: readonly string[];
+  }
+}
 
 /** `METHOD /fastify/:path` of every route `buildServer` registered, for tests and tooling. */
 export function registeredRoutes(app: FastifyInstance): readonly string[] {
-  return routeTables.get(app) ?? [];
+  return app.tollgateRoutes ?? [];
 }

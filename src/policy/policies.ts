@@ -1,4 +1,4 @@
-import type { Policy, PolicyDecision, PolicyRequest } from '../runtime/policy.ts';
+import type { Policy, PolicyDecision, PolicyRequest } from './policy.ts';
 
 /**
  * A machine's policies, registered in code as versions: `{ subscription: [p20261101, p20261201] }`. Which one

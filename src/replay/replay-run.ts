@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AnyMachineDefinition } from '../engine/definition.ts';
-import { quoteIdent, type SqlClient } from '../store/sql-client.ts';
+import { historyReads } from '../store/history-reads.ts';
+import type { SqlClient } from '../store/sql-client.ts';
 import { compareOutcomes, type ChangeKind } from './compare.ts';
 import { recordedEntities } from './recorded-history.ts';
 import { replayEntity } from './replay-entity.ts';
@@ -147,16 +148,11 @@ export async function replayHistory(client: SqlClient, schemaName: string, regis
 
 /** How many entities the run will read (for the progress bar). */
 async function countSelected(client: SqlClient, schemaName: string, machines: readonly string[], options: ReplayRunOptions): Promise<number> {
+  const reads = historyReads(client, schemaName);
   let total = 0;
   for (const machine of machines) {
-    const params: unknown[] = [machine];
-    let where = 'machine = $1::text';
-    if (options.since) {
-      params.push(options.since);
-      where += ' AND updated_at >= $2::timestamptz';
-    }
-    const [row] = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(schemaName)}.entities WHERE ${where}`, params);
-    total += options.sample === undefined ? Number(row?.n ?? 0) : Math.min(options.sample, Number(row?.n ?? 0));
+    const n = await reads.count({ machine, ...(options.since ? { since: options.since } : {}) });
+    total += options.sample === undefined ? n : Math.min(options.sample, n);
   }
   return total;
 }

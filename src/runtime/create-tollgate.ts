@@ -46,7 +46,7 @@ import { createEntity, type CreateResult } from './create-entity.ts';
 import { importEntities, type ImportOptions, type ImportReport, type ImportSource } from './import-entities.ts';
 import { governance, type Governance } from './governance.ts';
 import { entityObservations, observe, shadowReport, type Observation, type ObservationView, type ShadowReport, type ShadowReportOptions } from './shadow.ts';
-import type { Policy } from './policy.ts';
+import type { Policy } from '../policy/policy.ts';
 import { CommitFeed } from './commit-feed.ts';
 import { attachInspector } from './inspection.ts';
 import { LiveHub, type WatchFilter } from './live-hub.ts';

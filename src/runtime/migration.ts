@@ -6,10 +6,10 @@ import { TollgateError, entityRef } from '../errors.ts';
 import { stateToString } from '../engine/state-value.ts';
 import type { CommitInput } from '../store/commit.ts';
 import type { TimerRow } from '../store/rows.ts';
+import { migratedEventType } from '../store/history-reads.ts';
 import { fingerprint } from './fingerprint.ts';
 
-/** The event type of the history row a migration writes (`{ type: '$migrated', from, to, timers }`). */
-export const migratedEventType = '$migrated';
+export { migratedEventType } from '../store/history-reads.ts';
 
 /** What a migration did to one timer of the entity. */
 export interface TimerChange {

@@ -4,7 +4,7 @@ import type { MachineRegistry } from '../engine/definition.ts';
 import { TollgateError } from '../errors.ts';
 import type { PolicyVersions } from '../policy/policies.ts';
 import type { InspectObserver } from './inspection.ts';
-import type { Policy } from './policy.ts';
+import type { Policy } from '../policy/policy.ts';
 import { firstIssue } from '../zod-issue.ts';
 import { schemaNamePattern } from '../store/sql-client.ts';
 

@@ -1,7 +1,8 @@
 import type { StateValue } from 'xstate';
 import { TollgateError, entityRef } from '../errors.ts';
 import { stateToString } from '../engine/state-value.ts';
-import { pgErrorCode, quoteIdent } from '../store/sql-client.ts';
+import { overrideStore } from '../store/override-store.ts';
+import { pgErrorCode } from '../store/sql-client.ts';
 import { checkIdentifier } from './identifier.ts';
 import { machineOf, type RuntimeContext } from './runtime-context.ts';
 
@@ -56,18 +57,8 @@ export async function overrideEntity(ctx: RuntimeContext, request: OverrideReque
   const id = checkIdentifier('entity id', request.id, request.machine);
   const reason = request.reason.trim();
   if (!reason) throw new TollgateError('TG_INVALID_ARGUMENT', 'An override needs a reason.', { argument: 'reason' });
-  const s = quoteIdent(ctx.schema);
   try {
-    const result = await ctx.client.transaction(async (tx) => {
-      await tx.query(`SELECT set_config('tollgate.override', $1::text, true), set_config('tollgate.override_illegal', $2::text, true)`, [
-        reason,
-        request.illegal ? 'on' : 'off',
-      ]);
-      const [row] = await tx.query<{ state: string; snapshot: { context?: Record<string, unknown> } }>(
-        `SELECT state, snapshot FROM ${s}.entities WHERE machine = $1::text AND id = $2::text FOR UPDATE`,
-        [request.machine, id],
-      );
-      if (!row) throw new TollgateError('TG_ENTITY_NOT_FOUND', `No entity ${entityRef(request.machine, id)} exists.`, { machine: request.machine, entityId: id });
+    const result = await overrideStore(ctx.client, ctx.schema).override({ machine: request.machine, id, reason, illegal: request.illegal === true }, (row) => {
       let snapshot;
       try {
         const resolved = definition.machine.resolveState({ value: stateValueOf(request.state), context: { ...(row.snapshot.context ?? {}), ...(request.context ?? {}) } });
@@ -79,17 +70,9 @@ export async function overrideEntity(ctx: RuntimeContext, request: OverrideReque
           { machine: request.machine, entityId: id, argument: 'state' },
         );
       }
-      const to = stateToString(snapshot.value);
-      const [updated] = await tx.query<{ version: number }>(
-        `UPDATE ${s}.entities SET state = $3::text, snapshot = $4::text::jsonb WHERE machine = $1::text AND id = $2::text RETURNING version`,
-        [request.machine, id, to, JSON.stringify(snapshot)],
-      );
-      const cancelled = await tx.query(
-        `UPDATE ${s}.timers SET status = 'cancelled', settled_at = now() WHERE machine = $1::text AND entity_id = $2::text AND status = 'scheduled' RETURNING id`,
-        [request.machine, id],
-      );
-      return { from: row.state, to, version: (updated as { version: number }).version, cancelledTimers: cancelled.length };
+      return { state: stateToString(snapshot.value), snapshot };
     });
+    if (!result) throw new TollgateError('TG_ENTITY_NOT_FOUND', `No entity ${entityRef(request.machine, id)} exists.`, { machine: request.machine, entityId: id });
     ctx.cache.delete(request.machine, id);
     return result;
   } catch (error) {

@@ -14,7 +14,7 @@ import type { PolicyVersions } from '../policy/policies.ts';
 import type { GovernanceWatch } from '../policy/watch.ts';
 import type { GovernanceStore } from '../store/governance-store.ts';
 import type { ShadowStore } from '../store/shadow-store.ts';
-import type { Policy } from './policy.ts';
+import type { Policy } from '../policy/policy.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
 import type { RegisteredTransitionHandler } from './transition-handlers.ts';
 

@@ -1,4 +1,5 @@
 import { quoteIdent, type SqlClient } from './sql-client.ts';
+import { entityFilter, type HistorySelection } from './history-reads.ts';
 
 /** A finding as the checkpoint stores it (audit/drift.ts's DriftFinding). */
 export interface StoredFinding {
@@ -44,9 +45,10 @@ export function auditStore(client: SqlClient, schemaName: string) {
 
     /**
      * The findings kept by checkpoints that still hold (the entity's version has not moved), for the entities a
-     * selection's filter picks (`where` over `entities`, `$1` the machine; recorded-history.ts's entityFilter).
+     * selection picks (history-reads.ts's entityFilter).
      */
-    async heldFindings(where: string, params: readonly unknown[]): Promise<Checkpoint[]> {
+    async heldFindings(selection: HistorySelection): Promise<Checkpoint[]> {
+      const { where, params } = entityFilter(s, selection);
       const rows = await client.query<{ entity_id: string; version: number; findings: StoredFinding[] }>(
         `SELECT c.entity_id, c.version, c.findings FROM ${s}.audit_checkpoints c
          WHERE c.machine = $1::text AND c.findings IS NOT NULL
@@ -57,8 +59,9 @@ export function auditStore(client: SqlClient, schemaName: string) {
       return rows.map((r) => ({ entityId: r.entity_id, version: r.version, findings: r.findings }));
     },
 
-    /** How many entities match `where` (a selection's filter, recorded-history.ts). */
-    async count(where: string, params: readonly unknown[]): Promise<number> {
+    /** How many entities a selection picks (history-reads.ts's entityFilter). */
+    async count(selection: HistorySelection): Promise<number> {
+      const { where, params } = entityFilter(s, selection);
       const [row] = await client.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${s}.entities WHERE ${where}`, [...params]);
       return Number(row?.n ?? 0);
     },

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
@@ -138,6 +141,40 @@ describe.each(backends())('tollgate deploy-check (the real CLI) on %s', (backend
     expect(report).toMatchObject({ ok: true, problems: [], queuedEvents: { checked: false, reason: expect.stringMatching(/no Redis configured/) } });
     expect(report.machines.find((m) => m.machine === 'subscription')!.paths).toContainEqual({ machineVersion: 1, state: 'grace', path: 'migrates', count: 2, toStates: { 'grace.first_notice': 2 } });
   }, 120_000);
+
+  it('--handlers: sees the handlers the module registers, and names an effect type of the release left without one (exit 1)', async () => {
+    // A release's registerHandlers module: a handler for every effect type the release declares, but those in SKIP.
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-handlers-'));
+    const handlersModule = (skip: readonly string[]) => {
+      const file = join(dir, `handlers-${skip.length}.mjs`);
+      writeFileSync(
+        file,
+        `const skip = new Set(${JSON.stringify(skip)});\n` +
+          'export default function registerHandlers(tg) {\n' +
+          '  for (const type of tg.effectTypes()) if (!skip.has(type)) tg.effect(type, async () => ({ result: {} }));\n' +
+          '}\n',
+      );
+      return file;
+    };
+    try {
+      const release = ['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', ...target];
+      const complete = await runCli([...release, '--handlers', handlersModule([]), '--json'], { timeoutMs: 60_000 });
+      expect(complete.stderr).not.toMatch(/TG_|Error/);
+      const report = JSON.parse(complete.stdout) as DeployCheckReport;
+      expect(report.problems.filter((p) => p.kind === 'effect-no-handler')).toEqual([]);
+      expect(complete.code).toBe(0);
+
+      // chargePayment's handler removed while release 2's subscription still charges (charges wait for it): named, exit 1.
+      const missing = await runCli([...release, '--handlers', handlersModule(['chargePayment'])], { timeoutMs: 60_000 });
+      expect(missing.stderr).not.toMatch(/TG_|Error/);
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toMatch(/subscription\s+effect-no-handler\s+chargePayment\s+\d+\s+a1, g1, g2/);
+      expect(missing.stdout).toMatch(/pending effects of type 'chargePayment' and no handler for it in the release/);
+      expect(missing.stdout.match(/effect-no-handler/g)).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('refuses bad input with a usage error (exit 2)', async () => {
     const bad = await runCli(['deploy-check', '--machines', 'examples/evolution/machines-v2.ts', '--batch', 'zero', ...target]);

@@ -1,5 +1,5 @@
 /**
- * The fuzz's valid share: for each write operation, requests a careful client would send, so that each route's
+ * The fuzz's valid share: for each operation, requests a careful client would send, so that each route's
  * documented success answers (and what follows from them) occur. Bodies are built from the documented request
  * schemas, strictly within them (no extra members, every bound kept), with realistic values where a random one
  * could only be refused: existing machine names and entity ids, the machine's own events and states, registered
@@ -156,9 +156,44 @@ function eventsOf(facts: MachineFacts, doc: Document, hot: readonly string[] = [
 const reportedAt = new Date(Date.now() - 60_000).toISOString();
 
 
-/** Valid requests for the write `operation`, or undefined for a read. */
+/**
+ * A read: path parameters naming what exists, a wait kept to milliseconds, an enumerated query parameter or a
+ * machine filter now and then, nothing else.
+ */
+function readOf(operation: Operation, world: World): fc.Arbitrary<{ params: Record<string, string>; query: Record<string, string> }> {
+  const machines = Object.keys(world.machines);
+  const path = operation.parameters.filter((p) => p.in === 'path');
+  const params = fc.constantFrom(...machines).chain((machine) =>
+    fc.record(
+      Object.fromEntries(
+        path.map((p) => [
+          p.name,
+          p.name === 'machine' ? fc.constant(machine)
+          : p.name === 'id' ? fc.constantFrom(...(world.fixtures[machine] ?? []))
+          : p.name === 'name' ? fc.constantFrom(...world.consumers)
+          : fc.constantFrom(...((p.schema.enum as string[] | undefined) ?? ['x'])),
+        ]),
+      ),
+    ),
+  );
+  const queryParams = operation.parameters.filter((p) => p.in === 'query' && (p.name in waits || p.name === 'machine' || Array.isArray(p.schema.enum)));
+  const query = fc.record(
+    Object.fromEntries(
+      queryParams.map((p) => [
+        p.name,
+        p.name in waits ? fc.integer({ min: 1, max: 20 }).map(String) : p.name === 'machine' ? fc.constantFrom(...machines) : fc.constantFrom(...(p.schema.enum as string[])),
+      ]),
+    ),
+    { requiredKeys: queryParams.filter((p) => p.name in waits).map((p) => p.name) },
+  );
+  return fc.record({ params, query });
+}
+
+/** Query parameters that make a read wait (a state, a stream's life): always sent, short. */
+const waits: Record<string, true> = { timeoutMs: true, maxDurationMs: true };
+
+/** Valid requests for `operation` (undefined for the WebSocket upgrade, which inject() cannot make). */
 export function validRequestsOf(operation: Operation, doc: Document, world: World): fc.Arbitrary<Generated> | undefined {
-  if (operation.method === 'GET') return undefined;
   const scope = String((doc.paths[operation.path]?.[operation.method.toLowerCase()] as Record<string, unknown> | undefined)?.['x-required-scope'] ?? 'read');
   const inputs = inputsOf(world, doc);
   const machineNames = Object.keys(world.machines);
@@ -260,13 +295,15 @@ export function validRequestsOf(operation: Operation, doc: Document, world: Worl
         return fc
           .record({ name: consumer, to: fc.oneof(fc.constant('beginning'), time(-60_000, -1), fc.constant('0')) })
           .map(({ name, to }) => ({ params: { name }, body: { to } }));
+      case 'GET /inspector/ws':
+        return undefined;
       case 'POST /v1/consumers/{name}:pause':
       case 'POST /v1/consumers/{name}:resume':
       case 'POST /v1/consumers/{name}:redeliver':
       case 'DELETE /v1/consumers/{name}':
         return consumer.map((name) => ({ params: { name } }));
       default:
-        return undefined;
+        return operation.method === 'GET' ? readOf(operation, world) : undefined;
     }
   })();
   if (!parts) return undefined;

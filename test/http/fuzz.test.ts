@@ -189,7 +189,7 @@ describe('OpenAPI-driven fuzz of the HTTP API', () => {
     };
 
     // Operations with a body weigh three times as much: that is where the gate, the schemas and the store meet. A
-    // third of each write operation's requests are valid ones (fuzz-valid.ts), for its success answers to occur.
+    // third of each operation's requests are valid ones (fuzz-valid.ts), for its success answers to occur.
     const requestsFor = (op: Operation) => {
       const valid = validRequestsOf(op, doc, world);
       return valid ? fc.oneof({ weight: 2, arbitrary: requestsOf(op, doc, bodyOf) }, { weight: 1, arbitrary: valid }) : requestsOf(op, doc, bodyOf);

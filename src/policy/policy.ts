@@ -1,5 +1,5 @@
 import type { EventObject } from 'xstate';
-import type { EntityView } from './views.ts';
+import type { EntityView } from '../entity-view.ts';
 
 /** What a policy decides about one event for one entity, now. */
 export type PolicyDecision = { readonly allow: true } | { readonly allow: false; readonly reason: string };
