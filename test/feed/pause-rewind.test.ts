@@ -26,6 +26,8 @@ describe.runIf(postgresAvailable())('lifecycle feed: pause, resume, rewind', () 
     const { tg, store, got } = await consumer('paused');
     await tg.create('ticket', 'p', {});
     await eventually(() => got.length === 1, 10_000, 'the first event');
+    // The cursor moves after the handler returns: pause only once it has (else the first event counts as behind).
+    await eventually(async () => (await store.list('paused'))[0]?.behind === 0, 10_000, 'the cursor past the first event');
     await store.setStatus('paused', 'paused');
     await sleep(800); // the delivering loop notices (its lease is gone)
     await tg.send('ticket', 'p', { type: 'CLOSE' });
