@@ -17,13 +17,19 @@
  * percentile and lists each run's p99 (one run's p99 moves by 2x on a 2-vCPU machine).
  * Saturation runs BENCH_SATURATION_RUNS times (default 3), alternating with its baseline; the table gives medians.
  *
- * Diagnostics: BENCH_LAYOUTS (default `beside,worker,naive`) picks the lag layouts; BENCH_DEBUG_CPU=1 prints the worker process's CPU time after each lag phase; BENCH_WORKER_NODE_ARGS
+ * Where the lag goes, two more tables: the lag split at the moment the worker took the job from BullMQ (commit ->
+ * taken is the queue's part, taken -> handler start the worker's check of the effect row), and the CPU ms per
+ * transition of each process on the path (this process, the worker process, the bench database's Postgres backends,
+ * Redis; from /proc), beside the naive write's. The saturation runs print CPU ms per effect the same way.
+ *
+ * Diagnostics: BENCH_CONCURRENCY sets the jobs each worker runs at once, both sides (default 32); BENCH_LAYOUTS (default `beside,worker,naive`, `none` for saturation only) picks the lag layouts; BENCH_DEBUG_CPU=1 prints the worker process's CPU time after each lag phase; BENCH_WORKER_NODE_ARGS
  * passes node flags to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run: `npx tsx bench/effects.ts` (needs Postgres and Redis; BENCH_DATABASE_URL / BENCH_REDIS_URL override the
  * defaults). A full run takes about four minutes.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,12 +41,17 @@ import { z } from 'zod';
 import { createTollgate, defineMachine } from '../src/index.ts';
 import { quoteIdent } from '../src/store/sql-client.ts';
 import { startProcesses } from '../workers/index.ts';
-import { busyBetween, cpuReading, median, percentile } from './support.ts';
+import { startEffectWorker } from '../workers/effects.ts';
+import { startRelay } from '../src/outbox/relay.ts';
+import { bullmqTransport } from '../src/jobs/transports/bullmq.ts';
+import type { ConsumeOptions, JobHandler, QueueKind, Transport } from '../src/jobs/transport.ts';
+import { portsOf } from '../src/runtime/ports.ts';
+import { backendCpuSeconds, busyBetween, cpuReading, median, percentile } from './support.ts';
 import { testAccess } from '../src/runtime/test-access.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const concurrency = 32;
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const backlog = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const rateSeconds = Number(process.env.BENCH_RATE_SECONDS ?? 5);
 /** Transition rates of the lag phases, in order (the issue's targets are at 200 and 1,000/s). */
@@ -100,27 +111,37 @@ const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Messages between the bench and its worker process. */
 type ToWorker = { cmd: 'start'; prefix: string; relay: boolean } | { cmd: 'start-naive'; prefix: string } | { cmd: 'report' } | { cmd: 'stop' } | { cmd: 'exit' };
-type FromWorker = { ready: true } | { started: true } | { starts: Array<[string, number]>; cpuMs: number } | { stopped: true };
+/** A handler start: the id the bench knows it by, when the worker took its job, when the handler started. */
+type Start = [id: string, taken: number, started: number];
+type FromWorker = { ready: true } | { started: true } | { starts: Start[]; cpuMs: number } | { stopped: true };
 
 /**
- * The worker process: relay + effect worker, as `tollgate worker` runs beside `tollgate serve` in production. It
- * notes when each handler starts (`wallNow`, keyed by transition id) and reports on request.
+ * The worker process: relay + effect worker, as `tollgate worker` runs beside `tollgate serve` in production (the
+ * two consumers `startProcesses` starts for it, over a transport wrapped to note when each job is taken from BullMQ).
+ * It notes when each job was taken and when its handler started (`wallNow`, keyed by transition id) and reports on
+ * request: the split of the lag between BullMQ (commit -> job taken) and the worker's check of the effect row.
  */
 async function workerProcess(url: string): Promise<void> {
   const send = (m: FromWorker) => process.send?.(m);
   const tg = await createTollgate({ machines: { ticker }, database: { url, maxConnections: 12 }, schema: 'bench' });
-  let starts: Array<[string, number]> = [];
+  let starts: Start[] = [];
+  const taken = new Map<string, number>();
   tg.effect('work', (ctx) => {
-    starts.push([ctx.transitionId, wallNow()]);
+    const now = wallNow();
+    starts.push([ctx.transitionId, taken.get(ctx.effectId) ?? now, now]);
+    taken.delete(ctx.effectId);
   });
   let processes: { stop(): Promise<void> } | undefined;
   process.on('message', (m: ToWorker) => {
     void (async () => {
       if (m.cmd === 'start') {
-        processes = await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: m.prefix, concurrency, relay: m.relay, timers: false, eventWorkers: false, logger: quiet });
+        processes = await effectProcesses(tg, m.prefix, m.relay, (effectId) => taken.set(effectId, wallNow()));
         send({ started: true });
       } else if (m.cmd === 'start-naive') {
-        processes = naiveWorker(url, m.prefix, (id) => starts.push([id, wallNow()]));
+        processes = naiveWorker(url, m.prefix, (id) => {
+          const now = wallNow();
+          starts.push([id, now, now]);
+        });
         send({ started: true });
       } else if (m.cmd === 'report') {
         const cpu = process.cpuUsage();
@@ -138,6 +159,36 @@ async function workerProcess(url: string): Promise<void> {
     })();
   });
   send({ ready: true });
+}
+
+/**
+ * What `startProcesses(tg, { relay, timers: false, eventWorkers: false, feed: false })` starts (the effect worker,
+ * and the relay when asked), built here so that the transport can note when each effect job is taken (`onTaken`).
+ */
+async function effectProcesses(tg: Awaited<ReturnType<typeof createTollgate>>, prefix: string, relay: boolean, onTaken: (effectId: string) => void) {
+  const port = portsOf(tg);
+  const transport = bullmqTransport({ redisUrl, prefix, namespace: port.schema, clock: port.clock });
+  const noting: Transport = {
+    ...transport,
+    consume: <T,>(kind: QueueKind, handler: JobHandler<T>, options?: ConsumeOptions) =>
+      transport.consume<T>(
+        kind,
+        (job) => {
+          onTaken((job.data as { effectId: string }).effectId);
+          return handler(job);
+        },
+        options,
+      ),
+  };
+  const worker = startEffectWorker(port, { transport: noting, concurrency, clock: port.clock, logger: quiet });
+  const relayed = relay ? await startRelay(port, { transport, clock: port.clock, logger: quiet, directHandOff: true }) : undefined;
+  return {
+    async stop() {
+      await relayed?.stop();
+      await worker.close();
+      await transport.close();
+    },
+  };
 }
 
 /** The naive baseline's worker: a BullMQ worker whose jobs each do one UPDATE (it notes when each starts). */
@@ -185,17 +236,84 @@ type BenchWorker = Awaited<ReturnType<typeof spawnWorker>>;
 /** What a lag phase measured: commit -> handler-start lags (ms, sorted), the rate achieved, the CPU busy share. */
 interface LagRun {
   lags: number[];
+  /** Commit -> job taken from BullMQ (ms, sorted): the queue's part of the lag. */
+  toTaken: number[];
+  /** Job taken -> handler start (ms, sorted): the worker's check of the effect row (0 for the naive worker). */
+  toStart: number[];
   achieved: number;
   busy: number;
+  /** CPU ms per transition, from before the first commit to the last handler start, of each process on its path. */
+  cpu: CpuPerTransition;
+}
+
+/** CPU ms per transition of each process on an effect's path: where the machine's two cores went. */
+interface CpuPerTransition {
+  /** This process: the gate (or the naive bare transaction), and with the relay beside it, the adds. */
+  sender: number;
+  /** The worker process: BullMQ's consumer and the handler's checks. */
+  worker: number;
+  /** The Postgres backends of the bench database. */
+  postgres: number;
+  /** The Redis server. */
+  redis: number;
+}
+
+/** Cumulative CPU ms of the processes an effect passes through, read now (the worker's from its own report). */
+interface CpuCounters {
+  sender: number;
+  postgres: Map<number, number>;
+  redis: number;
+}
+
+/** Reads this process's, the bench database's backends' and Redis's CPU counters (Linux /proc; NaN elsewhere). */
+async function cpuCounters(admin: postgres.Sql, database: string, redisPid: number): Promise<CpuCounters> {
+  const own = process.cpuUsage();
+  return { sender: (own.user + own.system) / 1000, postgres: await backendCpuSeconds(admin, database), redis: procCpuMs(redisPid) };
+}
+
+/** CPU ms the backends used between two readings; one connected since the first counts whole (a pool that grew). */
+function backendMsBetween(a: Map<number, number>, b: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of b) total += seconds - (a.get(pid) ?? 0);
+  return total * 1000;
+}
+
+/** A process's CPU ms so far (utime + stime from /proc/<pid>/stat, 100 ticks a second). */
+function procCpuMs(pid: number): number {
+  try {
+    const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(after[11]) + Number(after[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The CPU probe of the bench database at `url`: Redis's pid from its INFO. */
+async function cpuProbe(url: string): Promise<CpuProbe> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl);
+  const info = await redis.info('server');
+  redis.disconnect();
+  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1] ?? NaN);
+  return { admin: postgres(adminUrl, { max: 1, onnotice: () => {} }), database: new URL(url).pathname.slice(1), redisPid };
+}
+
+/** What `lagAt` reads CPU counters with: the admin connection, the bench database's name, Redis's pid. */
+interface CpuProbe {
+  admin: postgres.Sql;
+  database: string;
+  redisPid: number;
 }
 
 /**
  * Commits at `rate`/s for `seconds` (`commit(i)` resolves to the id the worker reports when the handler starts,
  * once committed); returns commit->handler-start lags in ms and the rate achieved.
  */
-async function lagAt(commit: (i: number) => Promise<string>, worker: BenchWorker, rate: number, seconds: number): Promise<LagRun> {
+async function lagAt(commit: (i: number) => Promise<string>, worker: BenchWorker, probe: CpuProbe, rate: number, seconds: number): Promise<LagRun> {
   const committed = new Map<string, number>();
   const total = Math.round(rate * seconds);
+  const workerBefore = await worker.ask({ cmd: 'report' });
+  const countersBefore = await cpuCounters(probe.admin, probe.database, probe.redisPid);
   const cpuBefore = cpuReading();
   const began = performance.now();
   const inflight = new Set<Promise<void>>();
@@ -214,34 +332,49 @@ async function lagAt(commit: (i: number) => Promise<string>, worker: BenchWorker
   await Promise.all(inflight);
   const achieved = committed.size / ((performance.now() - began) / 1000);
   const busy = busyBetween(cpuBefore, cpuReading());
-  const starts = new Map<string, number>();
+  const starts = new Map<string, Start>();
   const until = performance.now() + 10_000;
   let cpuMs = 0;
   do {
     const answer = await worker.ask({ cmd: 'report' });
-    if ('starts' in answer) for (const [id, at] of answer.starts) starts.set(id, at);
+    if ('starts' in answer) for (const start of answer.starts) starts.set(start[0], start);
     if ('cpuMs' in answer) cpuMs = answer.cpuMs;
     if (starts.size >= committed.size) break;
     await sleep(100);
   } while (performance.now() < until);
-  const lags = [...committed].map(([id, at]) => Math.max(0, (starts.get(id) ?? NaN) - at)).filter((x) => !Number.isNaN(x));
+  const seen = [...committed].flatMap(([id, at]) => {
+    const start = starts.get(id);
+    return start ? [{ at, taken: start[1], started: start[2] }] : [];
+  });
+  const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+  const lags = sorted(seen.map((x) => Math.max(0, x.started - x.at)));
+  const toTaken = sorted(seen.map((x) => Math.max(0, x.taken - x.at)));
+  const toStart = sorted(seen.map((x) => Math.max(0, x.started - x.taken)));
+  const countersAfter = await cpuCounters(probe.admin, probe.database, probe.redisPid);
+  const n = committed.size;
+  const cpu: CpuPerTransition = {
+    sender: (countersAfter.sender - countersBefore.sender) / n,
+    worker: (cpuMs - ('cpuMs' in workerBefore ? workerBefore.cpuMs : NaN)) / n,
+    postgres: backendMsBetween(countersBefore.postgres, countersAfter.postgres) / n,
+    redis: (countersAfter.redis - countersBefore.redis) / n,
+  };
   if (process.env.BENCH_DEBUG_CPU) console.error(`rate ${rate}: worker process CPU total ${cpuMs.toFixed(0)} ms, ${committed.size} commits`);
-  return { lags: lags.sort((a, b) => a - b), achieved, busy };
+  return { lags, toTaken, toStart, achieved, busy, cpu };
 }
 
 /** The naive dual write at 200 and 1,000/s: bare transaction, then queue.add from the request; one-UPDATE worker. */
 /** Lag phases at each of `rates`, after the warm-up. */
 type LagRuns = Map<number, LagRun>;
 
-async function lagPhases(commit: (i: number) => Promise<string>, worker: BenchWorker): Promise<LagRuns> {
+async function lagPhases(commit: (i: number) => Promise<string>, worker: BenchWorker, probe: CpuProbe): Promise<LagRuns> {
   // Warm-up, not measured: first use of each prepared statement on each pooled connection, BullMQ's scripts, JIT.
-  await lagAt(commit, worker, 200, warmupSeconds);
+  await lagAt(commit, worker, probe, 200, warmupSeconds);
   const runs: LagRuns = new Map();
-  for (const rate of rates) runs.set(rate, await lagAt(commit, worker, rate, rateSeconds));
+  for (const rate of rates) runs.set(rate, await lagAt(commit, worker, probe, rate, rateSeconds));
   return runs;
 }
 
-async function naiveRuns(url: string): Promise<LagRuns> {
+async function naiveRuns(url: string, probe: CpuProbe): Promise<LagRuns> {
   const prefix = `tgbench_${randomBytes(4).toString('hex')}`;
   const sql = postgres(url, { max: 12, onnotice: () => {} });
   await sql.unsafe(`CREATE TABLE IF NOT EXISTS naive_entities (id text PRIMARY KEY, version int NOT NULL)`);
@@ -262,7 +395,7 @@ async function naiveRuns(url: string): Promise<LagRuns> {
   };
   const worker = await spawnWorker(url);
   await worker.ask({ cmd: 'start-naive', prefix });
-  const runs = await lagPhases(commit, worker);
+  const runs = await lagPhases(commit, worker, probe);
   await worker.ask({ cmd: 'stop' });
   await worker.exit();
   await queue.obliterate({ force: true });
@@ -292,21 +425,27 @@ async function tollgateSetup(url: string) {
 type TollgateBench = Awaited<ReturnType<typeof tollgateSetup>>;
 
 /** Lag with the relay here, beside the gate (`serve --relay`), or in the worker process (`worker`'s default). */
-async function tollgateLag(t: TollgateBench, relayHere: boolean): Promise<LagRuns> {
+async function tollgateLag(t: TollgateBench, relayHere: boolean, probe: CpuProbe): Promise<LagRuns> {
   const { tg, worker } = t;
   const relay = relayHere
     ? await startProcesses(tg, { transport: 'bullmq', redisUrl, queuePrefix: t.prefix, relay: true, effectWorkers: false, timers: false, eventWorkers: false, logger: quiet })
     : undefined;
   await worker.ask({ cmd: 'start', prefix: t.prefix, relay: !relayHere });
   const commit = async (i: number) => (await tg.send('ticker', `t${i % 400}`, { type: 'TICK' })).transition.id;
-  const runs = await lagPhases(commit, worker);
+  const runs = await lagPhases(commit, worker, probe);
   await worker.ask({ cmd: 'stop' });
   await relay?.stop();
   return runs;
 }
 
 /** Saturation: a backlog of pending effects (written in bulk), then relay + worker drain it; effects/s. */
-async function tollgateSaturation(t: TollgateBench): Promise<number> {
+/** A saturation run: effects/s, and CPU ms per effect of the processes draining the backlog. */
+interface Drain {
+  perSecond: number;
+  cpu: CpuPerTransition;
+}
+
+async function tollgateSaturation(t: TollgateBench, probe: CpuProbe): Promise<Drain> {
   const s = quoteIdent('bench');
   // Each run starts from the same state: the rows earlier phases left behind are settled and vacuumed, and the
   // planner knows the table (the baseline starts from a truncated table).
@@ -318,6 +457,8 @@ async function tollgateSaturation(t: TollgateBench): Promise<number> {
      FROM generate_series(1, $1::int) g`,
     [backlog],
   );
+  const workerBefore = await t.worker.ask({ cmd: 'report' });
+  const before = await cpuCounters(probe.admin, probe.database, probe.redisPid);
   const began = performance.now();
   await t.worker.ask({ cmd: 'start', prefix: t.prefix, relay: true });
   // Two partial-index probes rather than a count over the table: the poll must not eat the CPU it measures.
@@ -325,11 +466,24 @@ async function tollgateSaturation(t: TollgateBench): Promise<number> {
     OR EXISTS (SELECT 1 FROM ${s}.effects WHERE status = 'dispatched')) AS open`;
   while ((await testAccess(t.tg).client.query<{ open: boolean }>(open))[0]?.open) await sleep(20);
   const perSecond = backlog / ((performance.now() - began) / 1000);
+  const after = await cpuCounters(probe.admin, probe.database, probe.redisPid);
+  const workerAfter = await t.worker.ask({ cmd: 'report' });
   await t.worker.ask({ cmd: 'stop' });
-  return perSecond;
+  const workerMs = (m: FromWorker) => ('cpuMs' in m ? m.cpuMs : NaN);
+  return { perSecond, cpu: perEffect(before, after, workerMs(workerAfter) - workerMs(workerBefore)) };
 }
 
-async function baseline(url: string, withUpdate: boolean): Promise<number> {
+/** CPU ms per backlog effect between two readings (the worker process's ms given apart: 0 when it is this one). */
+function perEffect(before: CpuCounters, after: CpuCounters, workerMs: number): CpuPerTransition {
+  return {
+    sender: (after.sender - before.sender) / backlog,
+    worker: workerMs / backlog,
+    postgres: backendMsBetween(before.postgres, after.postgres) / backlog,
+    redis: (after.redis - before.redis) / backlog,
+  };
+}
+
+async function baseline(url: string, withUpdate: boolean, probe: CpuProbe): Promise<Drain> {
   const prefix = `tgbench_${randomBytes(4).toString('hex')}`;
   const connection = { url: redisUrl, maxRetriesPerRequest: null };
   const sql = postgres(url, { max: 12, onnotice: () => {} });
@@ -341,6 +495,7 @@ async function baseline(url: string, withUpdate: boolean): Promise<number> {
     await queue.addBulk(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => ({ name: 'j', data: { id: `j${i + k + 1}` }, opts: { jobId: `j${i + k + 1}`, removeOnComplete: true } })));
   }
   let done = 0;
+  const before = await cpuCounters(probe.admin, probe.database, probe.redisPid);
   const began = performance.now();
   const worker = new Worker(
     'baseline',
@@ -352,35 +507,41 @@ async function baseline(url: string, withUpdate: boolean): Promise<number> {
   );
   while (done < backlog) await sleep(20);
   const perSecond = backlog / ((performance.now() - began) / 1000);
+  const after = await cpuCounters(probe.admin, probe.database, probe.redisPid);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
   await sql.end();
-  return perSecond;
+  // The baseline's worker runs in this process: its CPU is the "sending" column, the worker column 0.
+  return { perSecond, cpu: perEffect(before, after, 0) };
 }
 
 export async function main(): Promise<void> {
   await withDatabase(async (url) => {
     // Lag phases first, before the saturation runs leave dead rows for autovacuum to work on during them.
     const t = await tollgateSetup(url);
+    const probe = await cpuProbe(url);
     const naive: LagRuns[] = [];
     const lags: LagRuns[] = [];
     const lagsRelayInWorker: LagRuns[] = [];
     for (let run = 0; run < lagRuns; run++) {
-      if (layouts.has('naive')) naive.push(await naiveRuns(url));
-      if (layouts.has('beside')) lags.push(await tollgateLag(t, true));
-      if (layouts.has('worker')) lagsRelayInWorker.push(await tollgateLag(t, false));
+      if (layouts.has('naive')) naive.push(await naiveRuns(url, probe));
+      if (layouts.has('beside')) lags.push(await tollgateLag(t, true, probe));
+      if (layouts.has('worker')) lagsRelayInWorker.push(await tollgateLag(t, false, probe));
     }
     // Saturation, alternating with its baseline: the run-to-run spread of either is larger than the difference
     // between them, so the table gives the median of each.
-    const saturated: number[] = [];
-    const updates: number[] = [];
+    const drains: Drain[] = [];
+    const updateDrains: Drain[] = [];
     for (let run = 0; run < saturationRuns; run++) {
-      saturated.push(await tollgateSaturation(t));
-      updates.push(await baseline(url, true));
+      drains.push(await tollgateSaturation(t, probe));
+      updateDrains.push(await baseline(url, true, probe));
     }
     await t.close();
-    const noop = await baseline(url, false);
+    const noop = (await baseline(url, false, probe)).perSecond;
+    await probe.admin.end();
+    const saturated = drains.map((d) => d.perSecond);
+    const updates = updateDrains.map((d) => d.perSecond);
     const perSecond = median(saturated);
     const update = median(updates);
     const f = (n: number) => n.toFixed(1);
@@ -404,11 +565,41 @@ export async function main(): Promise<void> {
     console.log(`\n| rate | p99 of each run: relay beside the gate | relay in the worker | naive dual write |`);
     console.log(`|---|---|---|---|`);
     for (const rate of rates) console.log(`| ${rate}/s | ${each99(at(lags, rate))} | ${each99(at(lagsRelayInWorker, rate))} | ${each99(at(naive, rate))} |`);
+    // Where the lag goes: the queue's part (commit -> job taken from BullMQ) and the worker's (taken -> handler start).
+    const seg = (runs: LagRun[], key: 'toTaken' | 'toStart') => (runs.length ? `${f(median(runs.map((r) => percentile(r[key], 50))))} / ${f(median(runs.map((r) => percentile(r[key], 99))))}` : '');
+    console.log(`\n| rate | commit -> job taken, p50 / p99 ms: beside | in worker | naive | job taken -> handler start: beside | in worker | naive |`);
+    console.log(`|---|---|---|---|---|---|---|`);
+    for (const rate of rates) {
+      const [a, b, c] = [at(lags, rate), at(lagsRelayInWorker, rate), at(naive, rate)];
+      console.log(`| ${rate}/s | ${seg(a, 'toTaken')} | ${seg(b, 'toTaken')} | ${seg(c, 'toTaken')} | ${seg(a, 'toStart')} | ${seg(b, 'toStart')} | ${seg(c, 'toStart')} |`);
+    }
+    // Where the machine's CPU went, per transition: at 1,000/s the two cores are nearly full, and lag is queueing.
+    const cpuCell = (runs: LagRun[], key: keyof CpuPerTransition) => (runs.length ? median(runs.map((r) => r.cpu[key])).toFixed(2) : '');
+    const cpuTotal = (runs: LagRun[]) => (runs.length ? median(runs.map((r) => r.cpu.sender + r.cpu.worker + r.cpu.postgres + r.cpu.redis)) : NaN);
+    console.log(`\n| rate | layout | CPU ms per transition: sending process | worker process | Postgres | Redis | total | total / naive |`);
+    console.log(`|---|---|---|---|---|---|---|---|`);
+    for (const rate of rates) {
+      const naiveTotal = cpuTotal(at(naive, rate));
+      for (const [name, runs] of [['beside', at(lags, rate)], ['in worker', at(lagsRelayInWorker, rate)], ['naive', at(naive, rate)]] as const) {
+        if (!runs.length) continue;
+        const total = cpuTotal(runs);
+        console.log(`| ${rate}/s | ${name} | ${cpuCell(runs, 'sender')} | ${cpuCell(runs, 'worker')} | ${cpuCell(runs, 'postgres')} | ${cpuCell(runs, 'redis')} | ${total.toFixed(2)} | ${(total / naiveTotal).toFixed(2)}x |`);
+      }
+    }
     console.log(`\n| effects/s draining the backlog | tollgate | BullMQ + UPDATE | ratio |`);
     console.log(`|---|---|---|---|`);
     console.log(`| median of ${saturationRuns} | ${Math.round(perSecond)}/s | ${Math.round(update)}/s | ${(perSecond / update).toFixed(2)}x |`);
     console.log(`| each run | ${saturated.map((n) => Math.round(n)).join(', ')} | ${updates.map((n) => Math.round(n)).join(', ')} | ${saturated.map((n, i) => (n / (updates[i] as number)).toFixed(2)).join(', ')} |`);
     console.log(`| raw BullMQ, no-op jobs |  | ${Math.round(noop)}/s |  |`);
+    const drainCpu = (ds: Drain[], key: keyof CpuPerTransition) => median(ds.map((d) => d.cpu[key]));
+    const drainTotal = (ds: Drain[]) => median(ds.map((d) => d.cpu.sender + d.cpu.worker + d.cpu.postgres + d.cpu.redis));
+    console.log(`\n| draining the backlog | CPU ms per effect: bench process | worker process | Postgres | Redis | total | total / baseline |`);
+    console.log(`|---|---|---|---|---|---|---|`);
+    for (const [name, ds] of [['tollgate (relay + worker)', drains], ['BullMQ + UPDATE (worker in the bench process)', updateDrains]] as const) {
+      if (!ds.length) continue;
+      const cells = (['sender', 'worker', 'postgres', 'redis'] as const).map((k) => drainCpu(ds, k).toFixed(3));
+      console.log(`| ${name} | ${cells.join(' | ')} | ${drainTotal(ds).toFixed(3)} | ${(drainTotal(ds) / drainTotal(updateDrains)).toFixed(2)}x |`);
+    }
   });
 }
 
