@@ -1,5 +1,5 @@
 import type { EffectFollowUpOutcome, EffectRow } from './rows.ts';
-import { planEachRun, quoteIdent, type SqlClient } from './sql-client.ts';
+import { byKey, quoteIdent, type SqlClient } from './sql-client.ts';
 import { idsOf } from './ids.ts';
 import { batcher } from './batcher.ts';
 
@@ -39,7 +39,7 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
       `SELECT id, transition_id, machine, entity_id, type, params, status, attempts, created_at, follow_up, follow_up_outcome
        FROM ${s}.effects WHERE id = ANY(${idsOf('$1')})`,
       [JSON.stringify(ids)],
-      planEachRun,
+      byKey,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
@@ -58,14 +58,14 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
          dispatched_at = COALESCE(e.dispatched_at, now())
        FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, status text, result jsonb, error jsonb, follow_up jsonb, at timestamptz)
        WHERE e.id = ANY(ARRAY(SELECT jsonb_array_elements($1::text::jsonb) ->> 'id')) AND e.id = x.id -- see ids.ts
-         AND e.status IN ('pending', 'dispatched')
+         AND (e.status IN ('pending', 'dispatched')) IS TRUE -- not matched to effects_open_idx (ids.ts)
        RETURNING e.id`,
       [
         JSON.stringify(
           [...firsts.values()].map((r) => ({ id: r.id, status: r.status, result: r.result ?? null, error: r.error ?? null, follow_up: r.followUp ?? null, at: r.at.toISOString() })),
         ),
       ],
-      planEachRun,
+      byKey,
     );
     const recorded = new Set(rows.map((r) => r.id));
     return runs.map((r) => firsts.get(r.id) === r && recorded.has(r.id));

@@ -33,10 +33,21 @@ export interface QueryOptions {
    * re-planning its commit costs a fifth of its throughput.
    */
   readonly planEachRun?: boolean;
+  /**
+   * True: the statement finds its rows by primary key alone (`id = ANY(...)`, see ids.ts). It keeps a cached plan,
+   * made on sessions with sequential scans off, so that even a generic plan made while the table was empty probes
+   * the key; status tests that a partial index's predicate would match are written `(...) IS TRUE` (ids.ts).
+   * For the effect worker's read and record: planned on every run, their planning took 150-250 µs of Postgres CPU
+   * a run, more than half of the worker's Postgres time per effect (pg_stat_statements, bench/effects at 200/s).
+   */
+  readonly byKey?: boolean;
 }
 
-/** For the batch statements of the relay, the sweepers and the effect workers (see QueryOptions.planEachRun). */
+/** For the batch statements of the relay, the sweepers and the feed (see QueryOptions.planEachRun). */
 export const planEachRun: QueryOptions = { planEachRun: true };
+
+/** For the effect worker's batch statements by effect id (see QueryOptions.byKey). */
+export const byKey: QueryOptions = { byKey: true };
 
 /** The Postgres error code of a driver error (`23505` unique violation), if it has one. */
 export function pgErrorCode(error: unknown): string | undefined {

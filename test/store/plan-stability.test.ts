@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { machines } from '../../machines/index.ts';
 import { commitStatement } from '../../src/store/commit.ts';
 import { createQueries } from '../../src/store/queries.ts';
+import { effectStore } from '../../src/store/effect-store.ts';
 import type { SqlClient } from '../../src/store/sql-client.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { testAccess } from '../../src/runtime/test-access.ts';
@@ -28,6 +29,11 @@ function scans(node: PlanNode): PlanNode[] {
   return [...own, ...(node.Plans ?? []).flatMap(scans)];
 }
 
+/** Every node of the plan. */
+function everyNode(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(everyNode)];
+}
+
 /** The texts the queries module sends, recorded instead of run. */
 function recordedQueries(schema: string) {
   const texts: string[] = [];
@@ -42,14 +48,19 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
   });
 
   /** The generic plan of `text` on this schema's (empty) tables, as a cached prepared statement would use it. */
-  async function genericPlan(text: string, args: string): Promise<PlanNode[]> {
-    const sql = postgres(await testDatabaseUrl(), { max: 1, onnotice: () => {} });
+  async function genericPlan(text: string, args: string, settings: Record<string, string> = {}): Promise<PlanNode[]> {
+    return scans(await genericPlanTree(text, args, settings));
+  }
+
+  /** The whole generic plan (see genericPlan). */
+  async function genericPlanTree(text: string, args: string, settings: Record<string, string>): Promise<PlanNode> {
+    const sql = postgres(await testDatabaseUrl(), { max: 1, onnotice: () => {}, connection: settings });
     connections.push(sql);
     await sql.unsafe('SET plan_cache_mode = force_generic_plan');
     await sql.unsafe(`PREPARE stmt AS ${text}`);
     const [row] = await sql.unsafe<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(`EXPLAIN (FORMAT JSON) EXECUTE stmt(${args})`);
     await sql.end();
-    return scans(row!['QUERY PLAN'][0]!.Plan);
+    return row!['QUERY PLAN'][0]!.Plan;
   }
 
   it('the commit checks the idempotency key on the (machine, entity, key) index and updates the entity by its key', async () => {
@@ -77,5 +88,27 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
     await queries.loadEntity('m', 'e');
     const entity = await genericPlan(last(), `'m','e'`);
     expect(entity.map((n) => n['Index Name'])).toEqual(['entities_machine_id_pk']);
+  });
+
+  it("the effect worker's read and record, cached on the byKey sessions, probe the effects' primary key", async () => {
+    const tg = await testRuntime('postgres', { machines });
+    const texts: string[] = [];
+    const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
+    const store = effectStore(recorder, testAccess(tg).schema);
+    await store.read('x');
+    await store.record({ id: 'x', status: 'completed', at: new Date() });
+    const [read, record] = texts as [string, string];
+    // The sessions the postgres driver runs byKey statements on (drivers/postgres.ts).
+    const keyed = { enable_seqscan: 'off' };
+    for (const [text, args] of [[read, `'["x"]'`], [record, `'[{"id":"x","status":"completed"}]'`]] as const) {
+      const tree = await genericPlanTree(text, args, keyed);
+      expect(scans(tree).map((n) => n['Node Type'])).not.toContain('Seq Scan');
+      // Every index it reads is the key, probed with the batch's ids (a bitmap scan names it on its child node).
+      const indexed = everyNode(tree).filter((n) => n['Index Name']);
+      expect(indexed.map((n) => [n['Index Name'], n['Index Cond']])).toEqual([['effects_pkey', expect.stringMatching(/^\(id = ANY \(\$\d\)\)$/)]]);
+    }
+    // The guard is the sessions' setting: with sequential scans on, the plan made on the empty table scans it all.
+    const unguarded = await genericPlan(read, `'["x"]'`);
+    expect(unguarded.map((n) => n['Node Type'])).toContain('Seq Scan');
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresClient } from '../../src/store/drivers/postgres.ts';
-import { planEachRun, type SqlClient } from '../../src/store/sql-client.ts';
+import { byKey, planEachRun, type SqlClient } from '../../src/store/sql-client.ts';
 import { testDatabaseUrl } from '../support/databases.ts';
 
 const open: SqlClient[] = [];
@@ -37,6 +37,17 @@ describe('postgres driver', () => {
     expect(await c.query(plans, [statement], planEachRun)).toEqual([{ generic: 0, custom: 8 }]);
     const [cached] = await c.query<{ generic: number; custom: number }>(plans, [statement]);
     expect(cached?.generic).toBeGreaterThan(0); // after five custom plans Postgres keeps the generic one
+  });
+
+  it('runs byKey statements on sessions with sequential scans off that keep a cached generic plan', async () => {
+    const c = postgresClient({ url: await testDatabaseUrl(), maxConnections: 1 });
+    open.push(c);
+    const statement = `SELECT current_setting('enable_seqscan') AS seqscan, relname FROM pg_class WHERE oid = $1::oid`;
+    for (let i = 0; i < 8; i++) expect(await c.query(statement, [1259], byKey)).toEqual([{ seqscan: 'off', relname: 'pg_class' }]);
+    expect(await c.query(`SELECT current_setting('enable_seqscan') AS seqscan, $1::int AS n`, [1])).toEqual([{ seqscan: 'on', n: 1 }]);
+    const plans = `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE statement = $1::text`;
+    const [cached] = await c.query<{ generic: number }>(plans, [statement], byKey);
+    expect(cached?.generic).toBeGreaterThan(0); // not planned on every run
   });
 
   it('runs a planEachRun statement with parameters inside a transaction', async () => {
