@@ -555,7 +555,7 @@ export async function main(): Promise<void> {
     console.log(`\neffects bench: worker concurrency ${concurrency}, ${rateSeconds}s per rate, ${lagRuns} lag runs (layouts alternating; medians), backlog ${backlog} for saturation`);
     console.log(`lag = commit -> handler start; "relay beside the gate": serve --relay layout; "relay in the worker": worker's default`);
     console.log(`baseline: naive dual write (bare transaction, then queue.add; the worker does one UPDATE)`);
-    console.log(`targets: p99 lag < 25 ms at 1,000/s; effects/s >= 0.80x of BullMQ + UPDATE\n`);
+    console.log(`targets: p99 lag beside the gate <= 1.5x the naive dual write's at each rate; effects/s >= 0.9x of BullMQ + UPDATE\n`);
     console.log(`| rate | lag p50 / p99, relay beside the gate | relay in the worker | naive dual write | p99 ratio (beside / naive) | achieved, CPU busy: beside, in worker, naive |`);
     console.log(`|---|---|---|---|---|---|`);
     for (const rate of rates) {
