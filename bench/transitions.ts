@@ -117,6 +117,21 @@ async function seedSide(url: string, concurrency: number): Promise<Side> {
   return { name: 'seed', run: (ops) => measure(ops, concurrency, one), close: () => sql.end() };
 }
 
+/**
+ * Whether the server has room for pgbench's `concurrency` connections beside the two Node sides' pools, which stay
+ * open through the level (up to 32 each, and the runtime's 4 for batch statements). If not, says so: pgbench would
+ * fail to connect part of its clients and report a rate for fewer of them.
+ */
+async function pgbenchFits(monitor: postgres.Sql, concurrency: number): Promise<boolean> {
+  const [row] = await monitor<Array<{ max: number; used: number }>>`
+    SELECT current_setting('max_connections')::int AS max, (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`;
+  const needed = 2 * Math.min(concurrency, 32) + 4 + concurrency;
+  const free = (row?.max ?? 0) - (row?.used ?? 0);
+  if (free >= needed) return true;
+  console.log(`pgbench left out at concurrency ${concurrency}: it and the two Node sides need ${needed} connections, the server has ${free} free (max_connections ${row?.max}; raise it to run this level).`);
+  return false;
+}
+
 /** pgbench (Postgres's own C client, prepared statements): the seed's transaction plus a history row. */
 const pgbenchScript = `\\set n random(0, ${entities - 1})
 BEGIN;
@@ -194,7 +209,8 @@ async function levelsPart(): Promise<void> {
       [],
     );
     for (const concurrency of levels) {
-      const sides = [await tollgateSide(db.url, concurrency), await seedSide(db.url, concurrency), ...(pgbench ? [pgbenchSide(db.url, concurrency, pgbench)] : [])];
+      const withPgbench = pgbench !== undefined && (await pgbenchFits(monitor, concurrency));
+      const sides = [await tollgateSide(db.url, concurrency), await seedSide(db.url, concurrency), ...(withPgbench ? [pgbenchSide(db.url, concurrency, pgbench)] : [])];
       const warmup = Math.max(concurrency * 20, Math.floor(opsPerLevel / 10));
       for (const side of sides) await side.run(warmup);
       const results = new Map<string, Array<Measured & { busy: number; nodeUs: number; postgresUs: number; walBytes: number }>>(sides.map((side) => [side.name, []]));
