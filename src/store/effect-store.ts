@@ -1,5 +1,5 @@
 import type { EffectFollowUpOutcome, EffectRow } from './rows.ts';
-import { byKey, quoteIdent, type SqlClient } from './sql-client.ts';
+import { indexPlan, quoteIdent, type SqlClient } from './sql-client.ts';
 import { idsOf } from './ids.ts';
 import { batcher } from './batcher.ts';
 
@@ -39,7 +39,7 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
       `SELECT id, transition_id, machine, entity_id, type, params, status, attempts, created_at, follow_up, follow_up_outcome
        FROM ${s}.effects WHERE id = ANY(${idsOf('$1')})`,
       [JSON.stringify(ids)],
-      byKey,
+      indexPlan,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
@@ -65,7 +65,7 @@ export function effectStore(client: SqlClient, schema: string): EffectStore {
           [...firsts.values()].map((r) => ({ id: r.id, status: r.status, result: r.result ?? null, error: r.error ?? null, follow_up: r.followUp ?? null, at: r.at.toISOString() })),
         ),
       ],
-      byKey,
+      indexPlan,
     );
     const recorded = new Set(rows.map((r) => r.id));
     return runs.map((r) => firsts.get(r.id) === r && recorded.has(r.id));

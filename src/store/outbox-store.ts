@@ -1,6 +1,6 @@
 import { outboxChannel } from './commit.ts';
 import { idsOf } from './ids.ts';
-import { planEachRun, quoteIdent, type SqlClient } from './sql-client.ts';
+import { indexPlan, planEachRun, quoteIdent, type SqlClient } from './sql-client.ts';
 
 /** An effect row as the relay and the sweeper hand it to the transport. */
 export interface OutboxEffect {
@@ -47,7 +47,8 @@ export function outboxStore(client: SqlClient, schema: string): OutboxStore {
   const ids = async (sql: string, list: readonly string[]) =>
     (await client.query<{ id: string }>(sql, [JSON.stringify(list)], planEachRun)).map((r) => r.id);
   return {
-    claim: (limit) => client.query(claimSql, [limit], planEachRun),
+    // A cached plan: the oldest pending rows through effects_pending_idx, then the key (sql-client.ts, indexPlan).
+    claim: (limit) => client.query(claimSql, [limit], indexPlan),
     pending: async () => {
       const [row] = await client.query<{ n: number; oldest: Date | null }>(
         `SELECT count(*)::int AS n, min(created_at) AS oldest FROM ${s}.effects WHERE status = 'pending'`,

@@ -34,20 +34,22 @@ export interface QueryOptions {
    */
   readonly planEachRun?: boolean;
   /**
-   * True: the statement finds its rows by primary key alone (`id = ANY(...)`, see ids.ts). It keeps a cached plan,
-   * made on sessions with sequential scans off, so that even a generic plan made while the table was empty probes
-   * the key; status tests that a partial index's predicate would match are written `(...) IS TRUE` (ids.ts).
-   * For the effect worker's read and record: planned on every run, their planning took 150-250 µs of Postgres CPU
-   * a run, more than half of the worker's Postgres time per effect (pg_stat_statements, bench/effects at 200/s).
+   * True: the statement has one right plan whatever the tables hold, through an index: rows by primary key
+   * (`id = ANY(...)`, see ids.ts), or the oldest rows of a partial index in its order (the relay's claim). It keeps
+   * a cached plan, made on sessions with sequential scans off, so that even a generic plan made while the table was
+   * empty reads through that index; status tests that a partial index's predicate must not match are written
+   * `(...) IS TRUE` (ids.ts). For the effect worker's read and record and the relay's claim: planned on every run,
+   * their planning took 150-250 µs of Postgres CPU a run, about half of each statement's time (pg_stat_statements,
+   * bench/effects at 200/s). test/store/plan-stability.test.ts checks each plan made on empty tables.
    */
-  readonly byKey?: boolean;
+  readonly indexPlan?: boolean;
 }
 
-/** For the batch statements of the relay, the sweepers and the feed (see QueryOptions.planEachRun). */
+/** For the batch statements of the sweepers, the feed and the import (see QueryOptions.planEachRun). */
 export const planEachRun: QueryOptions = { planEachRun: true };
 
-/** For the effect worker's batch statements by effect id (see QueryOptions.byKey). */
-export const byKey: QueryOptions = { byKey: true };
+/** For the effect worker's batch statements by effect id and the relay's claim (see QueryOptions.indexPlan). */
+export const indexPlan: QueryOptions = { indexPlan: true };
 
 /** The Postgres error code of a driver error (`23505` unique violation), if it has one. */
 export function pgErrorCode(error: unknown): string | undefined {

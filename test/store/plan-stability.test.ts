@@ -4,6 +4,7 @@ import { machines } from '../../machines/index.ts';
 import { commitStatement } from '../../src/store/commit.ts';
 import { createQueries } from '../../src/store/queries.ts';
 import { effectStore } from '../../src/store/effect-store.ts';
+import { outboxStore } from '../../src/store/outbox-store.ts';
 import type { SqlClient } from '../../src/store/sql-client.ts';
 import { postgresAvailable, testDatabaseUrl, testRuntime } from '../support/databases.ts';
 import { testAccess } from '../../src/runtime/test-access.ts';
@@ -90,7 +91,7 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
     expect(entity.map((n) => n['Index Name'])).toEqual(['entities_machine_id_pk']);
   });
 
-  it("the effect worker's read and record, cached on the byKey sessions, probe the effects' primary key", async () => {
+  it("the effect worker's read and record, cached on the indexPlan sessions, probe the effects' primary key", async () => {
     const tg = await testRuntime('postgres', { machines });
     const texts: string[] = [];
     const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
@@ -98,10 +99,10 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
     await store.read('x');
     await store.record({ id: 'x', status: 'completed', at: new Date() });
     const [read, record] = texts as [string, string];
-    // The sessions the postgres driver runs byKey statements on (drivers/postgres.ts).
-    const keyed = { enable_seqscan: 'off' };
+    // The sessions the postgres driver runs indexPlan statements on (drivers/postgres.ts).
+    const sessions = { enable_seqscan: 'off' };
     for (const [text, args] of [[read, `'["x"]'`], [record, `'[{"id":"x","status":"completed"}]'`]] as const) {
-      const tree = await genericPlanTree(text, args, keyed);
+      const tree = await genericPlanTree(text, args, sessions);
       expect(scans(tree).map((n) => n['Node Type'])).not.toContain('Seq Scan');
       // Every index it reads is the key, probed with the batch's ids (a bitmap scan names it on its child node).
       const indexed = everyNode(tree).filter((n) => n['Index Name']);
@@ -110,5 +111,18 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
     // The guard is the sessions' setting: with sequential scans on, the plan made on the empty table scans it all.
     const unguarded = await genericPlan(read, `'["x"]'`);
     expect(unguarded.map((n) => n['Node Type'])).toContain('Seq Scan');
+  });
+
+  it("the relay's claim, cached on the indexPlan sessions, takes the oldest pending effects through their index", async () => {
+    const tg = await testRuntime('postgres', { machines });
+    const texts: string[] = [];
+    const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
+    await outboxStore(recorder, testAccess(tg).schema).claim(500);
+    const tree = await genericPlanTree(texts[0] as string, '500', { enable_seqscan: 'off' });
+    expect(scans(tree).map((n) => n['Node Type'])).not.toContain('Seq Scan');
+    const indexed = everyNode(tree).filter((n) => n['Index Name']);
+    // The pending rows in created_at order (the LIMIT stops the walk), then the claimed ids by key.
+    expect(indexed.map((n) => n['Index Name'])).toEqual(['effects_pending_idx', 'effects_pkey']);
+    expect(everyNode(tree).map((n) => n['Node Type'])).toContain('Limit');
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresClient } from '../../src/store/drivers/postgres.ts';
-import { byKey, planEachRun, type SqlClient } from '../../src/store/sql-client.ts';
+import { indexPlan, planEachRun, type SqlClient } from '../../src/store/sql-client.ts';
 import { testDatabaseUrl } from '../support/databases.ts';
 
 const open: SqlClient[] = [];
@@ -39,14 +39,14 @@ describe('postgres driver', () => {
     expect(cached?.generic).toBeGreaterThan(0); // after five custom plans Postgres keeps the generic one
   });
 
-  it('runs byKey statements on sessions with sequential scans off that keep a cached generic plan', async () => {
+  it('runs indexPlan statements on sessions with sequential scans off that keep a cached generic plan', async () => {
     const c = postgresClient({ url: await testDatabaseUrl(), maxConnections: 1 });
     open.push(c);
     const statement = `SELECT current_setting('enable_seqscan') AS seqscan, relname FROM pg_class WHERE oid = $1::oid`;
-    for (let i = 0; i < 8; i++) expect(await c.query(statement, [1259], byKey)).toEqual([{ seqscan: 'off', relname: 'pg_class' }]);
+    for (let i = 0; i < 8; i++) expect(await c.query(statement, [1259], indexPlan)).toEqual([{ seqscan: 'off', relname: 'pg_class' }]);
     expect(await c.query(`SELECT current_setting('enable_seqscan') AS seqscan, $1::int AS n`, [1])).toEqual([{ seqscan: 'on', n: 1 }]);
     const plans = `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE statement = $1::text`;
-    const [cached] = await c.query<{ generic: number }>(plans, [statement], byKey);
+    const [cached] = await c.query<{ generic: number }>(plans, [statement], indexPlan);
     expect(cached?.generic).toBeGreaterThan(0); // not planned on every run
   });
 

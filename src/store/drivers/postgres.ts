@@ -42,10 +42,10 @@ export interface PostgresDriverOptions {
 
 type Params = postgres.ParameterOrJSON<never>[];
 
-/** Connections of the pool for statements planned on every run (the relay's, the sweepers' and the feed's batches). */
+/** Connections of the pool for statements planned on every run (the sweepers', the feed's and the import's batches). */
 const plannedConnections = 4;
-/** Connections of the pool for statements by primary key (the effect worker's read and record: one batch each in flight). */
-const keyedConnections = 2;
+/** Connections of the pool for statements with cached index plans (the worker's read and record, the relay's claim: one each in flight). */
+const indexedConnections = 3;
 
 /**
  * Postgres through postgres.js. Statements are prepared (named server-side statements reused per connection):
@@ -54,10 +54,10 @@ const keyedConnections = 2;
  * Statements run with `planEachRun` go to a second, small pool whose sessions have `plan_cache_mode =
  * force_custom_plan`: still prepared (one round trip, parsed once), but planned on every run. The alternative, an
  * unnamed statement, costs postgres.js two round trips when it has parameters (it describes the statement first)
- * and made the effect pipeline's statements twice as dear in round trips. Statements run with `byKey` go to a third,
- * smaller pool whose sessions have `enable_seqscan = off`: they keep cached plans, which probe the primary key even
- * when made on an empty table. Both pools open their connections on first use, so a process that runs no relay or
- * worker never opens one. In a transaction, such a statement runs unnamed on the transaction's connection.
+ * and made the effect pipeline's statements twice as dear in round trips. Statements run with `indexPlan` go to a
+ * third, smaller pool whose sessions have `enable_seqscan = off`: they keep cached plans, which read through their
+ * index even when made on an empty table. Both pools open their connections on first use, so a process that runs no
+ * relay, sweeper, feed or worker never opens one. In a transaction, such a statement runs unnamed on the transaction's connection.
  */
 export function postgresClient(options: PostgresDriverOptions): SqlClient {
   const max = options.maxConnections ?? 10;
@@ -73,8 +73,8 @@ export function postgresClient(options: PostgresDriverOptions): SqlClient {
     prepare: true,
     connection: { plan_cache_mode: 'force_custom_plan' },
   });
-  const keyed = postgres(options.url, {
-    max: Math.min(keyedConnections, max),
+  const indexed = postgres(options.url, {
+    max: Math.min(indexedConnections, max),
     onnotice: () => {},
     prepare: true,
     connection: { enable_seqscan: 'off' },
@@ -88,11 +88,11 @@ export function postgresClient(options: PostgresDriverOptions): SqlClient {
   };
   const runner = (tx: postgres.TransactionSql): SqlTransaction => ({
     query: <T extends object>(text: string, params: readonly unknown[] = [], how: QueryOptions = {}) =>
-      run<T>(() => tx.unsafe(text, params as Params, { prepare: !how.planEachRun && !how.byKey })),
+      run<T>(() => tx.unsafe(text, params as Params, { prepare: !how.planEachRun && !how.indexPlan })),
   });
   const base: SqlTransaction = {
     query: <T extends object>(text: string, params: readonly unknown[] = [], how: QueryOptions = {}) =>
-      run<T>(() => (how.planEachRun ? planned : how.byKey ? keyed : sql).unsafe(text, params as Params, { prepare: true })),
+      run<T>(() => (how.planEachRun ? planned : how.indexPlan ? indexed : sql).unsafe(text, params as Params, { prepare: true })),
   };
   return {
     dialect: 'postgres',
@@ -112,7 +112,7 @@ export function postgresClient(options: PostgresDriverOptions): SqlClient {
       return unlisten;
     },
     close: async () => {
-      await Promise.all([sql.end({ timeout: 5 }), planned.end({ timeout: 5 }), keyed.end({ timeout: 5 })]);
+      await Promise.all([sql.end({ timeout: 5 }), planned.end({ timeout: 5 }), indexed.end({ timeout: 5 })]);
     },
   };
 }
