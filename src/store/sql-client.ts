@@ -26,10 +26,11 @@ export interface SqlTransaction {
 export interface QueryOptions {
   /**
    * True: plan the statement on every run, for its parameters and the table's size now. Postgres caches a generic
-   * plan per prepared statement, made with the statistics of that moment; for the batch statements of the relay
-   * and the workers (a list of ids, a backlog claim) a plan made while the effects table was small is a sequential
-   * scan, and it stays one while a backlog grows until autoanalyze runs (measured: 1,000 instead of 3,000
-   * effects/s). Planning them costs tens of microseconds. The gate's statements keep their cached plans:
+   * plan per prepared statement, made with the statistics of that moment; for batch statements over a list of ids
+   * or a backlog, a plan made while the table was small is a sequential scan, and it stays one while a backlog grows
+   * until autoanalyze runs (measured: 1,000 instead of 3,000 effects/s). Planning costs 100-250 µs a run on a
+   * 2-vCPU machine, so the statements run per effect use `indexPlan` instead; these are the sweepers', the feed's
+   * and the import's, run per batch. The gate's statements keep their cached plans (plan-stability.test.ts):
    * re-planning its commit costs a fifth of its throughput.
    */
   readonly planEachRun?: boolean;
