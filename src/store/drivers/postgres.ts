@@ -44,7 +44,7 @@ type Params = postgres.ParameterOrJSON<never>[];
 
 /** Connections of the pool for statements planned on every run (the sweepers', the feed's and the import's batches). */
 const plannedConnections = 4;
-/** Connections of the pool for statements with cached index plans (the worker's read and record, the relay's claim: one each in flight). */
+/** Connections of the pool for statements with cached index plans: the worker's read and record, the relay's claim (one each in flight). */
 const indexedConnections = 3;
 
 /**
@@ -57,7 +57,8 @@ const indexedConnections = 3;
  * and made the effect pipeline's statements twice as dear in round trips. Statements run with `indexPlan` go to a
  * third, smaller pool whose sessions have `enable_seqscan = off`: they keep cached plans, which read through their
  * index even when made on an empty table. Both pools open their connections on first use, so a process that runs no
- * relay, sweeper, feed or worker never opens one. In a transaction, such a statement runs unnamed on the transaction's connection.
+ * relay, sweeper, feed or worker never opens one. In a transaction, a statement with either option runs unnamed
+ * (planned for that run) on the transaction's connection.
  */
 export function postgresClient(options: PostgresDriverOptions): SqlClient {
   const max = options.maxConnections ?? 10;
