@@ -29,7 +29,6 @@
  * defaults). A full run takes about four minutes.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,7 +45,7 @@ import { startRelay } from '../src/outbox/relay.ts';
 import { bullmqTransport } from '../src/jobs/transports/bullmq.ts';
 import type { ConsumeOptions, JobHandler, QueueKind, Transport } from '../src/jobs/transport.ts';
 import { portsOf } from '../src/runtime/ports.ts';
-import { backendCpuSeconds, busyBetween, cpuReading, median, percentile } from './support.ts';
+import { backendCpuSeconds, busyBetween, cpuReading, median, percentile, processCpuSeconds } from './support.ts';
 import { testAccess } from '../src/runtime/test-access.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -268,7 +267,7 @@ interface CpuCounters {
 /** Reads this process's, the bench database's backends' and Redis's CPU counters (Linux /proc; NaN elsewhere). */
 async function cpuCounters(admin: postgres.Sql, database: string, redisPid: number): Promise<CpuCounters> {
   const own = process.cpuUsage();
-  return { sender: (own.user + own.system) / 1000, postgres: await backendCpuSeconds(admin, database), redis: procCpuMs(redisPid) };
+  return { sender: (own.user + own.system) / 1000, postgres: await backendCpuSeconds(admin, database), redis: processCpuSeconds(redisPid) * 1000 };
 }
 
 /** CPU ms the backends used between two readings; one connected since the first counts whole (a pool that grew). */
@@ -276,16 +275,6 @@ function backendMsBetween(a: Map<number, number>, b: Map<number, number>): numbe
   let total = 0;
   for (const [pid, seconds] of b) total += seconds - (a.get(pid) ?? 0);
   return total * 1000;
-}
-
-/** A process's CPU ms so far (utime + stime from /proc/<pid>/stat, 100 ticks a second). */
-function procCpuMs(pid: number): number {
-  try {
-    const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(after[11]) + Number(after[12])) * 10;
-  } catch {
-    return NaN;
-  }
 }
 
 /** The CPU probe of the bench database at `url`: Redis's pid from its INFO. */

@@ -101,15 +101,21 @@ export async function backendCpuSeconds(sql: postgres.Sql, name: string): Promis
   const rows = await sql<Array<{ pid: number }>>`SELECT pid FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`;
   const seconds = new Map<number, number>();
   for (const { pid } of rows) {
-    try {
-      // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 per second).
-      const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      seconds.set(pid, (Number(after[11]) + Number(after[12])) / 100);
-    } catch {
-      // The backend is gone, or there is no /proc.
-    }
+    const used = processCpuSeconds(pid);
+    if (!Number.isNaN(used)) seconds.set(pid, used);
   }
   return seconds;
+}
+
+/** CPU seconds process `pid` has used so far (utime + stime from /proc; NaN when it is gone or there is no /proc). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 per second).
+    const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(after[11]) + Number(after[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** CPU seconds the backends present in both readings used between them. */

@@ -35,11 +35,17 @@ function everyNode(node: PlanNode): PlanNode[] {
   return [node, ...(node.Plans ?? []).flatMap(everyNode)];
 }
 
+/** A client that records the texts of the statements it is given instead of running them (each answers no rows). */
+function recordingClient(): { client: SqlClient; texts: string[] } {
+  const texts: string[] = [];
+  const client = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
+  return { client, texts };
+}
+
 /** The texts the queries module sends, recorded instead of run. */
 function recordedQueries(schema: string) {
-  const texts: string[] = [];
-  const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
-  return { queries: createQueries(recorder, schema), last: () => texts.at(-1) as string };
+  const { client, texts } = recordingClient();
+  return { queries: createQueries(client, schema), last: () => texts.at(-1) as string };
 }
 
 describe.runIf(postgresAvailable())('plan stability of the gate statements', () => {
@@ -93,9 +99,8 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
 
   it("the effect worker's read and record, cached on the indexPlan sessions, probe the effects' primary key", async () => {
     const tg = await testRuntime('postgres', { machines });
-    const texts: string[] = [];
-    const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
-    const store = effectStore(recorder, testAccess(tg).schema);
+    const { client, texts } = recordingClient();
+    const store = effectStore(client, testAccess(tg).schema);
     await store.read('x');
     await store.record({ id: 'x', status: 'completed', at: new Date() });
     const [read, record] = texts as [string, string];
@@ -115,9 +120,8 @@ describe.runIf(postgresAvailable())('plan stability of the gate statements', () 
 
   it("the relay's claim, cached on the indexPlan sessions, takes the oldest pending effects through their index", async () => {
     const tg = await testRuntime('postgres', { machines });
-    const texts: string[] = [];
-    const recorder = { dialect: 'postgres', query: async (text: string) => (texts.push(text), []) } as unknown as SqlClient;
-    await outboxStore(recorder, testAccess(tg).schema).claim(500);
+    const { client, texts } = recordingClient();
+    await outboxStore(client, testAccess(tg).schema).claim(500);
     const tree = await genericPlanTree(texts[0] as string, '500', { enable_seqscan: 'off' });
     expect(scans(tree).map((n) => n['Node Type'])).not.toContain('Seq Scan');
     const indexed = everyNode(tree).filter((n) => n['Index Name']);
