@@ -14,7 +14,9 @@
  * `Promise.withResolvers` (Node 22): bench/peers/with-resolvers.mjs is loaded with `--import` on older Node.
  *
  * Run: `npm run bench:peers` (about 8 minutes; `-- --quick` for a short one). Needs Postgres
- * (BENCH_DATABASE_URL) and redis-server on the path.
+ * (BENCH_DATABASE_URL) with about 80 free connection slots (BENCH_PEERS_POOL, default 24 per system's own pool; the
+ * bench checks before it starts) and redis-server on the path. Ctrl-C stops the systems and drops the scratch
+ * databases.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

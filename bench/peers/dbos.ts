@@ -14,9 +14,17 @@ import { backendsCpuSeconds, signals, type Provider, type System } from './harne
 
 type Event = { type: string; [k: string]: unknown };
 
-export async function startDbos(appUrl: string, appDatabase: string, systemUrl: string, systemDatabase: string, provider: Provider, monitor: postgres.Sql): Promise<System> {
+export async function startDbos(
+  appUrl: string,
+  appDatabase: string,
+  systemUrl: string,
+  systemDatabase: string,
+  provider: Provider,
+  monitor: postgres.Sql,
+  pools: { app: number; system: number },
+): Promise<System> {
   const u = new URL(appUrl);
-  const options = { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'postgres'), database: appDatabase, max: 32 };
+  const options = { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'postgres'), database: appDatabase, max: pools.app };
   await PostgresDataSource.initializeDBOSSchema(options);
   const admin = (await import('postgres')).default(appUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE TABLE IF NOT EXISTS subscriptions (id text PRIMARY KEY, snapshot jsonb NOT NULL, state text NOT NULL, version int NOT NULL)`);
@@ -71,7 +79,7 @@ export async function startDbos(appUrl: string, appDatabase: string, systemUrl: 
     { name: 'createEntity' },
   );
 
-  DBOS.setConfig({ name: 'tollgate-peers', systemDatabaseUrl: systemUrl, systemDatabasePoolSize: 32, logLevel: 'error', runAdminServer: false });
+  DBOS.setConfig({ name: 'tollgate-peers', systemDatabaseUrl: systemUrl, systemDatabasePoolSize: pools.system, logLevel: 'error', runAdminServer: false });
   await DBOS.launch();
   return {
     name: 'dbos',

@@ -72,7 +72,7 @@ export const signals = new Signals();
 export class Provider {
   readonly sql: postgres.Sql;
   constructor(url: string) {
-    this.sql = postgres(url, { max: 16, onnotice: () => {} });
+    this.sql = postgres(url, { max: 8, onnotice: () => {} });
   }
 
   async migrate(): Promise<void> {

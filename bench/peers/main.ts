@@ -23,8 +23,28 @@ const warmSeconds = Number(process.env.BENCH_PEERS_WARM_SECONDS ?? (quick ? 1 : 
 const runs = Number(process.env.BENCH_PEERS_RUNS ?? (quick ? 1 : 3));
 const duplicates = Number(process.env.BENCH_PEERS_DUPLICATES ?? (quick ? 50 : 200));
 const only = new Set((process.env.BENCH_PEERS_SYSTEMS ?? 'tollgate,restate,dbos').split(','));
+/** Connections of each system's own pool to its database: tollgate's gate pool, DBOS's app pool. */
+const pool = Number(process.env.BENCH_PEERS_POOL ?? 24);
+/** DBOS's system database pool (its default is 10). */
+const dbosSystemPool = 16;
+/** tollgate's two small pools beside the gate's, opened by the relay and the effect worker (src/store/drivers/postgres.ts). */
+const tollgateSmallPools = 4 + 3;
+/** The provider's pool (harness.ts) and the monitor's connection. */
+const benchConnections = 8 + 1;
 /** Events committed per lifecycle: create, UPGRADE, the follow-up PAYMENT_SUCCEEDED, CANCEL. */
 const eventsPerLifecycle = 4;
+
+/** Set by Ctrl-C: no lifecycle starts after it; the running ones finish, then the systems stop. */
+let stopping = false;
+let running = 0;
+async function tracked<T>(work: () => Promise<T>): Promise<T> {
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+  }
+}
 
 interface Run {
   eventsPerSec: number;
@@ -49,10 +69,10 @@ async function runFor(system: System, concurrency: number, seconds: number, tag:
   const until = began + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) {
+      while (!stopping && performance.now() < until) {
         const id = `${tag}-${next++}`;
         try {
-          times.push(await lifecycle(system, id));
+          times.push(await tracked(() => lifecycle(system, id)));
         } catch (error) {
           firstError ??= error;
           errors++;
@@ -77,6 +97,25 @@ async function runFor(system: System, concurrency: number, seconds: number, tag:
   };
 }
 
+/**
+ * Every system stays connected while the others run, so the bench needs all their pools at once. Fails before it
+ * starts, naming the numbers, when the server has fewer free connection slots (a default server has 100).
+ */
+async function checkConnectionBudget(monitor: postgres.Sql): Promise<void> {
+  const need = (only.has('tollgate') ? pool + tollgateSmallPools : 0) + (only.has('dbos') ? pool + dbosSystemPool : 0) + benchConnections;
+  const [row] = await monitor.unsafe<Array<{ max: number; reserved: number; used: number }>>(
+    `SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved,
+       (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+  );
+  const free = row!.max - row!.reserved - row!.used;
+  if (free < need) {
+    throw new Error(
+      `bench/peers needs ${need} Postgres connections at once (pools of ${pool} per system, BENCH_PEERS_POOL), and the server has ${free} free ` +
+        `(max_connections ${row!.max}, ${row!.reserved} reserved, ${row!.used} in use): lower BENCH_PEERS_POOL or raise max_connections`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const loadBefore = loadAverage();
   const provider = await scratchDatabase('tg_peers_provider');
@@ -86,15 +125,38 @@ async function main(): Promise<void> {
   const monitor = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const prov = new Provider(provider.url);
   const systems: System[] = [];
+  let cleaned: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaned ??= (async () => {
+      for (const system of systems) await system.close().catch((e: unknown) => console.error(e));
+      await prov.close();
+      await monitor.end();
+      for (const db of [provider, tgDb, dbosApp, dbosSys]) await db.drop().catch(() => {});
+    })());
+  // Ctrl-C: let the running lifecycles finish (10 s at most), stop the systems (tollgate's redis-server,
+  // restate-server) and drop the scratch databases, then exit.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      console.error(`bench/peers: ${signal}: stopping the systems and dropping the scratch databases`);
+      void (async () => {
+        const deadline = performance.now() + 10_000;
+        while (running > 0 && performance.now() < deadline) await sleep(50);
+        await cleanUp();
+      })().finally(() => process.exit(130));
+    });
+  }
   try {
+    await checkConnectionBudget(monitor);
     await prov.migrate();
-    if (only.has('tollgate')) systems.push(await startTollgate(tgDb.url, tgDb.name, prov, monitor));
+    if (only.has('tollgate')) systems.push(await startTollgate(tgDb.url, tgDb.name, prov, monitor, pool));
     if (only.has('restate')) systems.push(await startRestate(prov));
-    if (only.has('dbos')) systems.push(await startDbos(dbosApp.url, dbosApp.name, dbosSys.url, dbosSys.name, prov, monitor));
+    if (only.has('dbos')) systems.push(await startDbos(dbosApp.url, dbosApp.name, dbosSys.url, dbosSys.name, prov, monitor, { app: pool, system: dbosSystemPool }));
 
     console.log(`\n## tollgate against Restate and DBOS Transact: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${loadBefore} at start`);
     console.log(`lifecycle: create, UPGRADE (one charge effect; the handler records its key at the provider and answers PAYMENT_SUCCEEDED), CANCEL (one email effect); ${eventsPerLifecycle} events per lifecycle`);
     console.log(`${runSeconds}s per run after ${warmSeconds}s of warm-up per level and system, ${runs} runs per level, systems rotating; medians`);
+    console.log(`connections: tollgate's gate pool ${pool} (+${tollgateSmallPools} for its relay and worker), DBOS's app pool ${pool} (+${dbosSystemPool} to its system database)`);
     console.log(`tollgate: gate + relay + effect worker (BullMQ, its own redis-server) in this process; Restate ${RESTATE_VERSION} (${process.env.BENCH_PEERS_RESTATE_PARTITIONS ?? 24} partitions), endpoint in this process; DBOS ${DBOS_VERSION} in this process\n`);
 
     // Correctness first: what an illegal event does, and every request delivered twice with one key.
@@ -108,7 +170,7 @@ async function main(): Promise<void> {
       let failed = 0;
       await Promise.all(
         Array.from({ length: 16 }, async () => {
-          for (let i = next++; i < duplicates; i = next++) await duplicatedLifecycle(system, `${prefix}${i}`).catch(() => failed++);
+          for (let i = next++; i < duplicates && !stopping; i = next++) await tracked(() => duplicatedLifecycle(system, `${prefix}${i}`)).catch(() => failed++);
         }),
       );
       await sleep(2000); // a second delivery still running would show as a second charge
@@ -117,6 +179,7 @@ async function main(): Promise<void> {
       checks.set(system.name, { illegal, duplicates: `${ok ? 'pass' : 'FAIL'}: ${duplicates} lifecycles, ${c.rows} charges, ${c.emails} emails, ${c.extra} repeated provider calls${failed ? `, ${failed} failed` : ''}` });
     }
 
+    if (stopping) return;
     const results = new Map<string, Map<number, Run[]>>(systems.map((s) => [s.name, new Map()]));
     let tag = 0;
     for (const concurrency of levels) {
@@ -125,6 +188,7 @@ async function main(): Promise<void> {
         for (let k = 0; k < systems.length; k++) {
           const system = systems[(run + k) % systems.length]!;
           const r = await runFor(system, concurrency, runSeconds, `r${tag++}-${system.name}`);
+          if (stopping) return; // interrupted: the signal's handler cleans up and exits
           const list = results.get(system.name)!;
           list.set(concurrency, [...(list.get(concurrency) ?? []), r]);
           console.error(`c=${concurrency} ${system.name}: ${r.eventsPerSec.toFixed(0)} events/s, accepted p99 ${percentile(r.accepted, 99).toFixed(1)} ms, busy ${percent(r.busy)}, load ${loadAverage()}`);
@@ -170,10 +234,9 @@ async function main(): Promise<void> {
     console.log(`\nload average ${loadBefore} at start, ${loadAverage()} at end`);
     console.log('CPU: this process (client, app runtime, effect handlers) + the system\'s servers (Redis, restate-server) + its Postgres backends; the provider\'s database is not counted.');
   } finally {
-    for (const system of systems) await system.close().catch((e: unknown) => console.error(e));
-    await prov.close();
-    await monitor.end();
-    for (const db of [provider, tgDb, dbosApp, dbosSys]) await db.drop().catch(() => {});
+    // After Ctrl-C the signal's handler cleans up and exits; the measurement loops just stop starting work.
+    if (stopping) await new Promise<never>(() => {});
+    await cleanUp();
   }
 }
 

@@ -26,6 +26,8 @@ export async function startRestate(provider: Provider): Promise<System> {
   const [ingress, admin, node, endpointPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const server = spawn(binary, ['--base-dir', dir, '--listen-mode', 'tcp', '--no-logo', '--node-name', 'bench', '--default-num-partitions', String(partitions)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: Ctrl-C reaches the bench, which finishes the running calls before it stops the server.
+    detached: true,
     env: {
       ...process.env,
       RESTATE_BIND_ADDRESS: `127.0.0.1:${node}`,

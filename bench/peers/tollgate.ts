@@ -18,7 +18,7 @@ const quiet = { error() {}, warn() {}, info() {} };
 
 async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', detached: true });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const socket = createConnection(port, '127.0.0.1', () => (socket.end(), resolve(true)));
@@ -31,11 +31,11 @@ async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
   throw new Error('redis-server did not start');
 }
 
-export async function startTollgate(url: string, database: string, provider: Provider, monitor: postgres.Sql): Promise<System> {
+export async function startTollgate(url: string, database: string, provider: Provider, monitor: postgres.Sql, pool: number): Promise<System> {
   const redis = await startRedis();
   const tg = await createTollgate({
     machines: { subscription },
-    database: { url, maxConnections: 32 },
+    database: { url, maxConnections: pool },
     inspect: (event) => {
       if (event.type === '@xstate.event' && event.event.type === 'PAYMENT_SUCCEEDED') signals.fire(`paid:tollgate:${event.actorRef.sessionId.slice('tollgate:subscription:'.length)}`);
     },
