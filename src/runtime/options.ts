@@ -13,7 +13,11 @@ export type DatabaseOptions =
   | {
       /** Postgres connection string (production). */
       readonly url: string;
-      /** Connection pool size. Default 10; size it to the number of concurrent sends. */
+      /**
+       * The gate's connection pool size. Default 10; size it to the number of concurrent sends. A process that runs
+       * sweepers or the feed opens up to 4 more connections, and one that runs the relay or effect workers up to 3
+       * more: at most `maxConnections + 7` in all.
+       */
       readonly maxConnections?: number;
     }
   | {

@@ -36,7 +36,7 @@ function unavailable(error: unknown, url: string): unknown {
 export interface PostgresDriverOptions {
   /** Connection string, e.g. `postgres://postgres@127.0.0.1:5432/app`. */
   readonly url: string;
-  /** Pool size. Default 10. */
+  /** The main pool's size (default 10); the two small pools below add up to 7 connections, opened on first use. */
   readonly maxConnections?: number;
 }
 
