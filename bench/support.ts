@@ -118,6 +118,14 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/** The server's connection slots: `max_connections`, the ones reserved for superusers, and the client backends now. */
+export async function connectionSlots(sql: postgres.Sql): Promise<{ max: number; reserved: number; used: number }> {
+  const [row] = await sql<Array<{ max: number; reserved: number; used: number }>>`
+    SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved,
+      (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`;
+  return row!;
+}
+
 /** CPU seconds the backends present in both readings used between them. */
 export function cpuSecondsBetween(a: Map<number, number>, b: Map<number, number>): number {
   let total = 0;

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { createTollgate } from '../src/index.ts';
 import { machines } from '../machines/index.ts';
-import { backendCpuSeconds, busyBetween, cpuReading, cpuSecondsBetween, measure, median, percent, percentile, printRow, printTable, scratchDatabase } from './support.ts';
+import { backendCpuSeconds, busyBetween, connectionSlots, cpuReading, cpuSecondsBetween, measure, median, percent, percentile, printRow, printTable, scratchDatabase } from './support.ts';
 
 const entities = Number(process.env.BENCH_ENTITIES ?? 10_000);
 const opsPerLevel = Number(process.env.BENCH_OPS ?? 10_000);
@@ -123,12 +123,11 @@ async function seedSide(url: string, concurrency: number): Promise<Side> {
  * fail to connect part of its clients and report a rate for fewer of them.
  */
 async function pgbenchFits(monitor: postgres.Sql, concurrency: number): Promise<boolean> {
-  const [row] = await monitor<Array<{ max: number; used: number }>>`
-    SELECT current_setting('max_connections')::int AS max, (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`;
+  const slots = await connectionSlots(monitor);
   const needed = 2 * Math.min(concurrency, 32) + 4 + concurrency;
-  const free = (row?.max ?? 0) - (row?.used ?? 0);
+  const free = slots.max - slots.used;
   if (free >= needed) return true;
-  console.log(`pgbench left out at concurrency ${concurrency}: it and the two Node sides need ${needed} connections, the server has ${free} free (max_connections ${row?.max}; raise it to run this level).`);
+  console.log(`pgbench left out at concurrency ${concurrency}: it and the two Node sides need ${needed} connections, the server has ${free} free (max_connections ${slots.max}; raise it to run this level).`);
   return false;
 }
 

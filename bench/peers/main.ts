@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
-import { adminUrl, busyBetween, cpuReading, median, percent, percentile, printTable, scratchDatabase } from '../support.ts';
+import { adminUrl, busyBetween, connectionSlots, cpuReading, median, percent, percentile, printTable, scratchDatabase } from '../support.ts';
 import { duplicatedLifecycle, lifecycle, loadAverage, Provider, type LifecycleTimes, type System } from './harness.ts';
 import { startDbos } from './dbos.ts';
 import { startRestate } from './restate.ts';
@@ -103,15 +103,12 @@ async function runFor(system: System, concurrency: number, seconds: number, tag:
  */
 async function checkConnectionBudget(monitor: postgres.Sql): Promise<void> {
   const need = (only.has('tollgate') ? pool + tollgateSmallPools : 0) + (only.has('dbos') ? pool + dbosSystemPool : 0) + benchConnections;
-  const [row] = await monitor.unsafe<Array<{ max: number; reserved: number; used: number }>>(
-    `SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved,
-       (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
-  );
-  const free = row!.max - row!.reserved - row!.used;
+  const slots = await connectionSlots(monitor);
+  const free = slots.max - slots.reserved - slots.used;
   if (free < need) {
     throw new Error(
       `bench/peers needs ${need} Postgres connections at once (pools of ${pool} per system, BENCH_PEERS_POOL), and the server has ${free} free ` +
-        `(max_connections ${row!.max}, ${row!.reserved} reserved, ${row!.used} in use): lower BENCH_PEERS_POOL or raise max_connections`,
+        `(max_connections ${slots.max}, ${slots.reserved} reserved, ${slots.used} in use): lower BENCH_PEERS_POOL or raise max_connections`,
     );
   }
 }
