@@ -11,6 +11,7 @@ import { duplicatedLifecycle, lifecycle, loadAverage, Provider, type LifecycleTi
 import { startDbos } from './dbos.ts';
 import { startRestate } from './restate.ts';
 import { startTollgate } from './tollgate.ts';
+import { smallPoolConnections } from '../../src/store/drivers/postgres.ts';
 
 /** The peers' pinned versions, as bench/peers/package.json names them. */
 const pinned = (JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
@@ -27,8 +28,8 @@ const only = new Set((process.env.BENCH_PEERS_SYSTEMS ?? 'tollgate,restate,dbos'
 const pool = Number(process.env.BENCH_PEERS_POOL ?? 24);
 /** DBOS's system database pool (its default is 10). */
 const dbosSystemPool = 16;
-/** tollgate's two small pools beside the gate's, opened by the relay and the effect worker (src/store/drivers/postgres.ts). */
-const tollgateSmallPools = 4 + 3;
+/** tollgate's two small pools beside the gate's, opened by the relay and the effect worker. */
+const tollgateSmallPools = smallPoolConnections;
 /** The provider's pool (harness.ts) and the monitor's connection. */
 const benchConnections = 8 + 1;
 /** Events committed per lifecycle: create, UPGRADE, the follow-up PAYMENT_SUCCEEDED, CANCEL. */

@@ -46,6 +46,8 @@ type Params = postgres.ParameterOrJSON<never>[];
 const plannedConnections = 4;
 /** Connections of the pool for statements with cached index plans: the worker's read and record, the relay's claim (one each in flight). */
 const indexedConnections = 3;
+/** The connections the two small pools open at most, beside the main pool. */
+export const smallPoolConnections = plannedConnections + indexedConnections;
 
 /**
  * Postgres through postgres.js. Statements are prepared (named server-side statements reused per connection):
